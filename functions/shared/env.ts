@@ -1,0 +1,49 @@
+/**
+ * Reads a required environment variable. Called at module scope so that a missing variable
+ * fails the cold start, loudly, instead of the first request.
+ */
+export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value === '') {
+    throw new Error(
+      `environment variable ${name} is not set; the location stack sets it for every Orbit function`
+    );
+  }
+  return value;
+}
+
+/** What every Orbit function knows about where it runs. */
+export interface LocationContext {
+  readonly environment: string;
+  readonly locationId: string;
+  readonly locationKind: string;
+  readonly region: string;
+  readonly releaseId: string;
+  readonly tableName: string;
+  readonly dataRegion: string;
+}
+
+/** Names of the variables the location stacks (and satellites) set for every function. */
+export const ORBIT_ENV = {
+  environment: 'ORBIT_ENVIRONMENT',
+  locationId: 'ORBIT_LOCATION_ID',
+  locationKind: 'ORBIT_LOCATION_KIND',
+  region: 'ORBIT_REGION',
+  releaseId: 'ORBIT_RELEASE_ID',
+  tableName: 'ORBIT_TABLE_NAME',
+  dataRegion: 'ORBIT_DATA_REGION',
+} as const satisfies Record<keyof LocationContext, string>;
+
+/** Reads the location context from the environment; throws naming the first missing variable. */
+export function locationContextFromEnv(env: NodeJS.ProcessEnv = process.env): LocationContext {
+  const read = (key: keyof LocationContext) => requiredEnv(ORBIT_ENV[key], env);
+  return {
+    environment: read('environment'),
+    locationId: read('locationId'),
+    locationKind: read('locationKind'),
+    region: read('region'),
+    releaseId: read('releaseId'),
+    tableName: read('tableName'),
+    dataRegion: read('dataRegion'),
+  };
+}

@@ -1,0 +1,54 @@
+import { type App, Aspects, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { regionLocations, stackNames } from './config/fleet';
+import type { Environment } from './config/schema';
+import { ResidencyChecker } from './governance/residency';
+import type { Release } from './release/manifest';
+import { GlobalStateStack } from './stacks/global-state-stack';
+import { RegionLocationStack } from './stacks/region-location-stack';
+
+/** What {@link addOrbitEnvironment} created, for tests and callers that compose further. */
+export interface OrbitStacks {
+  readonly globalState: GlobalStateStack;
+  readonly regionLocations: readonly RegionLocationStack[];
+}
+
+/** Options of {@link addOrbitEnvironment}. */
+export interface OrbitEnvironmentOptions {
+  /**
+   * Run cdk-nag's AWS Solutions checks on every stack.
+   * @default true
+   */
+  readonly nag?: boolean;
+}
+
+/**
+ * Adds every stack of one environment to `app`: the global table in the home region, one
+ * stack per region location (all with the same release bundles), and the guardrails
+ * (residency, cdk-nag, tags).
+ */
+export function addOrbitEnvironment(
+  app: App,
+  env: Environment,
+  release: Release,
+  options: OrbitEnvironmentOptions = {}
+): OrbitStacks {
+  const globalState = new GlobalStateStack(app, stackNames.globalState(env), { environment: env });
+  const locations = regionLocations(env).map((location) => {
+    const stack = new RegionLocationStack(app, stackNames.location(env, location), {
+      environment: env,
+      location,
+      release,
+    });
+    // The replica in the data region must exist before the location writes its records.
+    stack.addStackDependency(globalState);
+    Tags.of(stack).add('orbit:location', location.id);
+    return stack;
+  });
+
+  Tags.of(app).add('orbit:environment', env.name);
+  Aspects.of(app).add(new ResidencyChecker(env.allowedRegions));
+  if (options.nag ?? true)
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { globalState, regionLocations: locations };
+}

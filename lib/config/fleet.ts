@@ -1,0 +1,35 @@
+import { nearestRegion } from './regions';
+import { regionOf } from './rules';
+import type { Environment, Location, RegionLocation, SatelliteLocation } from './schema';
+
+export { regionOf };
+
+/** The fleet's region locations, in config order. */
+export function regionLocations(env: Environment): RegionLocation[] {
+  return env.locations.filter((l): l is RegionLocation => l.kind === 'region');
+}
+
+/** The fleet's satellite locations (Local Zones, Outposts, on-prem), in config order. */
+export function satelliteLocations(env: Environment): SatelliteLocation[] {
+  return env.locations.filter((l): l is SatelliteLocation => l.kind !== 'region');
+}
+
+/**
+ * The data region a location reads and writes: its own region when that region holds a
+ * replica, else the nearest one that does. Functions run everywhere; data lives only where
+ * the environment allows.
+ */
+export function dataRegionOf(env: Environment, location: Location): string {
+  return nearestRegion(regionOf(location), env.data.regions);
+}
+
+/** The global table's name, the same in every data region. */
+export function tableNameOf(env: Environment): string {
+  return `orbit-${env.name}`;
+}
+
+/** Stack names, stable because they are what `cdk deploy` and CloudFormation know. */
+export const stackNames = {
+  globalState: (env: Environment) => `Orbit-${env.name}-GlobalState`,
+  location: (env: Environment, location: Location) => `Orbit-${env.name}-Location-${location.id}`,
+} as const;

@@ -1,0 +1,288 @@
+import { isKnownRegion, MRSC_REGION_SETS, mrscRegionSetOf } from './regions';
+import type { Environment, Location } from './schema';
+
+/** One problem found in an environment: the field it is about and what to do. */
+export interface ConfigIssue {
+  /** Dotted path of the field, e.g. `locations[2].zone`. */
+  readonly path: string;
+  /** What is wrong and how to fix it, in one sentence or two. */
+  readonly message: string;
+}
+
+type Rule = (env: Environment) => ConfigIssue[];
+
+const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+
+/** The region a location's traffic and data path hang off. */
+export function regionOf(location: Location): string {
+  return location.kind === 'region' ? location.region : location.parentRegion;
+}
+
+const uniqueLocationIds: Rule = (env) => {
+  const seen = new Map<string, number>();
+  return env.locations.flatMap((loc, i) => {
+    const first = seen.get(loc.id);
+    seen.set(loc.id, first ?? i);
+    return first === undefined
+      ? []
+      : [
+          {
+            path: `locations[${i}].id`,
+            message: `'${loc.id}' is already the id of locations[${first}]; give every location its own id.`,
+          },
+        ];
+  });
+};
+
+const oneRegionLocationPerRegion: Rule = (env) => {
+  const seen = new Map<string, string>();
+  return env.locations.flatMap((loc, i) => {
+    if (loc.kind !== 'region') return [];
+    const other = seen.get(loc.region);
+    seen.set(loc.region, other ?? loc.id);
+    return other === undefined
+      ? []
+      : [
+          {
+            path: `locations[${i}].region`,
+            message: `region '${loc.region}' already holds location '${other}'; a region can hold one region location, so remove one of them.`,
+          },
+        ];
+  });
+};
+
+const knownRegions: Rule = (env) =>
+  env.locations.flatMap((loc, i) => {
+    const r = regionOf(loc);
+    const field = loc.kind === 'region' ? 'region' : 'parentRegion';
+    return isKnownRegion(r)
+      ? []
+      : [
+          {
+            path: `locations[${i}].${field}`,
+            message: `'${r}' is not an AWS region Orbit knows; use a commercial region code such as us-east-1.`,
+          },
+        ];
+  });
+
+const fleetRegions = (env: Environment) =>
+  env.locations.flatMap((l) => (l.kind === 'region' ? [l.region] : []));
+
+const homeRegionIsRegionLocation: Rule = (env) =>
+  fleetRegions(env).includes(env.homeRegion)
+    ? []
+    : [
+        {
+          path: 'homeRegion',
+          message: `'${env.homeRegion}' is not the region of any region location; add a location { kind: 'region', region: '${env.homeRegion}' } or set homeRegion to one of ${list(fleetRegions(env))}.`,
+        },
+      ];
+
+const satelliteParentInFleet: Rule = (env) => {
+  const regions = fleetRegions(env);
+  return env.locations.flatMap((loc, i) =>
+    loc.kind === 'region' || regions.includes(loc.parentRegion)
+      ? []
+      : [
+          {
+            path: `locations[${i}].parentRegion`,
+            message: `satellite '${loc.id}' hangs off '${loc.parentRegion}', which is not a region location of this fleet; add a region location in '${loc.parentRegion}' or choose a parentRegion among ${list(regions)}.`,
+          },
+        ]
+  );
+};
+
+const satelliteBelongsToParent: Rule = (env) =>
+  env.locations.flatMap((loc, i): ConfigIssue[] => {
+    if (loc.kind === 'local-zone' && !loc.zone.startsWith(`${loc.parentRegion}-`)) {
+      const owner = loc.zone.replace(/-[a-z]+-\d[a-z]$/, '');
+      return [
+        {
+          path: `locations[${i}].zone`,
+          message: `Local Zone '${loc.zone}' belongs to '${owner}', not to parent region '${loc.parentRegion}'; set parentRegion to '${owner}' or pick a zone whose id starts with '${loc.parentRegion}-'.`,
+        },
+      ];
+    }
+    if (loc.kind === 'outpost') {
+      const issues: ConfigIssue[] = [];
+      const arnRegion = loc.outpostArn.split(':')[3];
+      if (arnRegion !== loc.parentRegion) {
+        issues.push({
+          path: `locations[${i}].outpostArn`,
+          message: `Outpost '${loc.outpostArn}' is homed in '${arnRegion}', not in parent region '${loc.parentRegion}'; set parentRegion to '${arnRegion}'.`,
+        });
+      }
+      if (!loc.availabilityZone.startsWith(loc.parentRegion)) {
+        issues.push({
+          path: `locations[${i}].availabilityZone`,
+          message: `'${loc.availabilityZone}' is not an availability zone of '${loc.parentRegion}'; use the zone the Outpost is anchored to, e.g. '${loc.parentRegion}a'.`,
+        });
+      }
+      return issues;
+    }
+    return [];
+  });
+
+const certificateInParentRegion: Rule = (env) =>
+  env.locations.flatMap((loc, i) => {
+    if (loc.kind !== 'local-zone' && loc.kind !== 'outpost') return [];
+    const certRegion = loc.certificateArn.split(':')[3];
+    return certRegion === loc.parentRegion
+      ? []
+      : [
+          {
+            path: `locations[${i}].certificateArn`,
+            message: `the certificate is in '${certRegion}' but the load balancer of '${loc.id}' runs in '${loc.parentRegion}'; issue or import the certificate in '${loc.parentRegion}'.`,
+          },
+        ];
+  });
+
+const dataRegionsInFleet: Rule = (env) => {
+  const regions = fleetRegions(env);
+  const issues: ConfigIssue[] = env.data.regions.flatMap((r, i) =>
+    regions.includes(r)
+      ? []
+      : [
+          {
+            path: `data.regions[${i}]`,
+            message: `'${r}' is not a region location of this fleet; a replica must sit where a location can serve it, so add a region location in '${r}' or remove it from data.regions.`,
+          },
+        ]
+  );
+  if (!env.data.regions.includes(env.homeRegion)) {
+    issues.push({
+      path: 'data.regions',
+      message: `the home region '${env.homeRegion}' holds the table's primary and must be listed; add '${env.homeRegion}' to data.regions.`,
+    });
+  }
+  const dupes = env.data.regions.filter((r, i) => env.data.regions.indexOf(r) !== i);
+  if (dupes.length > 0) {
+    issues.push({
+      path: 'data.regions',
+      message: `${list(dupes)} listed more than once; list each data region once.`,
+    });
+  }
+  return issues;
+};
+
+const strongConsistencyRegionSet: Rule = (env) => {
+  const { regions, consistency, witnessRegion } = env.data;
+  if (consistency !== 'strong') {
+    return witnessRegion === undefined
+      ? []
+      : [
+          {
+            path: 'data.witnessRegion',
+            message: `a witness region only exists for consistency 'strong'; remove witnessRegion or set data.consistency to 'strong'.`,
+          },
+        ];
+  }
+  const sets = Object.entries(MRSC_REGION_SETS)
+    .map(([name, set]) => `${name}: ${set.join(', ')}`)
+    .join('; ');
+  const members = witnessRegion === undefined ? regions : [...regions, witnessRegion];
+  const shapeOk = witnessRegion === undefined ? regions.length === 3 : regions.length === 2;
+  if (witnessRegion !== undefined && regions.includes(witnessRegion)) {
+    return [
+      {
+        path: 'data.witnessRegion',
+        message: `'${witnessRegion}' already holds a replica; the witness must be a third region of the same MRSC set.`,
+      },
+    ];
+  }
+  if (!shapeOk || mrscRegionSetOf(members) === undefined) {
+    return [
+      {
+        path: 'data.regions',
+        message: `consistency 'strong' needs exactly three data regions, or two plus witnessRegion, all from one MRSC region set (${sets}); got ${list(members)}. Pick regions from one set or use consistency 'eventual'.`,
+      },
+    ];
+  }
+  return [];
+};
+
+const insideAllowedRegions: Rule = (env) => {
+  const allowed = env.allowedRegions;
+  const outside = (path: string, what: string, r: string): ConfigIssue[] =>
+    allowed.includes(r)
+      ? []
+      : [
+          {
+            path,
+            message: `${what} is in '${r}', outside allowedRegions (${list(allowed)}); move it or add '${r}' to allowedRegions if the residency policy permits.`,
+          },
+        ];
+  return [
+    ...env.locations.flatMap((loc, i) =>
+      outside(
+        `locations[${i}].${loc.kind === 'region' ? 'region' : 'parentRegion'}`,
+        `location '${loc.id}'`,
+        regionOf(loc)
+      )
+    ),
+    ...env.data.regions.flatMap((r, i) => outside(`data.regions[${i}]`, 'a table replica', r)),
+    ...(env.data.witnessRegion
+      ? outside('data.witnessRegion', 'the witness', env.data.witnessRegion)
+      : []),
+  ];
+};
+
+const wavesCoverEveryLocationOnce: Rule = (env) => {
+  const ids = new Set(env.locations.map((l) => l.id));
+  const placed = new Map<string, string>();
+  const issues: ConfigIssue[] = [];
+  env.rollout.waves.forEach((wave, w) => {
+    wave.locations.forEach((id, j) => {
+      const path = `rollout.waves[${w}].locations[${j}]`;
+      if (!ids.has(id)) {
+        issues.push({
+          path,
+          message: `'${id}' is not a location of this environment; use one of ${list([...ids])}.`,
+        });
+      } else if (placed.has(id)) {
+        issues.push({
+          path,
+          message: `'${id}' is already in wave '${placed.get(id)}'; every location belongs to exactly one wave.`,
+        });
+      } else {
+        placed.set(id, wave.name);
+      }
+    });
+  });
+  const missing = [...ids].filter((id) => !placed.has(id));
+  if (missing.length > 0) {
+    issues.push({
+      path: 'rollout.waves',
+      message: `${list(missing)} ${missing.length === 1 ? 'is' : 'are'} in no wave; add every location to exactly one wave.`,
+    });
+  }
+  const names = env.rollout.waves.map((w) => w.name);
+  const dupes = names.filter((n, i) => names.indexOf(n) !== i);
+  if (dupes.length > 0) {
+    issues.push({
+      path: 'rollout.waves',
+      message: `wave names ${list(dupes)} are used twice; give every wave its own name.`,
+    });
+  }
+  return issues;
+};
+
+/** Every rule that relates fields to each other, in the order their messages read best. */
+export const ENVIRONMENT_RULES: readonly Rule[] = [
+  uniqueLocationIds,
+  oneRegionLocationPerRegion,
+  knownRegions,
+  homeRegionIsRegionLocation,
+  satelliteParentInFleet,
+  satelliteBelongsToParent,
+  certificateInParentRegion,
+  dataRegionsInFleet,
+  strongConsistencyRegionSet,
+  insideAllowedRegions,
+  wavesCoverEveryLocationOnce,
+];
+
+/** All problems with a schema-valid environment; empty when it is sound. */
+export function checkEnvironment(env: Environment): ConfigIssue[] {
+  return ENVIRONMENT_RULES.flatMap((rule) => rule(env));
+}

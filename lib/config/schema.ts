@@ -1,0 +1,164 @@
+import { z } from 'zod';
+
+/**
+ * The shape of one Orbit environment. Parsed once, at the edge (the CDK app, the CLI, the
+ * local fleet); everything inside receives the typed `Environment`. Rules that relate
+ * fields to each other live in `rules.ts`.
+ */
+
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+
+const region = z
+  .string()
+  .regex(AWS_REGION, { error: 'must be an AWS region code such as us-east-1' });
+
+const locationId = z.string().regex(/^[a-z][a-z0-9-]{0,22}[a-z0-9]$/, {
+  error:
+    'must be 2-24 characters of lower-case letters, digits and dashes, starting with a letter (it becomes part of stack and resource names)',
+});
+
+const instanceTypes = z
+  .array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must look like m5.large' }))
+  .min(1, { error: 'list at least one instance type that the zone offers, e.g. ["t3.medium"]' });
+
+const certificateArn = z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/.+$/, {
+  error:
+    'must be the ARN of an ACM certificate in the parent region for the HTTPS load balancer, e.g. arn:aws:acm:us-west-2:111111111111:certificate/…',
+});
+
+const regionLocation = z.strictObject({
+  id: locationId,
+  kind: z.literal('region'),
+  /** The AWS region whose Lambda service runs the functions. */
+  region,
+});
+
+const satelliteCompute = {
+  /** EC2 instance types the zone offers, in order of preference. */
+  instanceTypes,
+  /** ACM certificate for the HTTPS load balancer in the zone. */
+  certificateArn,
+  /** Instances kept running. @default 2 */
+  capacity: z.int().min(1).max(100).default(2),
+  /** Existing subnets to place the runtime in, instead of a subnet Orbit creates. */
+  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).optional(),
+};
+
+const localZoneLocation = z.strictObject({
+  id: locationId,
+  kind: z.literal('local-zone'),
+  parentRegion: region,
+  /** The Local Zone id, e.g. `us-west-2-lax-1a`; it names its parent region. */
+  zone: z.string().regex(/^[a-z]{2}-[a-z]+-\d-[a-z]+-\d[a-z]$/, {
+    error: 'must be a Local Zone id such as us-west-2-lax-1a',
+  }),
+  ...satelliteCompute,
+});
+
+const outpostLocation = z.strictObject({
+  id: locationId,
+  kind: z.literal('outpost'),
+  parentRegion: region,
+  outpostArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:outposts:[a-z0-9-]+:\d{12}:outpost\/op-[0-9a-f]+$/, {
+      error:
+        'must be an Outpost ARN such as arn:aws:outposts:us-east-1:111111111111:outpost/op-0123456789abcdef0',
+    }),
+  /** The availability zone the Outpost is anchored to (its subnets live there). */
+  availabilityZone: z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, {
+    error: 'must be the availability zone the Outpost is anchored to, e.g. us-east-1a',
+  }),
+  ...satelliteCompute,
+});
+
+const onPremLocation = z.strictObject({
+  id: locationId,
+  kind: z.literal('on-prem'),
+  parentRegion: region,
+  /** Where the hosts are, for people reading `orbit status`. */
+  site: z.string().min(1).max(200).optional(),
+});
+
+const location = z.discriminatedUnion(
+  'kind',
+  [regionLocation, localZoneLocation, outpostLocation, onPremLocation],
+  { error: "kind must be one of 'region', 'local-zone', 'outpost', 'on-prem'" }
+);
+
+const wave = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, {
+    error: 'must be a short lower-case name such as canary',
+  }),
+  /** Location ids, in the order traffic reaches them. */
+  locations: z.array(z.string()).min(1, { error: 'a wave needs at least one location id' }),
+  /** Candidate traffic percentages, increasing, ending at 100. @default [100] */
+  steps: z
+    .array(z.number().gt(0).max(100))
+    .min(1)
+    .default([100])
+    .refine((s) => s.every((p, i) => i === 0 || p > (s[i - 1] as number)), {
+      error: 'steps must increase, e.g. [5, 25, 100]',
+    })
+    .refine((s) => s[s.length - 1] === 100, { error: 'the last step must be 100' }),
+  /** Minutes each step must stay healthy before the next one. @default 10 */
+  bakeMinutes: z
+    .number()
+    .min(0)
+    .max(24 * 60)
+    .default(10),
+});
+
+const gates = z.strictObject({
+  /** Highest error rate (5xx and crashes, in percent of requests) a step may show. @default 1 */
+  maxErrorRatePercent: z.number().gt(0).max(100).default(1),
+  /** Highest p99 latency in milliseconds a step may show. @default 2000 */
+  maxP99LatencyMs: z.int().positive().default(2000),
+  /** Requests a location must have served at a step before its gate may pass. @default 50 */
+  minRequests: z.int().min(0).default(50),
+});
+
+/** The schema of one environment, as written in `lib/config/environments/*.ts` or JSON. */
+export const environmentSchema = z.strictObject({
+  /** `dev`, `staging`, `prod`, …: part of every stack and resource name. */
+  name: z.string().regex(/^[a-z][a-z0-9]{0,11}$/, {
+    error: 'must be 1-12 lower-case letters or digits, starting with a letter',
+  }),
+  /** The AWS account every stack of the environment deploys to. */
+  account: z.string().regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id' }),
+  /** Where the orchestrator and the table's primary live; must be a region location. */
+  homeRegion: region,
+  /** Residency policy: no location, replica or witness may sit outside these regions. */
+  allowedRegions: z.array(region).min(1, { error: 'list at least one region' }),
+  locations: z.array(location).min(1, { error: 'an environment needs at least one location' }),
+  data: z.strictObject({
+    /** Regions holding a replica of the global table; must include the home region. */
+    regions: z.array(region).min(1, { error: 'list at least the home region' }),
+    /** `eventual` (MREC) or `strong` (MRSC). @default 'eventual' */
+    consistency: z.enum(['eventual', 'strong']).default('eventual'),
+    /** MRSC only: a third region that votes but holds no data. */
+    witnessRegion: region.optional(),
+  }),
+  rollout: z.strictObject({
+    waves: z.array(wave).min(1, { error: 'list at least one wave' }),
+    gates: gates.prefault({}),
+  }),
+  api: z
+    .strictObject({
+      /** Steady-state requests per second each regional API accepts. @default 1000 */
+      rateLimit: z.int().positive().default(1000),
+      /** Burst of requests each regional API accepts. @default 500 */
+      burstLimit: z.int().positive().default(500),
+    })
+    .prefault({}),
+});
+
+/** An environment as a user writes it (defaults not yet applied). */
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+/** A parsed environment with every default applied. */
+export type Environment = z.output<typeof environmentSchema>;
+export type Location = Environment['locations'][number];
+export type LocationKind = Location['kind'];
+export type RegionLocation = Extract<Location, { kind: 'region' }>;
+export type SatelliteLocation = Exclude<Location, RegionLocation>;
+export type Wave = Environment['rollout']['waves'][number];

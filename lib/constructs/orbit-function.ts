@@ -1,0 +1,91 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { functionDir, type Release, type ReleaseFunction } from '../release/manifest';
+
+/** Props of an {@link OrbitFunction}. */
+export interface OrbitFunctionProps {
+  /** The release whose bundle this function runs. */
+  readonly release: Release;
+  /** The function, as the release manifest describes it. */
+  readonly fn: ReleaseFunction;
+  /** The Lambda function name; stable, so the orchestrator and gates can find it. */
+  readonly functionName: string;
+  /** Environment variables (location context and the like). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The global table in this location's data region; granted as the declaration asks. */
+  readonly table: ITableV2;
+  /**
+   * How long the function's logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * One Orbit function at one location, with the platform's defaults in one place:
+ * the newest Node.js runtime in aws-cdk-lib, arm64, a JSON-format log group with retention,
+ * active X-Ray tracing, a role that can write only its own logs (plus the table access its
+ * declaration asks for), and the release bundle as its code asset, so the same function
+ * has the same asset hash in every location.
+ *
+ * Each deploy publishes a version (`version`) and keeps the old ones (retained), because
+ * the `live` alias may still route traffic to them until the orchestrator moves it.
+ */
+export class OrbitFunction extends Construct {
+  /** The Lambda runtime of every Orbit function. */
+  static readonly RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+  readonly function: lambda.Function;
+  /** The version published for this deploy's release. */
+  readonly version: lambda.IVersion;
+
+  constructor(scope: Construct, id: string, props: OrbitFunctionProps) {
+    super(scope, id);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${props.functionName}`,
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Orbit function ${props.functionName}: its own logs and the table access it declares`,
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [`${logGroup.logGroupArn}`],
+      })
+    );
+    if (props.fn.table === 'read') props.table.grantReadData(role);
+    if (props.fn.table === 'read-write') props.table.grantReadWriteData(role);
+
+    this.function = new lambda.Function(this, 'Function', {
+      functionName: props.functionName,
+      description: `Orbit ${props.fn.name} (${props.release.manifest.releaseId})`,
+      runtime: OrbitFunction.RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(functionDir(props.release, props.fn)),
+      memorySize: props.fn.memoryMb,
+      timeout: Duration.seconds(props.fn.timeoutSeconds),
+      environment: { ...props.environment },
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+      currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
+    });
+    this.version = this.function.currentVersion;
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `X-Ray's PutTraceSegments and PutTelemetryRecords, which active tracing of ${props.functionName} needs, have no resource-level permissions.`,
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { ResolvedDeclaration } from '../../functions/shared/declaration';
+
+/** One function of a release: its declaration, and the hash and size of its bundle. */
+export interface ReleaseFunction extends ResolvedDeclaration {
+  readonly name: string;
+  /** The bundle, relative to the release directory. */
+  readonly file: string;
+  /** sha256 of the bundle, hex. */
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** What a release holds. Written as `manifest.json` beside the bundles. */
+export interface ReleaseManifest {
+  /** `r-` and 16 hex digits of a hash over every function's name, declaration and bundle. */
+  readonly releaseId: string;
+  readonly target: string;
+  readonly functions: readonly ReleaseFunction[];
+}
+
+/** A built release on disk. */
+export interface Release {
+  /** Absolute path of the release directory. */
+  readonly dir: string;
+  readonly manifest: ReleaseManifest;
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+
+/** The directory holding one function's bundle (`index.js`): the unit a location deploys. */
+export function functionDir(release: Release, fn: ReleaseFunction): string {
+  return path.join(release.dir, path.dirname(fn.file));
+}
+
+/** Reads a release built earlier (e.g. by CI, to deploy the very same bytes everywhere). */
+export function loadRelease(dir: string): Release {
+  const abs = path.resolve(dir);
+  let manifest: ReleaseManifest;
+  try {
+    manifest = JSON.parse(readFileSync(path.join(abs, MANIFEST_FILE), 'utf8')) as ReleaseManifest;
+  } catch (err) {
+    throw new Error(
+      `${abs} is not an Orbit release: cannot read ${MANIFEST_FILE} (${(err as Error).message}). Build one with npm run build.`,
+      { cause: err }
+    );
+  }
+  if (!/^r-[0-9a-f]{16}$/.test(manifest.releaseId) || !Array.isArray(manifest.functions)) {
+    throw new Error(
+      `${abs}/${MANIFEST_FILE} is not an Orbit release manifest (no releaseId or functions).`
+    );
+  }
+  return { dir: abs, manifest };
+}

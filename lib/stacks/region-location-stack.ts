@@ -1,0 +1,131 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { Construct } from 'constructs';
+import { ORBIT_ENV } from '../../functions/shared/env';
+import { dataRegionOf, stackNames, tableNameOf } from '../config/fleet';
+import type { Environment, RegionLocation } from '../config/schema';
+import { GateAlarms } from '../constructs/gate-alarms';
+import { LiveAlias, suppressCustomResourceProvider } from '../constructs/live-alias';
+import { LocationRecords } from '../constructs/location-record';
+import { OrbitFunction } from '../constructs/orbit-function';
+import { RegionalApi } from '../constructs/regional-api';
+import type { Release } from '../release/manifest';
+
+/** Props of a {@link RegionLocationStack}. */
+export interface RegionLocationStackProps extends StackProps {
+  readonly environment: Environment;
+  readonly location: RegionLocation;
+  /** The release this deploy stages at the location. */
+  readonly release: Release;
+}
+
+/**
+ * One region location: every function of the release on Lambda with its `live` alias, the
+ * regional HTTPS API routing to those aliases, the alarms rollout gates read, and the
+ * records that register the location and its staged release in the global table.
+ *
+ * Deploying a new release publishes new versions and records them as staged; it never
+ * moves the alias, so it never moves traffic.
+ */
+export class RegionLocationStack extends Stack {
+  readonly api: RegionalApi;
+  readonly functions: Readonly<Record<string, OrbitFunction>>;
+  readonly aliases: Readonly<Record<string, LiveAlias>>;
+  /** The region whose table replica this location reads and writes. */
+  readonly dataRegion: string;
+
+  constructor(scope: Construct, id: string, props: RegionLocationStackProps) {
+    const { environment: env, location, release } = props;
+    super(scope, id, {
+      stackName: stackNames.location(env, location),
+      description: `Orbit ${env.name}: region location ${location.id}`,
+      ...props,
+      env: { account: env.account, region: location.region },
+    });
+    this.dataRegion = dataRegionOf(env, location);
+    const tableName = tableNameOf(env);
+    // The table is referenced by name in its data region: no cross-region references.
+    const tableArn = this.formatArn({
+      service: 'dynamodb',
+      region: this.dataRegion,
+      resource: 'table',
+      resourceName: tableName,
+    });
+    const table = dynamodb.TableV2.fromTableAttributes(this, 'Table', { tableArn });
+
+    this.api = new RegionalApi(this, 'Api', {
+      apiName: `orbit-${env.name}-${location.id}`,
+      rateLimit: env.api.rateLimit,
+      burstLimit: env.api.burstLimit,
+    });
+
+    const environment = {
+      [ORBIT_ENV.environment]: env.name,
+      [ORBIT_ENV.locationId]: location.id,
+      [ORBIT_ENV.locationKind]: location.kind,
+      [ORBIT_ENV.region]: location.region,
+      [ORBIT_ENV.releaseId]: release.manifest.releaseId,
+      [ORBIT_ENV.tableName]: tableName,
+      [ORBIT_ENV.dataRegion]: this.dataRegion,
+    };
+    const functions: Record<string, OrbitFunction> = {};
+    const aliases: Record<string, LiveAlias> = {};
+    for (const fn of release.manifest.functions) {
+      const functionName = `orbit-${env.name}-${fn.name}`;
+      const orbitFunction = new OrbitFunction(this, `Fn-${fn.name}`, {
+        release,
+        fn,
+        functionName,
+        environment,
+        table,
+      });
+      const alias = new LiveAlias(orbitFunction, 'LiveAlias', {
+        function: orbitFunction.function,
+        firstVersion: orbitFunction.version,
+      });
+      this.api.addRoutes(fn.name, fn.routes, alias.target);
+      new GateAlarms(orbitFunction, 'GateAlarms', {
+        functionName,
+        aliasName: alias.aliasName,
+        alarmNamePrefix: `orbit-${env.name}-${location.id}-${fn.name}`,
+        maxErrorRatePercent: env.rollout.gates.maxErrorRatePercent,
+        maxP99LatencyMs: env.rollout.gates.maxP99LatencyMs,
+      });
+      functions[fn.name] = orbitFunction;
+      aliases[fn.name] = alias;
+    }
+    this.functions = functions;
+    this.aliases = aliases;
+
+    new LocationRecords(this, 'Records', {
+      tableName,
+      tableArn,
+      dataRegion: this.dataRegion,
+      locationId: location.id,
+      releaseId: release.manifest.releaseId,
+      location: {
+        kind: location.kind,
+        region: location.region,
+        dataRegion: this.dataRegion,
+        apiUrl: this.api.url,
+      },
+      functions: Object.fromEntries(
+        Object.entries(functions).map(([name, f]) => [
+          name,
+          { functionName: f.function.functionName, version: f.version.version },
+        ])
+      ),
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.url,
+      description: `HTTPS API of ${location.id}`,
+    });
+    new CfnOutput(this, 'ReleaseId', {
+      value: release.manifest.releaseId,
+      description: 'Release staged by this deploy',
+    });
+
+    suppressCustomResourceProvider(this);
+  }
+}
