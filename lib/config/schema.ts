@@ -21,10 +21,11 @@ const instanceTypes = z
   .array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must look like m5.large' }))
   .min(1, { error: 'list at least one instance type that the zone offers, e.g. ["t3.medium"]' });
 
-const certificateArn = z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/.+$/, {
-  error:
-    'must be the ARN of an ACM certificate in the parent region for the HTTPS load balancer, e.g. arn:aws:acm:us-west-2:111111111111:certificate/…',
-});
+const CERTIFICATE_HELP =
+  'must be the ARN of an ACM certificate in the parent region for the HTTPS load balancer, e.g. arn:aws:acm:us-west-2:111111111111:certificate/…';
+const certificateArn = z
+  .string({ error: `is required: a satellite with compute serves HTTPS; it ${CERTIFICATE_HELP}` })
+  .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/.+$/, { error: CERTIFICATE_HELP });
 
 const regionLocation = z.strictObject({
   id: locationId,

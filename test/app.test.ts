@@ -1,0 +1,146 @@
+import { App, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { addOrbitEnvironment } from '../lib/app';
+import { regionLocations } from '../lib/config/fleet';
+import { loadEnvironment } from '../lib/config/load';
+import { sdkCall } from './support/cfn';
+import { fakeRelease } from './support/release';
+
+const R1 = fakeRelease('R1');
+const R2 = fakeRelease('R2');
+
+function synthEnvironment(envName: string, release = R1) {
+  const app = new App();
+  const environment = loadEnvironment({ env: envName });
+  const stacks = addOrbitEnvironment(app, environment, release);
+  return { app, environment, stacks };
+}
+
+describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
+  const { app, environment, stacks } = synthEnvironment(envName);
+
+  it('has the global state stack and one stack per region location', () => {
+    expect(stacks.globalState.stackName).toBe(`Orbit-${envName}-GlobalState`);
+    expect(stacks.regionLocations.map((s) => s.region)).toEqual(
+      regionLocations(environment).map((l) => l.region)
+    );
+  });
+
+  it('passes cdk-nag AwsSolutions checks with no unacknowledged finding', () => {
+    // addOrbitEnvironment registers the checks; synth throws on any violation.
+    expect(() => app.synth()).not.toThrow();
+    for (const stack of [stacks.globalState, ...stacks.regionLocations]) {
+      const report = new AwsSolutionsChecks().validateScope(stack);
+      expect(report.violations).toEqual([]);
+    }
+  });
+
+  it('deploys the same bundle (same asset hash) for each function in every location', () => {
+    const codeOf = (stack: Stack) =>
+      Object.fromEntries(
+        Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))
+          .filter((f) => String(f.Properties.FunctionName ?? '').startsWith('orbit-'))
+          .map((f) => [f.Properties.FunctionName, f.Properties.Code.S3Key])
+      );
+    const [first, ...rest] = stacks.regionLocations.map(codeOf);
+    expect(Object.keys(first ?? {})).toEqual([`orbit-${envName}-health`, `orbit-${envName}-echo`]);
+    for (const other of rest) expect(other).toEqual(first);
+  });
+});
+
+describe('cdk-nag guardrail', () => {
+  it('fails synth for a resource that breaks an AwsSolutions rule', () => {
+    const { app, stacks } = synthEnvironment('dev');
+    new s3.Bucket(stacks.globalState, 'Unlogged');
+    expect(() => app.synth()).toThrow(/AwsSolutions-S1/);
+  });
+});
+
+describe('deploy is not release', () => {
+  const templateOf = (release: typeof R1) =>
+    Template.fromStack(
+      synthEnvironment('prod', release).stacks.regionLocations[0] as Stack
+    ).toJSON();
+  const t1 = templateOf(R1);
+  const t2 = templateOf(R2);
+  const byType = (t: Record<string, any>, type: string): Record<string, any> =>
+    Object.fromEntries(
+      Object.entries(t.Resources).filter(([, r]: [string, any]) => r.Type === type)
+    );
+
+  it('publishes R2 as new versions and keeps the versions R1 published (retained)', () => {
+    const v1 = Object.keys(byType(t1, 'AWS::Lambda::Version'));
+    const v2 = Object.keys(byType(t2, 'AWS::Lambda::Version'));
+    expect(v2).toHaveLength(v1.length);
+    expect(v2.filter((id) => v1.includes(id))).toEqual([]);
+    for (const version of Object.values(byType(t1, 'AWS::Lambda::Version'))) {
+      expect(version).toMatchObject({ DeletionPolicy: 'Retain' });
+    }
+  });
+
+  it('keeps the live alias where it was: same custom resource, no update call, never a CloudFormation-owned alias', () => {
+    const a1 = byType(t1, 'Custom::OrbitLiveAlias');
+    const a2 = byType(t2, 'Custom::OrbitLiveAlias');
+    expect(Object.keys(a2)).toEqual(Object.keys(a1));
+    for (const [id, alias] of Object.entries(a2) as [string, any][]) {
+      // The only change is the version a first-ever deploy would start from; an update runs no call.
+      expect(alias.Properties.Update).toBeUndefined();
+      expect(sdkCall(alias.Properties.Create)?.physicalResourceId).toEqual(
+        sdkCall(a1[id].Properties.Create)?.physicalResourceId
+      );
+    }
+    expect(Object.keys(byType(t2, 'AWS::Lambda::Alias'))).toEqual([]);
+  });
+
+  it('routes the API to the same alias ARNs, so the traffic split is untouched', () => {
+    const uris = (t: Record<string, any>) =>
+      Object.values(byType(t, 'AWS::ApiGatewayV2::Integration')).map(
+        (i: any) => i.Properties.IntegrationUri
+      );
+    expect(uris(t2)).toEqual(uris(t1));
+  });
+
+  it('changes nothing that carries traffic: only versions, function code and release records differ', () => {
+    const changed = Object.keys(t2.Resources).filter(
+      (id) => JSON.stringify(t1.Resources[id]) !== JSON.stringify(t2.Resources[id])
+    );
+    const types = [...new Set(changed.map((id) => t2.Resources[id].Type))].sort();
+    expect(types).toEqual(
+      [
+        'AWS::Lambda::Function',
+        'AWS::Lambda::Version',
+        'Custom::OrbitLiveAlias',
+        'Custom::OrbitStagedRelease',
+      ].sort()
+    );
+    for (const id of changed.filter((i) => t2.Resources[i].Type === 'AWS::Lambda::Function')) {
+      const {
+        Code: _c1,
+        Description: _d1,
+        Environment: e1,
+        ...rest1
+      } = t1.Resources[id].Properties;
+      const {
+        Code: _c2,
+        Description: _d2,
+        Environment: e2,
+        ...rest2
+      } = t2.Resources[id].Properties;
+      expect(rest2).toEqual(rest1);
+      expect({ ...e2.Variables, ORBIT_RELEASE_ID: 'x' }).toEqual({
+        ...e1.Variables,
+        ORBIT_RELEASE_ID: 'x',
+      });
+    }
+  });
+
+  it('records R2 as a staged release beside R1', () => {
+    const staged = (t: Record<string, any>) =>
+      sdkCall((Object.values(byType(t, 'Custom::OrbitStagedRelease'))[0] as any).Properties.Update)
+        ?.parameters.Key.sk.S;
+    expect(staged(t1)).toBe(`RELEASE#${R1.manifest.releaseId}`);
+    expect(staged(t2)).toBe(`RELEASE#${R2.manifest.releaseId}`);
+  });
+});

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildRelease } from '../../lib/release/build';
+import { loadRelease } from '../../lib/release/manifest';
+
+const root = path.join(__dirname, '..', '..');
+const fixtures = path.join(__dirname, '..', 'fixtures');
+const outDir = () => mkdtempSync(path.join(tmpdir(), 'orbit-build-'));
+
+describe('release build', () => {
+  let first: Awaited<ReturnType<typeof buildRelease>>;
+  let second: Awaited<ReturnType<typeof buildRelease>>;
+
+  beforeAll(async () => {
+    first = await buildRelease({ root, outDir: outDir() });
+    second = await buildRelease({ root, outDir: outDir() });
+  });
+
+  it('bundles every function under functions/api with its routes in the manifest', () => {
+    const health = first.manifest.functions.find((f) => f.name === 'health');
+    expect(health).toMatchObject({
+      file: 'functions/health/index.js',
+      routes: [{ method: 'GET', path: '/health', auth: 'none' }],
+      table: 'read',
+    });
+  });
+
+  it('is deterministic: the same source gives the same release id and bytes', () => {
+    expect(second.manifest).toEqual(first.manifest);
+    for (const fn of first.manifest.functions) {
+      expect(readFileSync(path.join(second.dir, fn.file))).toEqual(
+        readFileSync(path.join(first.dir, fn.file))
+      );
+    }
+  });
+
+  it('records the sha256 and size of each bundle as written', () => {
+    for (const fn of first.manifest.functions) {
+      const bytes = readFileSync(path.join(first.dir, fn.file));
+      expect(fn.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(fn.bytes).toBe(bytes.byteLength);
+    }
+  });
+
+  it('derives the release id from the bundles', () => {
+    expect(first.manifest.releaseId).toMatch(/^r-[0-9a-f]{16}$/);
+    expect(path.basename(first.dir)).toBe(first.manifest.releaseId);
+  });
+
+  it('emits minified CommonJS for node20 with no machine paths inside', () => {
+    const code = readFileSync(path.join(first.dir, 'functions/health/index.js'), 'utf8');
+    expect(first.manifest.target).toBe('node20');
+    expect(code).toContain('module.exports');
+    expect(code).not.toContain(root);
+    const lines = code.split('\n');
+    expect(code.length / lines.length).toBeGreaterThan(1000);
+  });
+
+  it('can be loaded again from its directory, for deploying a prebuilt release', () => {
+    expect(loadRelease(first.dir).manifest).toEqual(first.manifest);
+  });
+
+  it('throws naming both functions when a route is declared twice', async () => {
+    await expect(
+      buildRelease({ root, functionsDir: path.join(fixtures, 'duplicate-route'), outDir: outDir() })
+    ).rejects.toThrow(
+      "route GET /things/{key} is declared twice (by 'alpha' and 'beta'); remove it from one of them"
+    );
+  });
+
+  it('throws when a function folder has no declaration', async () => {
+    await expect(
+      buildRelease({ root, functionsDir: path.join(fixtures, 'no-declaration'), outDir: outDir() })
+    ).rejects.toThrow(
+      'functions/api/gamma: a function folder needs index.ts (the handler) and function.ts'
+    );
+  });
+
+  it('throws when a directory is not a release', () => {
+    expect(() => loadRelease(outDir())).toThrow(
+      /is not an Orbit release: cannot read manifest.json/
+    );
+  });
+});

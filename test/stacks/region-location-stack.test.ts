@@ -1,0 +1,253 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { loadEnvironment } from '../../lib/config/load';
+import type { RegionLocation } from '../../lib/config/schema';
+import { RegionLocationStack } from '../../lib/stacks/region-location-stack';
+import { sdkCall } from '../support/cfn';
+import { fakeRelease } from '../support/release';
+
+const release = fakeRelease('A');
+
+function locationStack(
+  envName: string,
+  locationId: string
+): { stack: RegionLocationStack; t: Template } {
+  const environment = loadEnvironment({ env: envName });
+  const location = environment.locations.find((l) => l.id === locationId) as RegionLocation;
+  const stack = new RegionLocationStack(new App(), 'Location', { environment, location, release });
+  return { stack, t: Template.fromStack(stack) };
+}
+
+describe('RegionLocationStack', () => {
+  // us-west-2 holds no replica in prod: its data region is us-east-1.
+  const { stack, t } = locationStack('prod', 'us-west-2');
+
+  it('is named for the environment and location, in the location region with an explicit account', () => {
+    expect(stack.stackName).toBe('Orbit-prod-Location-us-west-2');
+    expect(stack.region).toBe('us-west-2');
+    expect(stack.account).toBe('333333333333');
+  });
+
+  it('runs one Lambda function per release function on the newest Node.js runtime, arm64, traced', () => {
+    t.resourceCountIs(
+      'AWS::Lambda::Function',
+      2 + 1 /* the deploy-time custom resource provider */
+    );
+    for (const name of ['health', 'echo']) {
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `orbit-prod-${name}`,
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+      });
+    }
+  });
+
+  it('tells every function its location, release, table and data region', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'orbit-prod-health',
+      Environment: {
+        Variables: {
+          ORBIT_ENVIRONMENT: 'prod',
+          ORBIT_LOCATION_ID: 'us-west-2',
+          ORBIT_LOCATION_KIND: 'region',
+          ORBIT_REGION: 'us-west-2',
+          ORBIT_RELEASE_ID: release.manifest.releaseId,
+          ORBIT_TABLE_NAME: 'orbit-prod',
+          ORBIT_DATA_REGION: 'us-east-1',
+        },
+      },
+    });
+  });
+
+  it('keeps its logs in a log group with retention', () => {
+    t.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/lambda/orbit-prod-health',
+      RetentionInDays: 30,
+    });
+  });
+
+  it('grants table access only on the table in the data region, only to functions that declare it', () => {
+    const policies = t.findResources('AWS::IAM::Policy');
+    const dynamoStatements = Object.values(policies).flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.filter((s: { Action: string | string[] }) =>
+        [s.Action].flat().some((a) => a.startsWith('dynamodb:'))
+      ).map((s: object) => ({ roles: p.Properties.Roles, ...s }))
+    );
+    const resources = JSON.stringify(
+      dynamoStatements.map((s: { Resource: unknown }) => s.Resource)
+    );
+    expect(resources).toContain(':dynamodb:us-east-1:333333333333:table/orbit-prod');
+    expect(resources).not.toContain('dynamodb:us-west-2');
+    expect(resources).not.toMatch(/"\*"/);
+    const health = dynamoStatements.filter((s: { Action: string[] }) =>
+      [s.Action].flat().includes('dynamodb:GetItem')
+    );
+    expect(health.length).toBeGreaterThan(0);
+    expect(
+      dynamoStatements.some((s: { Action: string[] }) =>
+        [s.Action].flat().includes('dynamodb:PutItem')
+      )
+    ).toBe(false);
+  });
+
+  it('publishes a version per deploy and retains old ones, since the alias may still route to them', () => {
+    t.resourceCountIs('AWS::Lambda::Version', 2);
+    t.hasResource('AWS::Lambda::Version', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('creates the live alias once, through a custom resource with no update action', () => {
+    t.resourceCountIs('AWS::Lambda::Alias', 0);
+    const aliases = t.findResources('Custom::OrbitLiveAlias');
+    expect(Object.keys(aliases)).toHaveLength(2);
+    for (const alias of Object.values(aliases)) {
+      expect(sdkCall(alias.Properties.Create)).toMatchObject({
+        service: 'Lambda',
+        action: 'createAlias',
+        parameters: {
+          Name: 'live',
+          FunctionName: expect.stringMatching(/^\{Ref:Fn(health|echo)Function/),
+          FunctionVersion: expect.stringMatching(
+            /^\{GetAtt:Fn(health|echo)FunctionCurrentVersion.*\.Version\}$/
+          ),
+        },
+        ignoreErrorCodesMatching: 'ResourceConflictException',
+      });
+      expect(alias.Properties.Update).toBeUndefined();
+      expect(alias.Properties.Delete).toBeUndefined();
+    }
+  });
+
+  it('serves every declared route on a regional HTTP API that targets the live aliases', () => {
+    t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    for (const routeKey of ['GET /health', 'POST /echo', 'GET /echo/{word}']) {
+      t.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'NONE',
+      });
+    }
+    const integrations = Object.values(t.findResources('AWS::ApiGatewayV2::Integration'));
+    expect(integrations).toHaveLength(2);
+    for (const integration of integrations) {
+      expect(JSON.stringify(integration.Properties.IntegrationUri)).toMatch(/:live"\]\]\}$/);
+      expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
+    }
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+      FunctionName: { 'Fn::Join': ['', [Match.anyValue(), ':live']] },
+    });
+  });
+
+  it('throttles the API and writes JSON access logs', () => {
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 5000, ThrottlingBurstLimit: 2000 },
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
+      },
+    });
+  });
+
+  it('alarms on error rate and p99 latency of each live alias, named for the rollout gates', () => {
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'orbit-prod-us-west-2-health-error-rate',
+      Threshold: 0.5,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: '100 * errors / MAX([invocations, 1])' }),
+        Match.objectLike({
+          Id: 'errors',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({
+              MetricName: 'Errors',
+              Dimensions: Match.arrayWith([{ Name: 'Resource', Value: 'orbit-prod-health:live' }]),
+            }),
+          }),
+        }),
+      ]),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'orbit-prod-us-west-2-health-p99-latency',
+      MetricName: 'Duration',
+      ExtendedStatistic: 'p99',
+      Threshold: 1000,
+      Dimensions: Match.arrayWith([{ Name: 'Resource', Value: 'orbit-prod-health:live' }]),
+    });
+  });
+
+  it('registers the location and records the staged release in the data-region table, writing only its own keys', () => {
+    const registration = Object.values(t.findResources('Custom::OrbitLocationRegistration'))[0];
+    const staged = Object.values(t.findResources('Custom::OrbitStagedRelease'))[0];
+    expect(sdkCall(registration?.Properties.Update)).toMatchObject({
+      service: 'DynamoDB',
+      action: 'updateItem',
+      region: 'us-east-1',
+      parameters: {
+        TableName: 'orbit-prod',
+        Key: { pk: { S: 'LOCATION#us-west-2' }, sk: { S: 'LOCATION' } },
+        ExpressionAttributeNames: expect.objectContaining({ '#a5': 'apiUrl' }),
+      },
+    });
+    expect(sdkCall(staged?.Properties.Update)).toMatchObject({
+      region: 'us-east-1',
+      parameters: {
+        TableName: 'orbit-prod',
+        Key: {
+          pk: { S: 'LOCATION#us-west-2' },
+          sk: { S: `RELEASE#${release.manifest.releaseId}` },
+        },
+        ExpressionAttributeValues: expect.objectContaining({
+          ':v3': {
+            M: {
+              health: {
+                M: {
+                  functionName: { S: '{Ref:FnhealthFunctionBBD80671}' },
+                  version: {
+                    S: expect.stringMatching(
+                      /^\{GetAtt:FnhealthFunctionCurrentVersion.*\.Version\}$/
+                    ),
+                  },
+                },
+              },
+              echo: expect.anything(),
+            },
+          },
+        }),
+      },
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'dynamodb:UpdateItem',
+            Condition: {
+              'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['LOCATION#us-west-2'] },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('uses its own region as data region when it holds a replica', () => {
+    locationStack('prod', 'eu-west-1').t.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'orbit-prod-health',
+      Environment: { Variables: Match.objectLike({ ORBIT_DATA_REGION: 'eu-west-1' }) },
+    });
+  });
+
+  it('references the table by name, never through cross-region exports', () => {
+    const json = JSON.stringify(t.toJSON());
+    expect(json).not.toContain('Fn::ImportValue');
+    expect(json).not.toContain('ExportsReader');
+  });
+});

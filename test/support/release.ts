@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Release, ReleaseFunction } from '../../lib/release/manifest';
+
+/**
+ * A small release on disk for stack tests: two public functions whose bundles differ by
+ * `variant`, so two variants are two releases (R1, R2) without running esbuild.
+ */
+export function fakeRelease(variant = 'A'): Release {
+  const dir = mkdtempSync(path.join(tmpdir(), 'orbit-release-'));
+  const bodies: Record<string, string> = {
+    health: `exports.handler=async()=>({statusCode:200,body:"health ${variant}"});`,
+    echo: `exports.handler=async(e)=>({statusCode:200,body:e.body??"echo ${variant}"});`,
+  };
+  const functions: ReleaseFunction[] = Object.entries(bodies).map(([name, code]) => {
+    const file = `functions/${name}/index.js`;
+    mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
+    writeFileSync(path.join(dir, file), code);
+    return {
+      name,
+      file,
+      sha256: createHash('sha256').update(code).digest('hex'),
+      bytes: Buffer.byteLength(code),
+      routes:
+        name === 'health'
+          ? [{ method: 'GET', path: '/health', auth: 'none' }]
+          : [
+              { method: 'POST', path: '/echo', auth: 'none' },
+              { method: 'GET', path: '/echo/{word}', auth: 'none' },
+            ],
+      table: name === 'health' ? 'read' : 'none',
+      memoryMb: 128,
+      timeoutSeconds: 5,
+    };
+  });
+  const releaseId = `r-${createHash('sha256').update(variant).digest('hex').slice(0, 16)}`;
+  const manifest = { releaseId, target: 'node20', functions };
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return { dir, manifest };
+}
