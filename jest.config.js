@@ -6,7 +6,11 @@ module.exports = {
   transform: {
     // Type checking is `npm run lint`'s job (tsc over sources and tests); here, transpile only.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+    // ESM-only dependencies, compiled to CommonJS for jest's module system (Node 20 has no
+    // require(esm) inside jest); the release build bundles them with esbuild instead.
+    '^.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|jose)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFilesAfterEnv: ['<rootDir>/test/support/setup.ts'],

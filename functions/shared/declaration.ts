@@ -16,14 +16,33 @@ export interface RouteDeclaration {
   readonly auth?: 'jwt' | 'none';
 }
 
-/** What the function may do with the global table. */
-export type TableAccess = 'none' | 'read' | 'read-write';
+/**
+ * The application data a function reads or writes in the global table, by partition key.
+ * Its IAM policy allows exactly these partitions (`dynamodb:LeadingKeys`); the platform adds
+ * read access to the function's own drain and location records by itself.
+ */
+export interface TableAccess {
+  readonly access: 'read' | 'read-write';
+  /** Partition keys (or `PREFIX#*` patterns) of the records it touches, e.g. `ITEMS`. */
+  readonly partitions: readonly string[];
+}
 
 /** A function's declaration: its routes and the few runtime settings that differ per function. */
 export interface FunctionDeclaration {
   readonly routes: readonly RouteDeclaration[];
-  /** @default 'none' */
+  /**
+   * Serves every request that matches no route (API Gateway's `$default` route), to answer
+   * 404, 405 and CORS preflights the same way at every location. One function per release.
+   * @default false
+   */
+  readonly fallback?: boolean;
+  /** @default - no application data, only the platform's own records */
   readonly table?: TableAccess;
+  /**
+   * Largest request body accepted, in bytes (413 above it).
+   * @default 1048576 (1 MiB)
+   */
+  readonly maxBodyBytes?: number;
   /** @default 256 */
   readonly memoryMb?: number;
   /** @default 10 */
@@ -40,7 +59,9 @@ export interface Route {
 /** A declaration with its defaults applied. */
 export interface ResolvedDeclaration {
   readonly routes: readonly Route[];
-  readonly table: TableAccess;
+  readonly fallback: boolean;
+  readonly table: TableAccess | null;
+  readonly maxBodyBytes: number;
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
 }
@@ -65,13 +86,31 @@ export function defineFunction(declaration: FunctionDeclaration): ResolvedDeclar
       );
     }
   }
+  if (declaration.fallback && declaration.routes.length > 0) {
+    throw new Error(
+      'a fallback function serves every unmatched request; it declares no routes of its own'
+    );
+  }
+  if (declaration.table && declaration.table.partitions.length === 0) {
+    throw new Error(
+      "table.partitions is empty: list the partition keys the function touches, e.g. ['ITEMS']"
+    );
+  }
+  const maxBodyBytes = declaration.maxBodyBytes;
+  if (maxBodyBytes !== undefined && !(maxBodyBytes > 0 && maxBodyBytes <= 6 * 1024 * 1024)) {
+    throw new Error(
+      `maxBodyBytes ${maxBodyBytes}: must be between 1 and 6291456 (Lambda's 6 MB payload limit)`
+    );
+  }
   return {
     routes: declaration.routes.map((r) => ({
       method: r.method,
       path: r.path,
       auth: r.auth ?? 'jwt',
     })),
-    table: declaration.table ?? 'none',
+    fallback: declaration.fallback ?? false,
+    table: declaration.table ?? null,
+    maxBodyBytes: declaration.maxBodyBytes ?? 1_048_576,
     memoryMb: declaration.memoryMb ?? 256,
     timeoutSeconds: declaration.timeoutSeconds ?? 10,
   };

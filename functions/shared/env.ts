@@ -34,6 +34,18 @@ export const ORBIT_ENV = {
   dataRegion: 'ORBIT_DATA_REGION',
 } as const satisfies Record<keyof LocationContext, string>;
 
+/**
+ * Names of variables that are not part of the location context: the function's own name
+ * (its folder under `functions/api/`), CORS settings, and the release's route table, which
+ * the release build writes into every bundle.
+ */
+export const ORBIT_FUNCTION_ENV = {
+  functionName: 'ORBIT_FUNCTION',
+  cors: 'ORBIT_CORS',
+  routeTable: 'ORBIT_ROUTE_TABLE',
+  drainCacheSeconds: 'ORBIT_DRAIN_CACHE_SECONDS',
+} as const;
+
 /** Reads the location context from the environment; throws naming the first missing variable. */
 export function locationContextFromEnv(env: NodeJS.ProcessEnv = process.env): LocationContext {
   const read = (key: keyof LocationContext) => requiredEnv(ORBIT_ENV[key], env);

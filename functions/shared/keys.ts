@@ -1,14 +1,20 @@
 /**
  * The single-table key scheme. Every record in the global table has a string `pk` and `sk`;
- * records that belong together share a `pk`, so one Query reads them all.
+ * records that belong together share a `pk`, so one Query reads them all, and IAM policies
+ * can allow a function exactly the partitions it needs (`dynamodb:LeadingKeys`).
  *
- * | record          | pk                   | sk                  |
- * | --------------- | -------------------- | ------------------- |
- * | location        | `LOCATION#<id>`      | `LOCATION`          |
- * | staged release  | `LOCATION#<id>`      | `RELEASE#<release>` |
+ * | record                 | pk                   | sk                  | written by            |
+ * | ---------------------- | -------------------- | ------------------- | --------------------- |
+ * | location               | `LOCATION#<id>`      | `LOCATION`          | deploy                |
+ * | staged release         | `LOCATION#<id>`      | `RELEASE#<release>` | deploy                |
+ * | location drain         | `LOCATION#<id>`      | `DRAIN`             | orchestrator, CLI     |
+ * | function drain (fleet) | `FUNCTION#<name>`    | `DRAIN`             | orchestrator, CLI     |
+ * | item (sample app)      | `ITEMS`              | `ITEM#<id>`         | the `items` function  |
  *
- * Later records (desired traffic, heartbeats, rollouts, findings, audit, items) extend this
- * table; keep it the one place that says how keys are made.
+ * Items share one partition so that `GET /items?prefix=` is one ordered Query; DynamoDB
+ * splits a hot partition by sort key range when the table has no local secondary index.
+ * Later records (desired traffic, heartbeats, rollouts, findings, audit) extend this table;
+ * keep it the one place that says how keys are made.
  */
 
 /** A primary key of the global table. */
@@ -17,10 +23,30 @@ export interface TableKey {
   readonly sk: string;
 }
 
+/** The partition holding every item of the sample items API. */
+export const ITEMS_PARTITION = 'ITEMS';
+const ITEM_PREFIX = 'ITEM#';
+
 export const keys = {
   location: (locationId: string): TableKey => ({ pk: `LOCATION#${locationId}`, sk: 'LOCATION' }),
   stagedRelease: (locationId: string, releaseId: string): TableKey => ({
     pk: `LOCATION#${locationId}`,
     sk: `RELEASE#${releaseId}`,
   }),
+  locationDrain: (locationId: string): TableKey => ({ pk: `LOCATION#${locationId}`, sk: 'DRAIN' }),
+  functionDrain: (functionName: string): TableKey => ({
+    pk: `FUNCTION#${functionName}`,
+    sk: 'DRAIN',
+  }),
+  item: (id: string): TableKey => ({ pk: ITEMS_PARTITION, sk: `${ITEM_PREFIX}${id}` }),
+  /** The sort key prefix of items whose id starts with `idPrefix`. */
+  itemPrefix: (idPrefix: string): string => `${ITEM_PREFIX}${idPrefix}`,
+  /** The item id of an item sort key. */
+  itemIdOf: (sk: string): string => sk.slice(ITEM_PREFIX.length),
 } as const;
+
+/** The partitions every function may read: its location's records and its own drain flag. */
+export const platformPartitions = (locationId: string, functionName: string): string[] => [
+  `LOCATION#${locationId}`,
+  `FUNCTION#${functionName}`,
+];

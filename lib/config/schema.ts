@@ -119,6 +119,46 @@ const gates = z.strictObject({
   minRequests: z.int().min(0).default(50),
 });
 
+const httpsUrl = z.url({
+  protocol: /^https$/,
+  error: 'must be an https:// URL',
+});
+
+const auth = z.strictObject(
+  {
+    /** The token issuer (`iss`), e.g. a Cognito user pool or an OIDC provider. */
+    issuer: httpsUrl,
+    /** Accepted audiences (`aud`, or `client_id` when a token has no `aud`). */
+    audience: z.array(z.string().min(1)).min(1, { error: 'list at least one audience' }),
+  },
+  {
+    error:
+      "is required: routes with auth 'jwt' are verified against it; e.g. { issuer: 'https://login.example.com/', audience: ['orbit-api'] }",
+  }
+);
+
+const ORIGIN = /^(\*|https?:\/\/[a-z0-9.-]+(:\d+)?)$/;
+const cors = z.strictObject({
+  /** Origins allowed to call the API from a browser, e.g. `https://app.example.com`, or `*`. */
+  allowOrigins: z
+    .array(
+      z.string().regex(ORIGIN, {
+        error: 'must be an origin such as https://app.example.com (no path), or *',
+      })
+    )
+    .min(1, { error: 'list at least one origin' }),
+  /** @default ['authorization', 'content-type', 'if-match', 'if-none-match'] */
+  allowHeaders: z
+    .array(z.string())
+    .default(['authorization', 'content-type', 'if-match', 'if-none-match']),
+  /** @default ['etag', 'location', 'retry-after', 'x-orbit-location', 'x-orbit-release'] */
+  exposeHeaders: z
+    .array(z.string())
+    .default(['etag', 'location', 'retry-after', 'x-orbit-location', 'x-orbit-release']),
+  /** How long browsers may cache a preflight answer. @default 600 */
+  maxAgeSeconds: z.int().min(0).max(86_400).default(600),
+});
+
 /** The schema of one environment, as written in `lib/config/environments/*.ts` or JSON. */
 export const environmentSchema = z.strictObject({
   /** `dev`, `staging`, `prod`, …: part of every stack and resource name. */
@@ -144,8 +184,12 @@ export const environmentSchema = z.strictObject({
     waves: z.array(wave).min(1, { error: 'list at least one wave' }),
     gates: gates.prefault({}),
   }),
+  /** Who may call `jwt` routes: one issuer, honoured at every kind of location. */
+  auth,
   api: z
     .strictObject({
+      /** Cross-origin access for browsers. @default - none */
+      cors: cors.optional(),
       /** Steady-state requests per second each regional API accepts. @default 1000 */
       rateLimit: z.int().positive().default(1000),
       /** Burst of requests each regional API accepts. @default 500 */

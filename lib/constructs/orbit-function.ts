@@ -4,7 +4,35 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { platformPartitions } from '../../functions/shared/keys';
 import { functionDir, type Release, type ReleaseFunction } from '../release/manifest';
+
+/** What every function may do with its platform records: read its drain flags and location. */
+const PLATFORM_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'];
+const DATA_READ = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+];
+const DATA_WRITE = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
+function tableStatement(
+  table: ITableV2,
+  actions: readonly string[],
+  partitions: readonly string[]
+): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: [...actions],
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] } },
+  });
+}
 
 /** Props of an {@link OrbitFunction}. */
 export interface OrbitFunctionProps {
@@ -18,6 +46,8 @@ export interface OrbitFunctionProps {
   readonly environment: Readonly<Record<string, string>>;
   /** The global table in this location's data region; granted as the declaration asks. */
   readonly table: ITableV2;
+  /** The location the function serves, whose records (and drain flag) it may read. */
+  readonly locationId: string;
   /**
    * How long the function's logs are kept.
    * @default logs.RetentionDays.ONE_MONTH
@@ -28,9 +58,10 @@ export interface OrbitFunctionProps {
 /**
  * One Orbit function at one location, with the platform's defaults in one place:
  * the newest Node.js runtime in aws-cdk-lib, arm64, a JSON-format log group with retention,
- * active X-Ray tracing, a role that can write only its own logs (plus the table access its
- * declaration asks for), and the release bundle as its code asset, so the same function
- * has the same asset hash in every location.
+ * active X-Ray tracing, a role that can write only its own logs, read its location's and
+ * its own drain records, and reach the table partitions its declaration names; and the
+ * release bundle as its code asset, so the same function has the same asset hash in every
+ * location.
  *
  * Each deploy publishes a version (`version`) and keeps the old ones (retained), because
  * the `live` alias may still route traffic to them until the orchestrator moves it.
@@ -62,8 +93,20 @@ export class OrbitFunction extends Construct {
         resources: [`${logGroup.logGroupArn}`],
       })
     );
-    if (props.fn.table === 'read') props.table.grantReadData(role);
-    if (props.fn.table === 'read-write') props.table.grantReadWriteData(role);
+    // TableV2's grant methods cannot add conditions; these statements name the same table
+    // and add `dynamodb:LeadingKeys`, so a function reaches only the partitions it needs.
+    role.addToPolicy(
+      tableStatement(
+        props.table,
+        PLATFORM_READ,
+        platformPartitions(props.locationId, props.fn.name)
+      )
+    );
+    const data = props.fn.table;
+    if (data) {
+      const actions = data.access === 'read-write' ? [...DATA_READ, ...DATA_WRITE] : DATA_READ;
+      role.addToPolicy(tableStatement(props.table, actions, data.partitions));
+    }
 
     this.function = new lambda.Function(this, 'Function', {
       functionName: props.functionName,

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import type { ResolvedDeclaration } from '../../functions/shared/declaration';
+import { ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
+import type { ReleaseRoute } from '../../functions/shared/route-table';
 import {
   MANIFEST_FILE,
   type Release,
@@ -63,6 +65,27 @@ function discoverFunctions(functionsDir: string): FunctionSource[] {
   });
 }
 
+/** Throws when more than one function declares itself the fallback. */
+export function assertOneFallback(
+  functions: readonly { name: string; declaration: ResolvedDeclaration }[]
+): void {
+  const fallbacks = functions.filter((f) => f.declaration.fallback).map((f) => f.name);
+  if (fallbacks.length > 1) {
+    throw new Error(
+      `functions ${fallbacks.map((n) => `'${n}'`).join(' and ')} both declare fallback: true; keep one`
+    );
+  }
+}
+
+/** Every route of a release with the function serving it: what 404 and 405 are decided on. */
+export function releaseRoutesOf(
+  functions: readonly { name: string; declaration: ResolvedDeclaration }[]
+): ReleaseRoute[] {
+  return functions.flatMap((f) =>
+    f.declaration.routes.map((r) => ({ ...r, functionName: f.name }))
+  );
+}
+
 /** Throws when two functions (or one, twice) declare the same method and path. */
 export function assertUniqueRoutes(
   functions: readonly { name: string; declaration: ResolvedDeclaration }[]
@@ -97,6 +120,8 @@ export async function buildRelease(options: BuildReleaseOptions = {}): Promise<R
   const sources = discoverFunctions(functionsDir);
   if (sources.length === 0) throw new Error(`no functions found under ${functionsDir}`);
   assertUniqueRoutes(sources);
+  assertOneFallback(sources);
+  const routeTable = JSON.stringify(releaseRoutesOf(sources));
 
   const result = await esbuild.build({
     absWorkingDir: root,
@@ -111,6 +136,8 @@ export async function buildRelease(options: BuildReleaseOptions = {}): Promise<R
     target: RELEASE_TARGET,
     mainFields: ['module', 'main'],
     legalComments: 'none',
+    // Every bundle knows the release's routes, to answer 404 and 405 like API Gateway would.
+    define: { [`process.env.${ORBIT_FUNCTION_ENV.routeTable}`]: JSON.stringify(routeTable) },
     charset: 'utf8',
     sourcemap: false,
     logLevel: 'silent',

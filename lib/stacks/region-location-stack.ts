@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { ORBIT_ENV } from '../../functions/shared/env';
+import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
 import { dataRegionOf, stackNames, tableNameOf } from '../config/fleet';
 import type { Environment, RegionLocation } from '../config/schema';
 import { GateAlarms } from '../constructs/gate-alarms';
@@ -57,6 +57,8 @@ export class RegionLocationStack extends Stack {
       apiName: `orbit-${env.name}-${location.id}`,
       rateLimit: env.api.rateLimit,
       burstLimit: env.api.burstLimit,
+      auth: env.auth,
+      cors: env.api.cors,
     });
 
     const environment = {
@@ -67,6 +69,7 @@ export class RegionLocationStack extends Stack {
       [ORBIT_ENV.releaseId]: release.manifest.releaseId,
       [ORBIT_ENV.tableName]: tableName,
       [ORBIT_ENV.dataRegion]: this.dataRegion,
+      ...(env.api.cors ? { [ORBIT_FUNCTION_ENV.cors]: JSON.stringify(env.api.cors) } : {}),
     };
     const functions: Record<string, OrbitFunction> = {};
     const aliases: Record<string, LiveAlias> = {};
@@ -76,14 +79,15 @@ export class RegionLocationStack extends Stack {
         release,
         fn,
         functionName,
-        environment,
+        environment: { ...environment, [ORBIT_FUNCTION_ENV.functionName]: fn.name },
         table,
+        locationId: location.id,
       });
       const alias = new LiveAlias(orbitFunction, 'LiveAlias', {
         function: orbitFunction.function,
         firstVersion: orbitFunction.version,
       });
-      this.api.addRoutes(fn.name, fn.routes, alias.target);
+      this.api.addRoutes(fn.name, fn, alias.target);
       new GateAlarms(orbitFunction, 'GateAlarms', {
         functionName,
         aliasName: alias.aliasName,

@@ -31,6 +31,7 @@ function base(): EnvironmentInput {
       },
     ],
     data: { regions: ['us-east-1', 'us-west-2'] },
+    auth: { issuer: 'https://login.example.com/test', audience: ['orbit-test'] },
     rollout: { waves: [{ name: 'all', locations: ['use1', 'usw2', 'lax'] }] },
   } satisfies EnvironmentInput);
 }
@@ -264,6 +265,30 @@ describe('invalid environments', () => {
       },
       'account',
       /must be a 12-digit AWS account id/,
+    ],
+    [
+      'a missing auth issuer',
+      (e) => {
+        delete e.auth;
+      },
+      'auth',
+      /is required: routes with auth 'jwt' are verified against it/,
+    ],
+    [
+      'an issuer that is not https',
+      (e) => {
+        e.auth.issuer = 'http://login.example.com/';
+      },
+      'auth.issuer',
+      /must be an https:\/\/ URL/,
+    ],
+    [
+      'a CORS origin with a path',
+      (e) => {
+        e.api = { cors: { allowOrigins: ['https://app.example.com/home'] } };
+      },
+      'api.cors.allowOrigins[0]',
+      /must be an origin such as https:\/\/app.example.com \(no path\)/,
     ],
   ])('rejects %s', (_, mutate, fieldPath, message) => {
     const env = base() as Mutable;

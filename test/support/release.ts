@@ -5,14 +5,32 @@ import * as path from 'node:path';
 import type { Release, ReleaseFunction } from '../../lib/release/manifest';
 
 /**
- * A small release on disk for stack tests: two public functions whose bundles differ by
- * `variant`, so two variants are two releases (R1, R2) without running esbuild.
+ * A small release on disk for stack tests: a public function, one with `jwt` routes and
+ * table access, and a fallback, whose bundles differ by `variant`, so two variants are two
+ * releases (R1, R2) without running esbuild.
  */
 export function fakeRelease(variant = 'A'): Release {
   const dir = mkdtempSync(path.join(tmpdir(), 'orbit-release-'));
   const bodies: Record<string, string> = {
     health: `exports.handler=async()=>({statusCode:200,body:"health ${variant}"});`,
     echo: `exports.handler=async(e)=>({statusCode:200,body:e.body??"echo ${variant}"});`,
+    fallback: `exports.handler=async()=>({statusCode:404,body:"${variant}"});`,
+  };
+  const declarations: Record<string, Pick<ReleaseFunction, 'routes' | 'fallback' | 'table'>> = {
+    health: {
+      routes: [{ method: 'GET', path: '/health', auth: 'none' }],
+      fallback: false,
+      table: null,
+    },
+    echo: {
+      routes: [
+        { method: 'POST', path: '/echo', auth: 'jwt' },
+        { method: 'GET', path: '/echo/{word}', auth: 'jwt' },
+      ],
+      fallback: false,
+      table: { access: 'read-write', partitions: ['ECHO'] },
+    },
+    fallback: { routes: [], fallback: true, table: null },
   };
   const functions: ReleaseFunction[] = Object.entries(bodies).map(([name, code]) => {
     const file = `functions/${name}/index.js`;
@@ -23,14 +41,8 @@ export function fakeRelease(variant = 'A'): Release {
       file,
       sha256: createHash('sha256').update(code).digest('hex'),
       bytes: Buffer.byteLength(code),
-      routes:
-        name === 'health'
-          ? [{ method: 'GET', path: '/health', auth: 'none' }]
-          : [
-              { method: 'POST', path: '/echo', auth: 'none' },
-              { method: 'GET', path: '/echo/{word}', auth: 'none' },
-            ],
-      table: name === 'health' ? 'read' : 'none',
+      ...(declarations[name] as Pick<ReleaseFunction, 'routes' | 'fallback' | 'table'>),
+      maxBodyBytes: 1_048_576,
       memoryMb: 128,
       timeoutSeconds: 5,
     };

@@ -1,22 +1,20 @@
-import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { locationContextFromEnv } from '../../shared/env';
-import { createTableClient } from '../../shared/table';
+import { orbitHandler } from '../../shared/orbit-handler';
+import { declaration } from './function';
 import { checkHealth } from './health';
 
-const context = locationContextFromEnv();
-const table = createTableClient({ region: context.dataRegion });
-
-/** `GET /health`: 200 with the report when the table answers, 503 with it when not. */
-export const handler = async (): Promise<APIGatewayProxyResultV2> => {
-  const report = await checkHealth(context, table);
-  return {
-    statusCode: report.status === 'ok' ? 200 : 503,
-    headers: {
-      'content-type': 'application/json',
-      'cache-control': 'no-store',
-      'x-orbit-location': context.locationId,
-      'x-orbit-release': context.releaseId,
+/**
+ * `GET /health`: 200 with the report when the location serves, 503 with it when the table
+ * does not answer or the location is drained (so load balancers and gates take it out).
+ */
+export const handler = orbitHandler(
+  declaration,
+  {
+    'GET /health': {
+      handle: async ({ location, drain }) => {
+        const report = await checkHealth(location, handler.table, drain);
+        return { status: report.status === 'ok' ? 200 : 503, body: report };
+      },
     },
-    body: JSON.stringify(report),
-  };
-};
+  },
+  { drainReportOnly: true }
+);

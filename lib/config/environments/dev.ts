@@ -24,6 +24,8 @@ export const dev: EnvironmentInput = {
     },
     { id: 'lab', kind: 'on-prem', parentRegion: 'us-east-1', site: 'developer lab rack' },
   ],
+  // Replace with your identity provider before deploying; the local fleet runs its own issuer.
+  auth: { issuer: 'https://login.example.com/orbit-dev', audience: ['orbit-dev'] },
   data: { regions: ['us-east-1', 'eu-west-1'] },
   rollout: {
     waves: [

@@ -56,6 +56,8 @@ export const prod: EnvironmentInput = {
       certificateArn: certificate('us-east-1', '00000000-0000-0000-0000-000000000005'),
     },
   ],
+  // Replace with your identity provider before deploying; the local fleet runs its own issuer.
+  auth: { issuer: 'https://login.example.com/orbit-prod', audience: ['orbit-prod'] },
   data: { regions: ['us-east-1', 'eu-west-1', 'ap-northeast-1'] },
   rollout: {
     waves: [

@@ -23,6 +23,8 @@ export const staging: EnvironmentInput = {
         'arn:aws:acm:us-west-2:222222222222:certificate/00000000-0000-0000-0000-000000000002',
     },
   ],
+  // Replace with your identity provider before deploying; the local fleet runs its own issuer.
+  auth: { issuer: 'https://login.example.com/orbit-staging', audience: ['orbit-staging'] },
   data: { regions: ['us-east-1', 'us-east-2', 'us-west-2'], consistency: 'strong' },
   rollout: {
     waves: [

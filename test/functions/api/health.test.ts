@@ -3,14 +3,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { checkHealth } from '../../../functions/api/health/health';
 import type { LocationContext } from '../../../functions/shared/env';
+import { keys } from '../../../functions/shared/keys';
 import { createTableClient } from '../../../functions/shared/table';
 import { buildRelease } from '../../../lib/release/build';
+import { httpEvent } from '../../support/events';
 import { createTestTable, testEndpoint } from '../../support/table';
 
 const execFileAsync = promisify(execFile);
+const NOT_DRAINED = { drained: false, retryAfterSeconds: 0 };
 
 describe('GET /health', () => {
   let table: Awaited<ReturnType<typeof createTestTable>>;
@@ -31,7 +35,7 @@ describe('GET /health', () => {
   afterAll(() => table.drop());
 
   it('reports the location, release and data region, and that the table answers', async () => {
-    const report = await checkHealth(context(table.tableName), client());
+    const report = await checkHealth(context(table.tableName), client(), NOT_DRAINED);
     expect(report).toEqual({
       status: 'ok',
       location: 'use1',
@@ -40,11 +44,23 @@ describe('GET /health', () => {
       release: 'r-0123456789abcdef',
       dataRegion: 'us-east-1',
       table: { ok: true, latencyMs: expect.any(Number) },
+      drain: { drained: false },
     });
   });
 
+  it('reports drained, with scope and reason, while the location is drained', async () => {
+    const report = await checkHealth(context(table.tableName), client(), {
+      drained: true,
+      scope: 'location use1',
+      reason: 'maintenance',
+      retryAfterSeconds: 30,
+    });
+    expect(report.status).toBe('drained');
+    expect(report.drain).toEqual({ drained: true, scope: 'location use1', reason: 'maintenance' });
+  });
+
   it('reports unhealthy, with the reason, when the table does not answer', async () => {
-    const report = await checkHealth(context('orbit-missing'), client());
+    const report = await checkHealth(context('orbit-missing'), client(), NOT_DRAINED);
     expect(report.status).toBe('unhealthy');
     expect(report.table).toEqual({
       ok: false,
@@ -54,7 +70,7 @@ describe('GET /health', () => {
   });
 
   describe('the released bundle', () => {
-    let bundlePath: string;
+    let releaseDir: string;
     let releaseId: string;
     const env = (tableName: string) => ({
       ...process.env,
@@ -68,12 +84,18 @@ describe('GET /health', () => {
       ORBIT_DYNAMODB_ENDPOINT: testEndpoint(),
     });
     /** Runs the very bytes every location runs, in a fresh Node process: a cold start. */
-    const coldStart = async (tableName: string): Promise<APIGatewayProxyStructuredResultV2> => {
-      const script = `require(${JSON.stringify(bundlePath)}).handler({}, {}).then((r) => process.stdout.write(JSON.stringify(r)))`;
+    const coldStart = async (
+      tableName: string,
+      fn = 'health',
+      event: unknown = httpEvent({ method: 'GET', path: '/health', routeKey: 'GET /health' })
+    ): Promise<APIGatewayProxyStructuredResultV2> => {
+      const bundle = path.join(releaseDir, `functions/${fn}/index.js`);
+      const script = `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)}, {}).then((r) => console.log('RESULT ' + JSON.stringify(r)))`;
       const { stdout } = await execFileAsync(process.execPath, ['-e', script], {
-        env: env(tableName),
+        env: { ...env(tableName), ORBIT_FUNCTION: fn },
       });
-      return JSON.parse(stdout);
+      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      return JSON.parse((line as string).slice('RESULT '.length));
     };
 
     beforeAll(async () => {
@@ -81,7 +103,7 @@ describe('GET /health', () => {
         outDir: mkdtempSync(path.join(tmpdir(), 'orbit-health-')),
       });
       releaseId = release.manifest.releaseId;
-      bundlePath = path.join(release.dir, 'functions/health/index.js');
+      releaseDir = release.dir;
     });
 
     it('answers 200 with JSON and the location headers', async () => {
@@ -98,6 +120,44 @@ describe('GET /health', () => {
         kind: 'on-prem',
         table: { ok: true },
       });
+    });
+
+    it('answers 503 reporting the drain while the location is drained', async () => {
+      await client().send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: { ...keys.locationDrain('lab'), drained: true, reason: 'rack move' },
+        })
+      );
+      try {
+        const result = await coldStart(table.tableName);
+        expect(result.statusCode).toBe(503);
+        expect(JSON.parse(result.body as string)).toMatchObject({
+          status: 'drained',
+          drain: { drained: true, scope: 'location lab', reason: 'rack move' },
+        });
+      } finally {
+        await client().send(
+          new DeleteCommand({ TableName: table.tableName, Key: keys.locationDrain('lab') })
+        );
+      }
+    });
+
+    it('answers unknown paths from the fallback bundle with 404 and 405, using the release route table', async () => {
+      const notFound = await coldStart(
+        table.tableName,
+        'fallback',
+        httpEvent({ method: 'GET', path: '/nope' })
+      );
+      expect(notFound.statusCode).toBe(404);
+      expect(notFound.headers).toMatchObject({ 'content-type': 'application/problem+json' });
+      const wrongMethod = await coldStart(
+        table.tableName,
+        'fallback',
+        httpEvent({ method: 'POST', path: '/items/abc' })
+      );
+      expect(wrongMethod.statusCode).toBe(405);
+      expect(wrongMethod.headers).toMatchObject({ allow: 'DELETE, GET, PATCH, PUT' });
     });
 
     it('answers 503 when its table is gone', async () => {

@@ -1,0 +1,56 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MiddlewareObj, Request } from '@middy/core';
+import type { OrbitEvent, OrbitResult } from '../http';
+import { requestState } from '../request-state';
+
+/** Options of {@link requestMetrics}. */
+export interface RequestMetricsOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** The metric names rollout gates read, per function, location and release (EMF). */
+export const REQUEST_METRICS = {
+  requests: 'Requests',
+  clientErrors: 'Errors4xx',
+  serverErrors: 'Errors5xx',
+  latency: 'Latency',
+} as const;
+
+/**
+ * Puts the request id and route on every log line of the request, and at its end records
+ * the figures rollout gates read — requests, 4xx, 5xx (zeros included, so that rates are
+ * defined) and latency — and logs errors in one summary line. Register it after Powertools'
+ * `injectLambdaContext` and `logMetrics`, so it runs inside them.
+ */
+export function requestMetrics(
+  options: RequestMetricsOptions
+): MiddlewareObj<OrbitEvent, OrbitResult> {
+  const { logger, metrics } = options;
+  const before = (request: Request<OrbitEvent, OrbitResult>): void => {
+    const { event } = request;
+    requestState(event);
+    logger.appendKeys({ requestId: event.requestContext?.requestId, route: event.routeKey });
+  };
+  const done = (request: Request<OrbitEvent, OrbitResult>): void => {
+    const status = request.response?.statusCode ?? 500;
+    const latencyMs = performance.now() - requestState(request.event).startedAt;
+    metrics.addMetric(REQUEST_METRICS.requests, MetricUnit.Count, 1);
+    metrics.addMetric(
+      REQUEST_METRICS.clientErrors,
+      MetricUnit.Count,
+      status >= 400 && status < 500 ? 1 : 0
+    );
+    metrics.addMetric(REQUEST_METRICS.serverErrors, MetricUnit.Count, status >= 500 ? 1 : 0);
+    metrics.addMetric(REQUEST_METRICS.latency, MetricUnit.Milliseconds, latencyMs);
+    // Successes are already in API Gateway's access log; errors deserve a line of their own.
+    logger[status >= 400 ? 'info' : 'debug']('request', {
+      method: request.event.requestContext?.http?.method,
+      path: request.event.rawPath,
+      status,
+      latencyMs: Math.round(latencyMs * 100) / 100,
+    });
+  };
+  return { before, after: done, onError: done };
+}
