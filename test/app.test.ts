@@ -45,7 +45,11 @@ describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
           .map((f) => [f.Properties.FunctionName, f.Properties.Code.S3Key])
       );
     const [first, ...rest] = stacks.regionLocations.map(codeOf);
-    expect(Object.keys(first ?? {})).toEqual([`orbit-${envName}-health`, `orbit-${envName}-echo`]);
+    expect(Object.keys(first ?? {})).toEqual([
+      `orbit-${envName}-health`,
+      `orbit-${envName}-echo`,
+      `orbit-${envName}-fallback`,
+    ]);
     for (const other of rest) expect(other).toEqual(first);
   });
 });

@@ -19,12 +19,32 @@ describe('release build', () => {
   });
 
   it('bundles every function under functions/api with its routes in the manifest', () => {
-    const health = first.manifest.functions.find((f) => f.name === 'health');
-    expect(health).toMatchObject({
+    const byName = Object.fromEntries(first.manifest.functions.map((f) => [f.name, f]));
+    expect(Object.keys(byName)).toEqual(['fallback', 'health', 'items']);
+    expect(byName.health).toMatchObject({
       file: 'functions/health/index.js',
       routes: [{ method: 'GET', path: '/health', auth: 'none' }],
-      table: 'read',
+      table: null,
     });
+    expect(byName.items).toMatchObject({
+      routes: expect.arrayContaining([{ method: 'PUT', path: '/items/{id}', auth: 'jwt' }]),
+      table: { access: 'read-write', partitions: ['ITEMS'] },
+      maxBodyBytes: 65_536,
+    });
+    expect(byName.fallback).toMatchObject({ routes: [], fallback: true });
+  });
+
+  it("writes the release's route table into every bundle, for 404 and 405 answers", () => {
+    const code = readFileSync(path.join(first.dir, 'functions/fallback/index.js'), 'utf8');
+    const marker = '"path":"/items/{id}","auth":"jwt","functionName":"items"';
+    // Checked with includes, not toContain: a failure would print the whole bundle.
+    expect(code.includes(marker)).toBe(true);
+  });
+
+  it('throws naming both functions when two declare themselves the fallback', async () => {
+    await expect(
+      buildRelease({ root, functionsDir: path.join(fixtures, 'two-fallbacks'), outDir: outDir() })
+    ).rejects.toThrow("functions 'one' and 'two' both declare fallback: true; keep one");
   });
 
   it('is deterministic: the same source gives the same release id and bytes', () => {

@@ -31,9 +31,9 @@ describe('RegionLocationStack', () => {
   it('runs one Lambda function per release function on the newest Node.js runtime, arm64, traced', () => {
     t.resourceCountIs(
       'AWS::Lambda::Function',
-      2 + 1 /* the deploy-time custom resource provider */
+      3 + 1 /* the deploy-time custom resource provider */
     );
-    for (const name of ['health', 'echo']) {
+    for (const name of ['health', 'echo', 'fallback']) {
       t.hasResourceProperties('AWS::Lambda::Function', {
         FunctionName: `orbit-prod-${name}`,
         Runtime: 'nodejs24.x',
@@ -57,6 +57,7 @@ describe('RegionLocationStack', () => {
           ORBIT_RELEASE_ID: release.manifest.releaseId,
           ORBIT_TABLE_NAME: 'orbit-prod',
           ORBIT_DATA_REGION: 'us-east-1',
+          ORBIT_FUNCTION: 'health',
         },
       },
     });
@@ -69,32 +70,58 @@ describe('RegionLocationStack', () => {
     });
   });
 
-  it('grants table access only on the table in the data region, only to functions that declare it', () => {
-    const policies = t.findResources('AWS::IAM::Policy');
-    const dynamoStatements = Object.values(policies).flatMap((p) =>
-      p.Properties.PolicyDocument.Statement.filter((s: { Action: string | string[] }) =>
-        [s.Action].flat().some((a) => a.startsWith('dynamodb:'))
-      ).map((s: object) => ({ roles: p.Properties.Roles, ...s }))
-    );
-    const resources = JSON.stringify(
-      dynamoStatements.map((s: { Resource: unknown }) => s.Resource)
-    );
-    expect(resources).toContain(':dynamodb:us-east-1:333333333333:table/orbit-prod');
-    expect(resources).not.toContain('dynamodb:us-west-2');
-    expect(resources).not.toMatch(/"\*"/);
-    const health = dynamoStatements.filter((s: { Action: string[] }) =>
-      [s.Action].flat().includes('dynamodb:GetItem')
-    );
-    expect(health.length).toBeGreaterThan(0);
-    expect(
-      dynamoStatements.some((s: { Action: string[] }) =>
-        [s.Action].flat().includes('dynamodb:PutItem')
-      )
-    ).toBe(false);
+  describe('least-privilege table access', () => {
+    /** The DynamoDB statements of one function's role. */
+    const statementsOf = (fn: string) => {
+      const roleId = Object.entries(t.findResources('AWS::IAM::Role')).find(([id]) =>
+        id.startsWith(`Fn${fn}Role`)
+      )?.[0];
+      return Object.values(t.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((s: { Action: string | string[] }) =>
+          [s.Action].flat().some((a) => a.startsWith('dynamodb:'))
+        );
+    };
+    const tableArn = {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':dynamodb:us-east-1:333333333333:table/orbit-prod'],
+      ],
+    };
+
+    it('lets every function read only its location records and its own drain flag', () => {
+      for (const fn of ['health', 'echo', 'fallback']) {
+        expect(statementsOf(fn)).toContainEqual({
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+          Resource: tableArn,
+          Condition: {
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': ['LOCATION#us-west-2', `FUNCTION#${fn}`],
+            },
+          },
+        });
+      }
+    });
+
+    it('lets a function read and write only the partitions it declares, in the data region', () => {
+      expect(statementsOf('echo')).toContainEqual(
+        expect.objectContaining({
+          Action: expect.arrayContaining(['dynamodb:Query', 'dynamodb:UpdateItem']),
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ECHO'] } },
+        })
+      );
+      expect(statementsOf('health')).toHaveLength(1);
+      const all = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+      expect(all).not.toContain('dynamodb:us-west-2');
+      expect(all).not.toContain('dynamodb:Scan');
+    });
   });
 
   it('publishes a version per deploy and retains old ones, since the alias may still route to them', () => {
-    t.resourceCountIs('AWS::Lambda::Version', 2);
+    t.resourceCountIs('AWS::Lambda::Version', 3);
     t.hasResource('AWS::Lambda::Version', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -104,16 +131,16 @@ describe('RegionLocationStack', () => {
   it('creates the live alias once, through a custom resource with no update action', () => {
     t.resourceCountIs('AWS::Lambda::Alias', 0);
     const aliases = t.findResources('Custom::OrbitLiveAlias');
-    expect(Object.keys(aliases)).toHaveLength(2);
+    expect(Object.keys(aliases)).toHaveLength(3);
     for (const alias of Object.values(aliases)) {
       expect(sdkCall(alias.Properties.Create)).toMatchObject({
         service: 'Lambda',
         action: 'createAlias',
         parameters: {
           Name: 'live',
-          FunctionName: expect.stringMatching(/^\{Ref:Fn(health|echo)Function/),
+          FunctionName: expect.stringMatching(/^\{Ref:Fn(health|echo|fallback)Function/),
           FunctionVersion: expect.stringMatching(
-            /^\{GetAtt:Fn(health|echo)FunctionCurrentVersion.*\.Version\}$/
+            /^\{GetAtt:Fn(health|echo|fallback)FunctionCurrentVersion.*\.Version\}$/
           ),
         },
         ignoreErrorCodesMatching: 'ResourceConflictException',
@@ -123,16 +150,47 @@ describe('RegionLocationStack', () => {
     }
   });
 
-  it('serves every declared route on a regional HTTP API that targets the live aliases', () => {
+  it('serves every declared route on a regional HTTP API with its declared auth', () => {
     t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    for (const routeKey of ['GET /health', 'POST /echo', 'GET /echo/{word}']) {
+    t.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /health',
+      AuthorizationType: 'NONE',
+    });
+    for (const routeKey of ['POST /echo', 'GET /echo/{word}']) {
       t.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         RouteKey: routeKey,
-        AuthorizationType: 'NONE',
+        AuthorizationType: 'JWT',
+        AuthorizerId: { Ref: Match.stringLikeRegexp('^ApiJwt') },
       });
     }
+    t.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
+  });
+
+  it("verifies tokens with a JWT authorizer for the environment's issuer and audience", () => {
+    t.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: {
+        Issuer: 'https://login.example.com/orbit-prod',
+        Audience: ['orbit-prod'],
+      },
+    });
+  });
+
+  it('sends every unmatched request to the fallback function through $default', () => {
+    const route = Object.values(t.findResources('AWS::ApiGatewayV2::Route')).find(
+      (r) => r.Properties.RouteKey === '$default'
+    );
+    expect(route?.Properties.AuthorizationType).toBe('NONE');
+    const integrationId = route?.Properties.Target['Fn::Join'][1][1].Ref;
+    const integration = t.findResources('AWS::ApiGatewayV2::Integration')[integrationId];
+    expect(JSON.stringify(integration?.Properties.IntegrationUri)).toContain('Fnfallback');
+  });
+
+  it('targets the live aliases with payload 2.0', () => {
     const integrations = Object.values(t.findResources('AWS::ApiGatewayV2::Integration'));
-    expect(integrations).toHaveLength(2);
+    expect(integrations).toHaveLength(3);
     for (const integration of integrations) {
       expect(JSON.stringify(integration.Properties.IntegrationUri)).toMatch(/:live"\]\]\}$/);
       expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
@@ -142,6 +200,41 @@ describe('RegionLocationStack', () => {
       Principal: 'apigateway.amazonaws.com',
       FunctionName: { 'Fn::Join': ['', [Match.anyValue(), ':live']] },
     });
+  });
+
+  it('configures CORS on the API and tells the functions, when the environment asks for it', () => {
+    const environment = loadEnvironment({ env: 'dev' });
+    const withCors = {
+      ...environment,
+      api: {
+        ...environment.api,
+        cors: {
+          allowOrigins: ['https://app.example.com'],
+          allowHeaders: ['authorization'],
+          exposeHeaders: ['etag'],
+          maxAgeSeconds: 300,
+        },
+      },
+    };
+    const location = withCors.locations[0] as RegionLocation;
+    const cors = Template.fromStack(
+      new RegionLocationStack(new App(), 'Cors', { environment: withCors, location, release })
+    );
+    cors.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: ['https://app.example.com'],
+        AllowHeaders: ['authorization'],
+        ExposeHeaders: ['etag'],
+        AllowMethods: ['*'],
+        MaxAge: 300,
+      },
+    });
+    cors.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ ORBIT_CORS: JSON.stringify(withCors.api.cors) }),
+      },
+    });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
   });
 
   it('throttles the API and writes JSON access logs', () => {
@@ -157,7 +250,7 @@ describe('RegionLocationStack', () => {
   });
 
   it('alarms on error rate and p99 latency of each live alias, named for the rollout gates', () => {
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'orbit-prod-us-west-2-health-error-rate',
       Threshold: 0.5,
@@ -219,6 +312,7 @@ describe('RegionLocationStack', () => {
                 },
               },
               echo: expect.anything(),
+              fallback: expect.anything(),
             },
           },
         }),

@@ -25,7 +25,6 @@ export const testTableClient = () =>
 export interface TestResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
-  // biome-ignore lint/suspicious/noExplicitAny: tests assert on any shape
   readonly json: any;
   readonly body: string;
 }

@@ -5,7 +5,8 @@ import {
   PreconditionFailedError,
   ValidationError,
 } from '../../shared/errors';
-import type { RouteResult } from '../../shared/http';
+import { type RouteResult, route } from '../../shared/http';
+import type { RouteSpecs } from '../../shared/orbit-handler';
 import { decodeCursor, encodeCursor } from './cursor';
 import { MAX_ITEM_BYTES } from './function';
 import { applyMergePatch, type Json } from './merge-patch';
@@ -170,4 +171,38 @@ export const items = {
 
 function notFound(id: string): never {
   throw new NotFoundError(`item '${id}' does not exist`);
+}
+
+/** Media types a PATCH body may have: merge patch (RFC 7396), or plain JSON. */
+const PATCH_TYPES = ['application/merge-patch+json', 'application/json'];
+
+/** The routes of the items API, each with its schemas, over `store`. */
+export function itemRoutes(store: ItemStore): RouteSpecs {
+  return {
+    'GET /items': route({
+      query: listQuery,
+      handle: ({ query }) => items.list(store, query),
+    }),
+    'GET /items/{id}': route({
+      params: idParams,
+      handle: ({ params, headers }) => items.get(store, params.id, headers['if-none-match']),
+    }),
+    'PUT /items/{id}': route({
+      params: idParams,
+      body: itemValue,
+      handle: ({ params, body, headers }) =>
+        items.put(store, params.id, body, writeCondition(headers)),
+    }),
+    'PATCH /items/{id}': route({
+      params: idParams,
+      body: itemValue,
+      bodyTypes: PATCH_TYPES,
+      handle: ({ params, body, headers }) =>
+        items.patch(store, params.id, body, writeCondition(headers)),
+    }),
+    'DELETE /items/{id}': route({
+      params: idParams,
+      handle: ({ params, headers }) => items.delete(store, params.id, writeCondition(headers)),
+    }),
+  };
 }
