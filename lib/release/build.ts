@@ -12,6 +12,9 @@ import {
   type ReleaseManifest,
 } from './manifest';
 
+/** Where the satellite runtime's bundle sits in a release. */
+const RUNTIME_FILE = 'runtime/index.js';
+
 /** The Node.js version every bundle targets: Lambda, satellites and laptops alike. */
 export const RELEASE_TARGET = 'node20';
 
@@ -125,7 +128,10 @@ export async function buildRelease(options: BuildReleaseOptions = {}): Promise<R
 
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: Object.fromEntries(sources.map((s) => [`functions/${s.name}/index`, s.entry])),
+    entryPoints: {
+      ...Object.fromEntries(sources.map((s) => [`functions/${s.name}/index`, s.entry])),
+      [RUNTIME_FILE.replace(/\.js$/, '')]: path.join(root, 'lib', 'satellite', 'main.ts'),
+    },
     outdir: 'out',
     write: false,
     bundle: true,
@@ -161,17 +167,24 @@ export async function buildRelease(options: BuildReleaseOptions = {}): Promise<R
       ...s.declaration,
     };
   });
-  const releaseId = `r-${sha256(JSON.stringify({ target: RELEASE_TARGET, functions })).slice(0, 16)}`;
-  const manifest: ReleaseManifest = { releaseId, target: RELEASE_TARGET, functions };
+  const runtimeBytes = bundles.get(RUNTIME_FILE);
+  if (!runtimeBytes) throw new Error('esbuild produced no bundle for the satellite runtime');
+  const runtime = {
+    file: RUNTIME_FILE,
+    sha256: sha256(runtimeBytes),
+    bytes: runtimeBytes.byteLength,
+  };
+  const releaseId = `r-${sha256(JSON.stringify({ target: RELEASE_TARGET, functions, runtime })).slice(0, 16)}`;
+  const manifest: ReleaseManifest = { releaseId, target: RELEASE_TARGET, functions, runtime };
 
   const dir = path.join(outDir, releaseId);
   if (!existsSync(path.join(dir, MANIFEST_FILE))) {
     // Write beside, then rename: a crash never leaves a half-written release under its id.
     const staging = `${dir}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
-    for (const fn of functions) {
-      mkdirSync(path.join(staging, path.dirname(fn.file)), { recursive: true });
-      writeFileSync(path.join(staging, fn.file), bundles.get(fn.file) as Uint8Array);
+    for (const file of [...functions.map((f) => f.file), RUNTIME_FILE]) {
+      mkdirSync(path.join(staging, path.dirname(file)), { recursive: true });
+      writeFileSync(path.join(staging, file), bundles.get(file) as Uint8Array);
     }
     writeFileSync(path.join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     try {

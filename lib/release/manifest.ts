@@ -12,12 +12,27 @@ export interface ReleaseFunction extends ResolvedDeclaration {
   readonly bytes: number;
 }
 
+/** A bundle that is not a function (the satellite runtime). */
+export interface ReleaseBundle {
+  /** The bundle, relative to the release directory. */
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
 /** What a release holds. Written as `manifest.json` beside the bundles. */
 export interface ReleaseManifest {
-  /** `r-` and 16 hex digits of a hash over every function's name, declaration and bundle. */
+  /** `r-` and 16 hex digits of a hash over every bundle and declaration. */
   readonly releaseId: string;
   readonly target: string;
   readonly functions: readonly ReleaseFunction[];
+  /** The satellite runtime that hosts these functions outside Lambda (`runtime/index.js`). */
+  readonly runtime: ReleaseBundle;
+}
+
+/** The directory holding the satellite runtime's bundle: what a satellite installs. */
+export function runtimeDir(release: Release): string {
+  return path.join(release.dir, path.dirname(release.manifest.runtime.file));
 }
 
 /** A built release on disk. */

@@ -48,7 +48,15 @@ export function fakeRelease(variant = 'A'): Release {
     };
   });
   const releaseId = `r-${createHash('sha256').update(variant).digest('hex').slice(0, 16)}`;
-  const manifest = { releaseId, target: 'node20', functions };
+  const runtimeCode = `console.log("runtime ${variant}");`;
+  mkdirSync(path.join(dir, 'runtime'), { recursive: true });
+  writeFileSync(path.join(dir, 'runtime/index.js'), runtimeCode);
+  const runtime = {
+    file: 'runtime/index.js',
+    sha256: createHash('sha256').update(runtimeCode).digest('hex'),
+    bytes: Buffer.byteLength(runtimeCode),
+  };
+  const manifest = { releaseId, target: 'node20', functions, runtime };
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   return { dir, manifest };
 }
