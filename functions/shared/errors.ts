@@ -173,3 +173,19 @@ export class TableUnavailableError extends ServiceUnavailableError {
     this.name = 'TableUnavailableError';
   }
 }
+
+/** 504: the function did not finish within its timeout. */
+export class FunctionTimeoutError extends HttpError {
+  constructor(timeoutMs?: number, options?: ErrorOptions) {
+    super(
+      504,
+      'timeout',
+      timeoutMs === undefined
+        ? 'the function did not finish within its timeout'
+        : `the function did not finish within its timeout of ${timeoutMs} ms`,
+      {},
+      options
+    );
+    this.name = 'FunctionTimeoutError';
+  }
+}

@@ -8,6 +8,8 @@
  * | location               | `LOCATION#<id>`      | `LOCATION`          | deploy                |
  * | staged release         | `LOCATION#<id>`      | `RELEASE#<release>` | deploy                |
  * | location drain         | `LOCATION#<id>`      | `DRAIN`             | orchestrator, CLI     |
+ * | desired traffic        | `LOCATION#<id>`      | `DESIRED`           | orchestrator          |
+ * | heartbeat (satellite)  | `LOCATION#<id>`      | `HEARTBEAT`         | the satellite runtime |
  * | function drain (fleet) | `FUNCTION#<name>`    | `DRAIN`             | orchestrator, CLI     |
  * | item (sample app)      | `ITEMS`              | `ITEM#<id>`         | the `items` function  |
  *
@@ -34,6 +36,13 @@ export const keys = {
     sk: `RELEASE#${releaseId}`,
   }),
   locationDrain: (locationId: string): TableKey => ({ pk: `LOCATION#${locationId}`, sk: 'DRAIN' }),
+  desiredTraffic: (locationId: string): TableKey => ({
+    pk: `LOCATION#${locationId}`,
+    sk: 'DESIRED',
+  }),
+  heartbeat: (locationId: string): TableKey => ({ pk: `LOCATION#${locationId}`, sk: 'HEARTBEAT' }),
+  /** The sort key prefix of a location's staged releases. */
+  stagedReleasePrefix: 'RELEASE#',
   functionDrain: (functionName: string): TableKey => ({
     pk: `FUNCTION#${functionName}`,
     sk: 'DRAIN',

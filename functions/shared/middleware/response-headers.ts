@@ -19,7 +19,8 @@ export interface ResponseHeadersOptions {
   readonly cors?: CorsSettings;
 }
 
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+/** The security headers on every answer, from functions and from the satellite runtime. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'strict-transport-security': 'max-age=63072000; includeSubDomains',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',

@@ -1,0 +1,265 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ORBIT_ENV } from '../../functions/shared/env';
+import { keys } from '../../functions/shared/keys';
+import { createTableClient } from '../../functions/shared/table';
+import { dataRegionOf, regionOf, tableNameOf } from '../config/fleet';
+import type { Environment, LocationKind } from '../config/schema';
+import { buildRelease } from '../release/build';
+import type { Release } from '../release/manifest';
+import { RUNTIME_ENV } from '../satellite/config';
+import { type DevIssuer, startDevIssuer } from './dev-issuer';
+import { type LocalStore, startLocalStore } from './store';
+
+/** Options of {@link startLocalFleet}. */
+export interface LocalFleetOptions {
+  readonly environment: Environment;
+  /**
+   * First loopback port: the store takes it, the token issuer the next, then one per location.
+   * @default 4100
+   */
+  readonly basePort?: number;
+  /** Keep the store's data in this directory. @default - in memory */
+  readonly persistDir?: string;
+  /** A release built earlier. @default - built now from `functions/` */
+  readonly release?: Release;
+  /** Seconds between each runtime's pulls and heartbeats. @default 2 */
+  readonly pullIntervalSeconds?: number;
+  /** Lines the runtimes print (their logs), with the location id. @default - dropped */
+  readonly onLog?: (locationId: string, line: string) => void;
+  /** How long a runtime may take to be ready. @default 20000 */
+  readonly readyTimeoutMs?: number;
+}
+
+/** One location of the running local fleet. */
+export interface LocalLocation {
+  readonly id: string;
+  readonly kind: LocationKind;
+  readonly region: string;
+  readonly url: string;
+  readonly pid: number;
+}
+
+/** The running local fleet. */
+export interface LocalFleet {
+  readonly environment: Environment;
+  readonly releaseId: string;
+  readonly storeEndpoint: string;
+  readonly issuer: DevIssuer;
+  /** A ready-to-use bearer token for the fleet's `jwt` routes. */
+  readonly token: string;
+  readonly locations: readonly LocalLocation[];
+  /** Stops every runtime, the issuer and the store; frees every port. */
+  stop(): Promise<void>;
+}
+
+const RUNTIME_READY_TIMEOUT_MS = 20_000;
+
+/**
+ * Brings a whole environment up on one machine: the embedded store with the fleet's table,
+ * the location records and the release staged and made stable everywhere, a development
+ * token issuer, and one satellite runtime process per location (regions too) on consecutive
+ * loopback ports. Anything that fails on the way stops what was started.
+ */
+export async function startLocalFleet(options: LocalFleetOptions): Promise<LocalFleet> {
+  const env = options.environment;
+  const basePort = options.basePort ?? 4100;
+  const tableName = tableNameOf(env);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    const release = options.release ?? (await buildRelease());
+    const releaseId = release.manifest.releaseId;
+    const store: LocalStore = await startLocalStore(basePort, tableName, options.persistDir);
+    stops.push(store.stop);
+    const audience = `orbit-${env.name}-local`;
+    const issuer = await startDevIssuer(basePort === 0 ? 0 : basePort + 1, audience);
+    stops.push(issuer.stop);
+
+    await stageEverywhere(env, store.endpoint, releaseId);
+
+    const children: ChildProcess[] = [];
+    stops.push(() => stopChildren(children));
+    const locations = await Promise.all(
+      env.locations.map(async (location, i) => {
+        const port = basePort === 0 ? 0 : basePort + 2 + i;
+        const child = spawnRuntime(release, {
+          [ORBIT_ENV.environment]: env.name,
+          [ORBIT_ENV.locationId]: location.id,
+          [ORBIT_ENV.locationKind]: location.kind,
+          [ORBIT_ENV.region]: regionOf(location),
+          [ORBIT_ENV.tableName]: tableName,
+          [ORBIT_ENV.dataRegion]: dataRegionOf(env, location),
+          ORBIT_DYNAMODB_ENDPOINT: store.endpoint,
+          [RUNTIME_ENV.port]: String(port),
+          [RUNTIME_ENV.host]: '127.0.0.1',
+          [RUNTIME_ENV.artifacts]: path.dirname(release.dir),
+          [RUNTIME_ENV.authIssuer]: issuer.issuer,
+          [RUNTIME_ENV.authAudience]: audience,
+          [RUNTIME_ENV.pullIntervalSeconds]: String(options.pullIntervalSeconds ?? 2),
+          ...(env.api.cors ? { ORBIT_CORS: JSON.stringify(env.api.cors) } : {}),
+        });
+        children.push(child);
+        const ready = await waitReady(
+          child,
+          location.id,
+          options.readyTimeoutMs ?? RUNTIME_READY_TIMEOUT_MS,
+          options.onLog
+        );
+        return {
+          id: location.id,
+          kind: location.kind,
+          region: regionOf(location),
+          url: ready.url,
+          pid: child.pid ?? 0,
+        };
+      })
+    );
+    return {
+      environment: env,
+      releaseId,
+      storeEndpoint: store.endpoint,
+      issuer,
+      token: await issuer.issue('local-developer'),
+      locations,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/**
+ * Registers every location and stages the release there; a location that has no desired
+ * traffic yet (a fresh store) gets the release as stable. With a persisted store, what
+ * serves is left as the orchestrator last set it.
+ */
+async function stageEverywhere(
+  env: Environment,
+  endpoint: string,
+  releaseId: string
+): Promise<void> {
+  const table = createTableClient({ region: env.homeRegion, endpoint });
+  const tableName = tableNameOf(env);
+  const now = new Date().toISOString();
+  try {
+    for (const location of env.locations) {
+      await table.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            ...keys.location(location.id),
+            kind: location.kind,
+            region: regionOf(location),
+            dataRegion: dataRegionOf(env, location),
+          },
+        })
+      );
+      await table.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...keys.stagedRelease(location.id, releaseId), releaseId, stagedAt: now },
+        })
+      );
+      const desired = await table.send(
+        new GetCommand({ TableName: tableName, Key: keys.desiredTraffic(location.id) })
+      );
+      if (!desired.Item) {
+        await table.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...keys.desiredTraffic(location.id),
+              stable: releaseId,
+              weight: 0,
+              updatedAt: now,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          })
+        );
+      }
+    }
+  } finally {
+    table.destroy();
+  }
+}
+
+function spawnRuntime(release: Release, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [path.join(release.dir, release.manifest.runtime.file)], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      AWS_REGION: env[ORBIT_ENV.dataRegion],
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function waitReady(
+  child: ChildProcess,
+  locationId: string,
+  timeoutMs: number,
+  onLog?: (locationId: string, line: string) => void
+): Promise<{ url: string }> {
+  return new Promise((resolve, reject) => {
+    const last: string[] = [];
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(`location ${locationId}: the runtime was not ready within ${timeoutMs} ms`)
+        ),
+      timeoutMs
+    );
+    const onLine = (line: string) => {
+      last.push(line);
+      if (last.length > 5) last.shift();
+      if (line.startsWith('{"event":"ready"')) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as { url: string });
+        return;
+      }
+      onLog?.(locationId, line);
+    };
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', onLine);
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', onLine);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const why = last.filter((l) => l.startsWith('orbit runtime:')).pop() ?? last.pop() ?? '';
+      reject(
+        new Error(
+          `location ${locationId}: the runtime exited (code ${code})${why ? `: ${why.replace(/^orbit runtime: /, '')}` : ''}`
+        )
+      );
+    });
+  });
+}
+
+async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            resolve();
+            return;
+          }
+          const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        })
+    )
+  );
+}

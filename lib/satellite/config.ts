@@ -1,0 +1,61 @@
+import { type LocationContext, locationContextFromEnv } from '../../functions/shared/env';
+import type { CorsSettings } from '../../functions/shared/middleware/response-headers';
+
+/** How a satellite runtime is configured: the location context plus the runtime's own settings. */
+export interface RuntimeConfig {
+  /** The location, as functions see it (`releaseId` is set per loaded release). */
+  readonly location: Omit<LocationContext, 'releaseId'>;
+  readonly port: number;
+  readonly host: string;
+  /** A directory of built releases; in AWS the staged-release records name S3 objects instead. */
+  readonly artifacts: string;
+  readonly auth?: {
+    readonly issuer: string;
+    readonly audience: readonly string[];
+    readonly jwksUri?: string;
+  };
+  readonly pullIntervalSeconds: number;
+  readonly cors?: CorsSettings;
+}
+
+/** The variables the runtime reads besides the location context ({@link ORBIT_ENV}). */
+export const RUNTIME_ENV = {
+  port: 'ORBIT_RUNTIME_PORT',
+  host: 'ORBIT_RUNTIME_HOST',
+  artifacts: 'ORBIT_ARTIFACTS',
+  authIssuer: 'ORBIT_AUTH_ISSUER',
+  authAudience: 'ORBIT_AUTH_AUDIENCE',
+  authJwksUri: 'ORBIT_AUTH_JWKS_URI',
+  pullIntervalSeconds: 'ORBIT_PULL_INTERVAL_SECONDS',
+} as const;
+
+/** Reads the runtime's configuration; throws naming the first missing or bad variable. */
+export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const { releaseId: _ignored, ...location } = locationContextFromEnv({
+    ORBIT_RELEASE_ID: '-',
+    ...env,
+  });
+  const port = Number(env[RUNTIME_ENV.port] ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`${RUNTIME_ENV.port}=${env[RUNTIME_ENV.port]} is not a port number`);
+  }
+  const pullIntervalSeconds = Number(env[RUNTIME_ENV.pullIntervalSeconds] ?? 10);
+  if (!(pullIntervalSeconds > 0)) {
+    throw new Error(`${RUNTIME_ENV.pullIntervalSeconds} must be a positive number of seconds`);
+  }
+  const artifacts = env[RUNTIME_ENV.artifacts];
+  if (!artifacts)
+    throw new Error(`${RUNTIME_ENV.artifacts} is not set: a directory of built releases`);
+  const issuer = env[RUNTIME_ENV.authIssuer];
+  const audience = (env[RUNTIME_ENV.authAudience] ?? '').split(',').filter(Boolean);
+  const cors = env.ORBIT_CORS ? (JSON.parse(env.ORBIT_CORS) as CorsSettings) : undefined;
+  return {
+    location,
+    port,
+    host: env[RUNTIME_ENV.host] ?? '0.0.0.0',
+    artifacts,
+    auth: issuer ? { issuer, audience, jwksUri: env[RUNTIME_ENV.authJwksUri] } : undefined,
+    pullIntervalSeconds,
+    cors,
+  };
+}

@@ -1,0 +1,194 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { keys } from '../../functions/shared/keys';
+import type { Release } from '../release/manifest';
+import type { ArtifactSource } from './artifacts';
+import type { LoadedRelease } from './function-host';
+import type { DesiredTraffic, Heartbeat } from './records';
+import type { ReleaseStats } from './stats';
+import type { TrafficState } from './traffic';
+
+/** Options of a {@link PullAgent}. */
+export interface PullAgentOptions {
+  readonly table: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly locationId: string;
+  readonly artifacts: ArtifactSource;
+  /** Loads a fetched release into the process. */
+  readonly load: (release: Release) => LoadedRelease;
+  readonly stats: ReleaseStats;
+  /** @default 10000 */
+  readonly intervalMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** Told when a pull fails; the runtime keeps serving what it has. @default - ignored */
+  readonly onError?: (err: unknown) => void;
+}
+
+/**
+ * The satellite's link to the control plane. Every interval it reads the location's desired
+ * traffic from the table, fetches and loads any release it does not hold yet, switches the
+ * traffic state in one assignment (requests in flight keep the functions they started with),
+ * and writes a heartbeat with what it serves and how that went.
+ */
+export class PullAgent {
+  private readonly intervalMs: number;
+  private readonly now: () => number;
+  private readonly loaded = new Map<string, LoadedRelease>();
+  private state: TrafficState | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: PullAgentOptions) {
+    this.intervalMs = options.intervalMs ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The traffic state now; throws until the first successful pull. */
+  current(): TrafficState {
+    if (!this.state)
+      throw new Error(`location ${this.options.locationId} has no release to serve yet`);
+    return this.state;
+  }
+
+  /** One pull: desired state in, releases loaded, state switched, heartbeat out. */
+  async tick(): Promise<void> {
+    let lastError: string | undefined;
+    try {
+      const desired = await this.desired();
+      if (desired) this.state = await this.stateFor(desired);
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+      this.options.onError?.(err);
+    }
+    if (this.state) await this.heartbeat(lastError).catch((err) => this.options.onError?.(err));
+    if (!this.state && lastError) throw new Error(lastError);
+  }
+
+  /** Pulls every interval until {@link stop}. */
+  start(): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.running = this.tick()
+        .catch(() => undefined)
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, this.intervalMs);
+        });
+    };
+    this.timer = setTimeout(loop, this.intervalMs);
+  }
+
+  /** Stops pulling; waits for a pull in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private async desired(): Promise<DesiredTraffic | undefined> {
+    const { table, tableName, locationId } = this.options;
+    const out = await table.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: keys.desiredTraffic(locationId),
+        ConsistentRead: true,
+      })
+    );
+    if (out.Item) return out.Item as DesiredTraffic;
+    return this.adoptFirstStagedRelease();
+  }
+
+  /**
+   * A location that never served takes its newest staged release as stable, once, with a
+   * conditional write (like a region's `live` alias created at its first version); from
+   * then on only the orchestrator changes what it serves.
+   */
+  private async adoptFirstStagedRelease(): Promise<DesiredTraffic | undefined> {
+    const { table, tableName, locationId } = this.options;
+    const staged = await table.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :release)',
+        ExpressionAttributeValues: {
+          ':pk': keys.location(locationId).pk,
+          ':release': keys.stagedReleasePrefix,
+        },
+        ConsistentRead: true,
+      })
+    );
+    const newest = (staged.Items ?? [])
+      .map((i) => ({
+        id: String(i.sk).slice(keys.stagedReleasePrefix.length),
+        at: String(i.stagedAt ?? ''),
+      }))
+      .sort((a, b) => b.at.localeCompare(a.at))[0];
+    if (!newest) return undefined;
+    const desired: DesiredTraffic = {
+      stable: newest.id,
+      weight: 0,
+      updatedAt: new Date(this.now()).toISOString(),
+    };
+    try {
+      await table.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...keys.desiredTraffic(locationId), ...desired },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        })
+      );
+      return desired;
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      return this.desired();
+    }
+  }
+
+  private async stateFor(desired: DesiredTraffic): Promise<TrafficState> {
+    const stable = await this.release(desired.stable);
+    const candidate = desired.candidate ? await this.release(desired.candidate) : undefined;
+    const weight = candidate ? Math.min(1, Math.max(0, Number(desired.weight) || 0)) : 0;
+    // Releases no longer desired are dropped from the cache; their modules stay loaded
+    // until requests holding them finish, then are garbage once unreferenced.
+    for (const id of this.loaded.keys()) {
+      if (id !== desired.stable && id !== desired.candidate) this.loaded.delete(id);
+    }
+    return { stable, candidate, weight };
+  }
+
+  private async release(releaseId: string): Promise<LoadedRelease> {
+    let loaded = this.loaded.get(releaseId);
+    if (!loaded) {
+      loaded = this.options.load(await this.options.artifacts.fetch(releaseId));
+      this.loaded.set(releaseId, loaded);
+    }
+    return loaded;
+  }
+
+  private async heartbeat(lastError: string | undefined): Promise<void> {
+    const { table, tableName, locationId, stats } = this.options;
+    const state = this.current();
+    const atMs = this.now();
+    const heartbeat: Heartbeat = {
+      locationId,
+      at: new Date(atMs).toISOString(),
+      atMs,
+      intervalSeconds: this.intervalMs / 1000,
+      stable: state.stable.releaseId,
+      ...(state.candidate ? { candidate: state.candidate.releaseId } : {}),
+      weight: state.weight,
+      releases: stats.takeWindow(),
+      ...(lastError ? { lastError } : {}),
+    };
+    await table.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...keys.heartbeat(locationId), ...heartbeat },
+      })
+    );
+  }
+}

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { FunctionTimeoutError, HttpError } from '../../functions/shared/errors';
+import type { OrbitEvent } from '../../functions/shared/http';
+import { SECURITY_HEADERS } from '../../functions/shared/middleware/response-headers';
+import { problemResponse } from '../../functions/shared/problem';
+import { routeKeyOf } from '../../functions/shared/route-table';
+import { fromResult, type HttpResponse, toEvent } from './event';
+import {
+  InvocationTimeoutError,
+  invoke,
+  type LoadedFunction,
+  type LoadedRelease,
+} from './function-host';
+import type { ReleaseStats } from './stats';
+import { pickRelease, RELEASE_OVERRIDE_HEADER, type TrafficState } from './traffic';
+
+/** Lambda's payload limit, for requests and responses alike. */
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/** Verifies a bearer token like API Gateway's JWT authorizer; throws an HttpError when it fails. */
+export type Authenticate = (
+  authorization: string | undefined
+) => Promise<NonNullable<OrbitEvent['requestContext']['authorizer']>['jwt']>;
+
+/** Options of {@link createRuntimeServer}. */
+export interface RuntimeServerOptions {
+  /** The releases serving now; read per request, so a switch never touches requests in flight. */
+  readonly traffic: () => TrafficState;
+  /** Checks tokens on `jwt` routes. @default - every `jwt` route answers 401 */
+  readonly authenticate?: Authenticate;
+  readonly stats: ReleaseStats;
+  /** The location id, for headers on answers the runtime gives itself. */
+  readonly locationId: string;
+  /** Told about handler failures (crashes, timeouts). @default - console.error */
+  readonly onError?: (message: string, err: unknown) => void;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+class BodyTooLargeError extends HttpError {
+  constructor(bytes: number) {
+    super(
+      413,
+      'payload-too-large',
+      `the request body exceeds ${MAX_PAYLOAD_BYTES} bytes (${bytes} received so far)`
+    );
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_PAYLOAD_BYTES) {
+      reject(new BodyTooLargeError(declared));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > MAX_PAYLOAD_BYTES) {
+        reject(new BodyTooLargeError(size));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The satellite runtime's HTTP host: turns each request into the event API Gateway would
+ * send, routes it to a function of the release the traffic split picks, verifies tokens on
+ * `jwt` routes, enforces Lambda's limits (6 MB each way, the function's timeout) and maps
+ * the result back as API Gateway does. A handler that throws, crashes or hangs costs its own
+ * request a 500 or 504, never the host.
+ */
+export function createRuntimeServer(options: RuntimeServerOptions): Server {
+  const onError = options.onError ?? ((m, e) => console.error(m, e));
+  const random = options.random ?? Math.random;
+
+  const answer = async (
+    req: IncomingMessage
+  ): Promise<{ response: HttpResponse; releaseId: string }> => {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const state = options.traffic();
+    const override = req.headers[RELEASE_OVERRIDE_HEADER];
+    const release = pickRelease(state, Array.isArray(override) ? override[0] : override, random);
+    const url = req.url ?? '/';
+    const rawPath = url.split('?')[0] ?? '/';
+    const method = (req.method ?? 'GET').toUpperCase();
+    const problem = (err: unknown) => fromResult(problemResponse(err, requestId, rawPath));
+    let response: HttpResponse;
+    try {
+      const body = await readBody(req);
+      const target = resolve(release, method, rawPath);
+      const authorizer =
+        target.route?.auth === 'jwt' ? await authenticate(options.authenticate, req) : undefined;
+      const event = toEvent({
+        method,
+        url,
+        headers: req.headers,
+        body,
+        sourceIp: req.socket.remoteAddress ?? '',
+        requestId,
+        routeKey: target.routeKey,
+        pathParameters: target.pathParameters,
+        domainName: req.headers.host ?? 'localhost',
+        now: new Date(),
+        authorizer: authorizer ? { jwt: authorizer } : undefined,
+      });
+      const result = await invoke(target.fn, event, requestId);
+      response = fromResult(result as APIGatewayProxyResultV2);
+      if (response.body.byteLength > MAX_PAYLOAD_BYTES) {
+        response = problem(
+          new HttpError(
+            502,
+            'response-too-large',
+            `the function answered more than ${MAX_PAYLOAD_BYTES} bytes`
+          )
+        );
+      }
+    } catch (err) {
+      if (err instanceof InvocationTimeoutError) {
+        onError(`request ${requestId}: ${err.message}`, err);
+        response = problem(new FunctionTimeoutError(err.timeoutMs));
+      } else {
+        if (!(err instanceof HttpError)) onError(`request ${requestId}: the handler failed`, err);
+        response = problem(err);
+      }
+    }
+    options.stats.record(release.releaseId, response.status, performance.now() - started);
+    return { response, releaseId: release.releaseId };
+  };
+
+  return createServer((req, res) => {
+    answer(req)
+      .then(({ response, releaseId }) => write(res, response, releaseId, options.locationId))
+      .catch((err) => {
+        onError('the runtime failed to answer', err);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+  });
+}
+
+interface Target {
+  readonly fn: LoadedFunction;
+  readonly routeKey: string;
+  readonly route?: { readonly auth: 'jwt' | 'none' };
+  readonly pathParameters?: Record<string, string>;
+}
+
+/** The function and route key for a request; unmatched requests go to the fallback (`$default`). */
+function resolve(release: LoadedRelease, method: string, rawPath: string): Target {
+  const match = release.routes.match(method, rawPath);
+  if (match.kind === 'route') {
+    const fn = release.functions.get(match.route.functionName);
+    if (fn) {
+      return {
+        fn,
+        routeKey: routeKeyOf(match.route),
+        route: match.route,
+        pathParameters: match.pathParameters,
+      };
+    }
+  }
+  if (!release.fallback) throw new HttpError(404, 'not-found', `no route matches ${rawPath}`);
+  return { fn: release.fallback, routeKey: '$default' };
+}
+
+async function authenticate(check: Authenticate | undefined, req: IncomingMessage) {
+  if (!check) {
+    throw new HttpError(
+      401,
+      'unauthorized',
+      'this route needs a bearer token, and no issuer is configured',
+      {
+        headers: { 'www-authenticate': 'Bearer' },
+      }
+    );
+  }
+  return check(req.headers.authorization);
+}
+
+function write(
+  res: ServerResponse,
+  response: HttpResponse,
+  releaseId: string,
+  locationId: string
+): void {
+  const headers = {
+    ...SECURITY_HEADERS,
+    'x-orbit-location': locationId,
+    'x-orbit-release': releaseId,
+    ...response.headers,
+  };
+  res.writeHead(response.status, { ...headers, 'content-length': response.body.byteLength });
+  res.end(response.body);
+}
