@@ -19,8 +19,14 @@ export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
 
   constructor(source: string, issues: readonly ConfigIssue[], options?: ErrorOptions) {
-    const lines = issues.map((i) => `  - ${i.path || '(environment)'}: ${i.message}`);
-    super(`Invalid Orbit environment ${source}:\n${lines.join('\n')}`, options);
+    const lines = issues.map((i) => `${i.path || '(environment)'}: ${i.message}`);
+    // One problem reads best on one line; several, one per line.
+    super(
+      lines.length === 1
+        ? `Invalid Orbit environment ${source}: ${lines[0]}`
+        : `Invalid Orbit environment ${source}:\n${lines.map((l) => `  - ${l}`).join('\n')}`,
+      options
+    );
     this.name = 'ConfigError';
     this.issues = issues;
   }
@@ -88,7 +94,7 @@ export function loadEnvironment(options: LoadEnvironmentOptions = {}): Environme
     throw new ConfigError(`'${name}'`, [
       {
         path: 'env',
-        message: `no environment named '${name}'; use one of ${Object.keys(ENVIRONMENTS).join(', ')}, or pass -c config=PATH to a JSON file.`,
+        message: `no environment named '${name}'; use one of ${Object.keys(ENVIRONMENTS).join(', ')}, or give a JSON file (cdk: -c config=PATH, npm start: --config PATH).`,
       },
     ]);
   }
