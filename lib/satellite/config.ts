@@ -7,8 +7,13 @@ export interface RuntimeConfig {
   readonly location: Omit<LocationContext, 'releaseId'>;
   readonly port: number;
   readonly host: string;
-  /** A directory of built releases; in AWS the staged-release records name S3 objects instead. */
+  /**
+   * `s3` in AWS (the staged-release records name each bundle's S3 object), else a directory
+   * of built releases.
+   */
   readonly artifacts: string;
+  /** Where releases fetched from S3 are kept. */
+  readonly releaseCache: string;
   readonly auth?: {
     readonly issuer: string;
     readonly audience: readonly string[];
@@ -23,6 +28,7 @@ export const RUNTIME_ENV = {
   port: 'ORBIT_RUNTIME_PORT',
   host: 'ORBIT_RUNTIME_HOST',
   artifacts: 'ORBIT_ARTIFACTS',
+  releaseCache: 'ORBIT_RELEASE_CACHE',
   authIssuer: 'ORBIT_AUTH_ISSUER',
   authAudience: 'ORBIT_AUTH_AUDIENCE',
   authJwksUri: 'ORBIT_AUTH_JWKS_URI',
@@ -54,6 +60,7 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     port,
     host: env[RUNTIME_ENV.host] ?? '0.0.0.0',
     artifacts,
+    releaseCache: env[RUNTIME_ENV.releaseCache] ?? '/var/lib/orbit/releases',
     auth: issuer ? { issuer, audience, jwksUri: env[RUNTIME_ENV.authJwksUri] } : undefined,
     pullIntervalSeconds,
     cors,

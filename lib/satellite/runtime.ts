@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
 import { createTableClient } from '../../functions/shared/table';
-import { LocalArtifactSource } from './artifacts';
+import { LocalArtifactSource, S3ArtifactSource } from './artifacts';
 import type { RuntimeConfig } from './config';
 import { loadRelease, prepareConcurrentInvocations } from './function-host';
 import { PullAgent } from './pull-agent';
@@ -53,7 +54,16 @@ export async function startRuntime(
     table,
     tableName: location.tableName,
     locationId: location.locationId,
-    artifacts: new LocalArtifactSource(config.artifacts),
+    artifacts:
+      config.artifacts === 's3'
+        ? new S3ArtifactSource({
+            table,
+            tableName: location.tableName,
+            locationId: location.locationId,
+            s3: new S3Client({ region: location.region }),
+            cacheDir: config.releaseCache,
+          })
+        : new LocalArtifactSource(config.artifacts),
     load: (release) => loadRelease(release, functionEnv),
     stats,
     intervalMs: config.pullIntervalSeconds * 1000,
