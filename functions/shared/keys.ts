@@ -12,6 +12,11 @@
  * | heartbeat (satellite)  | `LOCATION#<id>`      | `HEARTBEAT`         | the satellite runtime |
  * | function drain (fleet) | `FUNCTION#<name>`    | `DRAIN`             | orchestrator, CLI     |
  * | item (sample app)      | `ITEMS`              | `ITEM#<id>`         | the `items` function  |
+ * | active rollout pointer | `CONTROL`            | `ACTIVE_ROLLOUT`    | orchestrator          |
+ * | rollout                | `ROLLOUT#<id>`       | `ROLLOUT`           | orchestrator          |
+ * | intent (command)       | `INTENTS`            | `INTENT#<ms>#<id>`  | CLI; orchestrator     |
+ * | audit entry            | `AUDIT`              | `<iso time>#<id>`   | orchestrator, CLI     |
+ * | finding                | `FINDINGS`           | `<job>#<subject>`   | governance jobs       |
  *
  * Items share one partition so that `GET /items?prefix=` is one ordered Query; DynamoDB
  * splits a hot partition by sort key range when the table has no local secondary index.
@@ -41,6 +46,17 @@ export const keys = {
     sk: 'DESIRED',
   }),
   heartbeat: (locationId: string): TableKey => ({ pk: `LOCATION#${locationId}`, sk: 'HEARTBEAT' }),
+  activeRollout: { pk: 'CONTROL', sk: 'ACTIVE_ROLLOUT' } as TableKey,
+  rollout: (rolloutId: string): TableKey => ({ pk: `ROLLOUT#${rolloutId}`, sk: 'ROLLOUT' }),
+  intent: (atMs: number, id: string): TableKey => ({
+    pk: 'INTENTS',
+    sk: `INTENT#${String(atMs).padStart(15, '0')}#${id}`,
+  }),
+  audit: (at: string, id: string): TableKey => ({ pk: 'AUDIT', sk: `${at}#${id}` }),
+  finding: (job: string, subject: string): TableKey => ({
+    pk: 'FINDINGS',
+    sk: `${job}#${subject}`,
+  }),
   /** The sort key prefix of a location's staged releases. */
   stagedReleasePrefix: 'RELEASE#',
   functionDrain: (functionName: string): TableKey => ({

@@ -43,6 +43,7 @@ export class PullAgent {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly options: PullAgentOptions) {
     this.intervalMs = options.intervalMs ?? 10_000;
@@ -182,6 +183,8 @@ export class PullAgent {
       ...(state.candidate ? { candidate: state.candidate.releaseId } : {}),
       weight: state.weight,
       releases: stats.takeWindow(),
+      totals: stats.totals(),
+      startedAt: this.startedAt,
       ...(lastError ? { lastError } : {}),
     };
     await table.send(

@@ -26,6 +26,12 @@ export interface Heartbeat {
   readonly weight: number;
   /** Per release served in the last window: counts and latency. */
   readonly releases: Readonly<Record<string, WindowStats>>;
+  /** Per release, counts since the runtime started (monotonic; gates diff them). */
+  readonly totals: Readonly<
+    Record<string, { requests: number; errors4xx: number; errors5xx: number }>
+  >;
+  /** When this runtime process started serving (ISO 8601); totals restart with it. */
+  readonly startedAt: string;
   /** Why the last pull failed, if it did (the satellite keeps serving what it has). */
   readonly lastError?: string;
 }

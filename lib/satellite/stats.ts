@@ -53,6 +53,10 @@ const round = (n: number) => Math.round(n * 100) / 100;
  */
 export class ReleaseStats {
   private windows = new Map<string, ReleaseWindow>();
+  private readonly totalsByRelease = new Map<
+    string,
+    { requests: number; errors4xx: number; errors5xx: number }
+  >();
 
   constructor(private readonly random: () => number = Math.random) {}
 
@@ -64,6 +68,19 @@ export class ReleaseStats {
       this.windows.set(releaseId, w);
     }
     w.record(status, latencyMs, this.random);
+    const t = this.totalsByRelease.get(releaseId) ?? { requests: 0, errors4xx: 0, errors5xx: 0 };
+    t.requests += 1;
+    if (status >= 500) t.errors5xx += 1;
+    else if (status >= 400) t.errors4xx += 1;
+    this.totalsByRelease.set(releaseId, t);
+  }
+
+  /**
+   * Counts since this runtime started, per release: monotonic, so a reader (a rollout gate)
+   * can take the difference between two heartbeats without missing a window.
+   */
+  totals(): Record<string, { requests: number; errors4xx: number; errors5xx: number }> {
+    return Object.fromEntries([...this.totalsByRelease].map(([id, t]) => [id, { ...t }]));
   }
 
   /** The figures since the last call, per release, and a fresh window. */

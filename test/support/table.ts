@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 
 /** The dynalite endpoint the jest global setup started. */
 export function testEndpoint(): string {
@@ -36,6 +41,12 @@ export async function createTestTable(): Promise<{ tableName: string; drop: () =
       BillingMode: 'PAY_PER_REQUEST',
     })
   );
+  // dynalite creates tables asynchronously even with createTableMs 0: wait until ACTIVE.
+  for (let i = 0; i < 100; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
   return {
     tableName,
     drop: async () => {

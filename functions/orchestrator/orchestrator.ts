@@ -1,0 +1,354 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Environment, Location } from '../../lib/config/schema';
+import { keys } from '../shared/keys';
+import { ConflictError, type ControlStore } from './control-store';
+import { judge } from './gates';
+import type { Baseline, Intent, Rollout } from './model';
+import type { HealthSource, TrafficDriver } from './ports';
+
+/** Options of an {@link Orchestrator}. */
+export interface OrchestratorOptions {
+  readonly environment: Environment;
+  readonly store: ControlStore;
+  /** The driver that moves traffic at a location (Lambda aliases, satellite records). */
+  readonly driverFor: (location: Location) => TrafficDriver;
+  /** Where a location's gates read health. */
+  readonly healthFor: (location: Location) => HealthSource;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** Who the orchestrator acts as in the audit log. @default 'orchestrator' */
+  readonly actor?: string;
+}
+
+/** What one reconcile pass did. */
+export interface ReconcileReport {
+  readonly events: readonly string[];
+}
+
+const DRAIN_RETRY_AFTER_SECONDS = 30;
+
+/** A command the orchestrator refuses (its intent is closed as rejected, with this reason). */
+class RejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RejectedError';
+  }
+}
+
+/**
+ * The reconciler. Each pass executes pending commands, then takes at most one step of the
+ * active rollout: move traffic for the next step, or judge the gates of the current one and
+ * advance, complete or roll every touched location back. Every decision is written with a
+ * version check before or after the traffic it moves, so concurrent or crashed runs neither
+ * repeat nor lose a step; moving traffic is idempotent (absolute weights).
+ */
+export class Orchestrator {
+  private readonly now: () => number;
+  private readonly actor: string;
+  private readonly byId: ReadonlyMap<string, Location>;
+
+  constructor(private readonly options: OrchestratorOptions) {
+    this.now = options.now ?? Date.now;
+    this.actor = options.actor ?? 'orchestrator';
+    this.byId = new Map(options.environment.locations.map((l) => [l.id, l]));
+  }
+
+  /** One pass. Conflicts with a concurrent run end the pass quietly: the winner did the work. */
+  async reconcile(): Promise<ReconcileReport> {
+    const events: string[] = [];
+    try {
+      for (const intent of await this.options.store.pendingIntents()) {
+        events.push(await this.execute(intent));
+      }
+      const id = await this.options.store.activeRolloutId();
+      const rollout = id ? await this.options.store.rollout(id) : undefined;
+      if (rollout) {
+        const event = await this.step(rollout);
+        if (event) events.push(event);
+      }
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      events.push(`yielded: ${err.message}`);
+    }
+    return { events };
+  }
+
+  private iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  private async execute(intent: Intent): Promise<string> {
+    const { store } = this.options;
+    let status: 'done' | 'rejected' = 'done';
+    let outcome: string;
+    let rolloutId: string | undefined;
+    try {
+      switch (intent.command) {
+        case 'start':
+          ({ outcome, rolloutId } = await this.start(intent));
+          break;
+        case 'pause':
+        case 'resume':
+        case 'abort':
+        case 'promote':
+          ({ outcome, rolloutId } = await this.control(intent.command));
+          break;
+        case 'drain':
+        case 'restore':
+          outcome = await this.drain(intent);
+          break;
+      }
+    } catch (err) {
+      // Anything but a refusal (a crash, a conflict) leaves the intent pending for the next run.
+      if (!(err instanceof RejectedError)) throw err;
+      status = 'rejected';
+      outcome = err.message;
+    }
+    await store.closeIntent(intent, status, outcome);
+    await store.audit({
+      at: this.iso(),
+      by: intent.by,
+      action: intent.command,
+      outcome: `${status}: ${outcome}`,
+      detail: { intentId: intent.intentId, ...(rolloutId ? { rolloutId } : {}) },
+    });
+    return `${intent.command} ${status}: ${outcome}`;
+  }
+
+  private async start(
+    intent: Intent & { command: 'start' }
+  ): Promise<{ outcome: string; rolloutId: string }> {
+    const { store, environment } = this.options;
+    const rolloutId = `ro-${intent.intentId}`;
+    const active = await store.activeRolloutId();
+    if (active && active !== rolloutId)
+      throw new RejectedError(`rollout ${active} is active; one at a time`);
+    const previous: Record<string, string> = {};
+    for (const location of environment.locations) {
+      const desired = await this.desired(location.id);
+      if (!desired) throw new RejectedError(`location ${location.id} serves nothing yet`);
+      if (desired.candidate)
+        throw new RejectedError(`location ${location.id} still has a candidate`);
+      if (!(await this.staged(location.id, intent.release))) {
+        throw new RejectedError(
+          `release ${intent.release} is not staged at ${location.id}; deploy it first`
+        );
+      }
+      previous[location.id] = desired.stable;
+    }
+    const rollout: Rollout = {
+      rolloutId,
+      release: intent.release,
+      previous,
+      status: 'running',
+      wave: 0,
+      step: 0,
+      phase: 'applying',
+      bakeUntilMs: 0,
+      baseline: {},
+      touched: [],
+      version: 1,
+      createdBy: intent.by,
+      createdAt: this.iso(),
+      updatedAt: this.iso(),
+      history: [{ at: this.iso(), event: `started by ${intent.by}` }],
+    };
+    // Written before the slot is claimed, under an id derived from the intent: a run that
+    // crashes in between finds the same rollout next time instead of making a second one.
+    const existing = await store.rollout(rolloutId);
+    if (!existing) await store.saveRollout(rollout);
+    if (!(await store.claimActive(rolloutId))) {
+      throw new RejectedError('another rollout became active first; one at a time');
+    }
+    return { outcome: `rollout ${rolloutId} of ${intent.release} started`, rolloutId };
+  }
+
+  private async control(
+    command: 'pause' | 'resume' | 'abort' | 'promote'
+  ): Promise<{ outcome: string; rolloutId: string }> {
+    const { store } = this.options;
+    const id = await store.activeRolloutId();
+    const rollout = id ? await store.rollout(id) : undefined;
+    if (!rollout) throw new RejectedError('no rollout is active');
+    const running = rollout.status === 'running';
+    if (command === 'pause') {
+      if (!running) throw new RejectedError(`rollout ${rollout.rolloutId} is ${rollout.status}`);
+      await this.save(rollout, { status: 'paused' }, 'paused');
+    } else if (command === 'resume') {
+      if (rollout.status !== 'paused')
+        throw new RejectedError(`rollout ${rollout.rolloutId} is ${rollout.status}, not paused`);
+      await this.save(rollout, { status: 'running' }, 'resumed');
+    } else if (command === 'promote') {
+      if (!running) throw new RejectedError(`rollout ${rollout.rolloutId} is ${rollout.status}`);
+      await this.save(rollout, { bakeUntilMs: this.now() }, 'bake skipped (promote)');
+    } else {
+      await this.rollBack(rollout, 'aborted', 'aborted by operator');
+    }
+    return { outcome: `rollout ${rollout.rolloutId}: ${command}`, rolloutId: rollout.rolloutId };
+  }
+
+  private async drain(intent: Intent & { command: 'drain' | 'restore' }): Promise<string> {
+    const { store } = this.options;
+    if (!intent.location === !intent.function)
+      throw new RejectedError('name a location or a function, not both');
+    if (intent.location && !this.byId.has(intent.location))
+      throw new RejectedError(`no location '${intent.location}'`);
+    const key = intent.location
+      ? keys.locationDrain(intent.location)
+      : keys.functionDrain(intent.function as string);
+    const drained = intent.command === 'drain';
+    await store.table.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: {
+          ...key,
+          drained,
+          reason: intent.reason ?? (drained ? 'drained by operator' : 'restored'),
+          by: intent.by,
+          at: this.iso(),
+          retryAfterSeconds: DRAIN_RETRY_AFTER_SECONDS,
+        },
+      })
+    );
+    const what = intent.location
+      ? `location ${intent.location}`
+      : `function ${intent.function} fleet-wide`;
+    return `${what} ${drained ? 'drained' : 'restored'}`;
+  }
+
+  /** At most one step of a rollout. */
+  private async step(rollout: Rollout): Promise<string | undefined> {
+    if (rollout.status !== 'running') return undefined;
+    const wave = this.options.environment.rollout.waves[rollout.wave];
+    if (!wave) return this.complete(rollout);
+    if (rollout.phase === 'applying') return this.apply(rollout);
+
+    const gates = this.options.environment.rollout.gates;
+    let ready = this.now() >= rollout.bakeUntilMs;
+    const waiting: string[] = [];
+    for (const id of rollout.touched) {
+      const location = this.byId.get(id) as Location;
+      const sample = await this.options.healthFor(location).sample(id, rollout.release);
+      const verdict = judge(sample, rollout.baseline[id] ?? { requests: 0, errors5xx: 0 }, gates);
+      if (verdict.verdict === 'breach') {
+        return this.rollBack(rollout, 'rolled-back', `gate breached at ${id}: ${verdict.why}`);
+      }
+      if (verdict.verdict === 'wait' && wave.locations.includes(id)) {
+        ready = false;
+        waiting.push(`${id}: ${verdict.why}`);
+      }
+    }
+    if (!ready) return undefined;
+    const last = rollout.step + 1 >= wave.steps.length;
+    const next = last
+      ? { wave: rollout.wave + 1, step: 0 }
+      : { wave: rollout.wave, step: rollout.step + 1 };
+    if (!this.options.environment.rollout.waves[next.wave]) return this.complete(rollout);
+    const advanced = await this.save(
+      rollout,
+      { ...next, phase: 'applying' },
+      `advance to wave ${next.wave} step ${next.step}`
+    );
+    return this.apply(advanced);
+  }
+
+  /** Moves the current wave to the current step's weight, then starts its bake. */
+  private async apply(rollout: Rollout): Promise<string> {
+    const wave = this.options.environment.rollout.waves[rollout.wave];
+    if (!wave) return this.complete(rollout);
+    const percent = wave.steps[rollout.step] ?? 100;
+    const baseline: Record<string, Baseline> = { ...rollout.baseline };
+    for (const id of wave.locations) {
+      const location = this.byId.get(id) as Location;
+      await this.options.driverFor(location).apply(id, {
+        stable: rollout.previous[id] as string,
+        candidate: rollout.release,
+        weight: percent / 100,
+      });
+      const sample = await this.options.healthFor(location).sample(id, rollout.release);
+      baseline[id] = { requests: sample.requests, errors5xx: sample.errors5xx };
+    }
+    const touched = [...new Set([...rollout.touched, ...wave.locations])];
+    await this.save(
+      rollout,
+      { phase: 'baking', baseline, touched, bakeUntilMs: this.now() + wave.bakeMinutes * 60_000 },
+      `wave ${wave.name} at ${percent}%`
+    );
+    return `rollout ${rollout.rolloutId}: wave ${wave.name} (${wave.locations.join(', ')}) at ${percent}%`;
+  }
+
+  private async complete(rollout: Rollout): Promise<string> {
+    for (const location of this.options.environment.locations) {
+      await this.options
+        .driverFor(location)
+        .apply(location.id, { stable: rollout.release, weight: 0 });
+    }
+    await this.save(
+      rollout,
+      { status: 'completed' },
+      'completed: the release is stable everywhere'
+    );
+    await this.finish(rollout, 'completed');
+    return `rollout ${rollout.rolloutId} completed: ${rollout.release} is stable everywhere`;
+  }
+
+  /** Returns every touched location to what it served before, in one pass. */
+  private async rollBack(
+    rollout: Rollout,
+    status: 'rolled-back' | 'aborted',
+    reason: string
+  ): Promise<string> {
+    for (const id of rollout.touched) {
+      const location = this.byId.get(id) as Location;
+      await this.options
+        .driverFor(location)
+        .apply(id, { stable: rollout.previous[id] as string, weight: 0 });
+    }
+    await this.save(rollout, { status, reason }, `${status}: ${reason}`);
+    await this.finish(rollout, `${status}: ${reason}`);
+    return `rollout ${rollout.rolloutId} ${status}: ${reason}; back on stable at ${rollout.touched.join(', ') || 'no location'}`;
+  }
+
+  private async finish(rollout: Rollout, outcome: string): Promise<void> {
+    await this.options.store.releaseActive(rollout.rolloutId);
+    await this.options.store.audit({
+      at: this.iso(),
+      by: this.actor,
+      action: 'rollout',
+      outcome,
+      detail: { rolloutId: rollout.rolloutId, release: rollout.release },
+    });
+  }
+
+  private async save(rollout: Rollout, change: Partial<Rollout>, event: string): Promise<Rollout> {
+    const next: Rollout = {
+      ...rollout,
+      ...change,
+      version: rollout.version + 1,
+      updatedAt: this.iso(),
+      history: [...rollout.history, { at: this.iso(), event }].slice(-100),
+    };
+    await this.options.store.saveRollout(next);
+    return next;
+  }
+
+  private async desired(locationId: string) {
+    const { store } = this.options;
+    const out = await store.table.send(
+      new GetCommand({
+        TableName: store.tableName,
+        Key: keys.desiredTraffic(locationId),
+        ConsistentRead: true,
+      })
+    );
+    return out.Item as { stable: string; candidate?: string } | undefined;
+  }
+
+  private async staged(locationId: string, release: string): Promise<boolean> {
+    const { store } = this.options;
+    const out = await store.table.send(
+      new GetCommand({ TableName: store.tableName, Key: keys.stagedRelease(locationId, release) })
+    );
+    return out.Item !== undefined;
+  }
+}

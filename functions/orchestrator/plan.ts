@@ -1,0 +1,47 @@
+import type { Environment } from '../../lib/config/schema';
+
+/** One wave as a rollout will run it. */
+export interface PlannedWave {
+  readonly name: string;
+  readonly locations: readonly string[];
+  /** Candidate traffic at each step, percent. */
+  readonly steps: readonly number[];
+  readonly bakeMinutes: number;
+  /** Share of the fleet's locations this wave touches, percent, and in total after it. */
+  readonly shareOfFleet: number;
+  readonly cumulativeShare: number;
+}
+
+/** What a rollout of `release` would do, before anything moves. */
+export interface RolloutPlan {
+  readonly release: string;
+  readonly waves: readonly PlannedWave[];
+  /** Steps in all, and the least time the rollout takes (bake times only). */
+  readonly totalSteps: number;
+  readonly minimumMinutes: number;
+  readonly gates: Environment['rollout']['gates'];
+}
+
+/** The waves, steps and bake times of a rollout, from the environment's rollout settings. */
+export function planRollout(env: Environment, release: string): RolloutPlan {
+  const total = env.locations.length;
+  let covered = 0;
+  const waves = env.rollout.waves.map((w) => {
+    covered += w.locations.length;
+    return {
+      name: w.name,
+      locations: [...w.locations],
+      steps: [...w.steps],
+      bakeMinutes: w.bakeMinutes,
+      shareOfFleet: Math.round((w.locations.length / total) * 1000) / 10,
+      cumulativeShare: Math.round((covered / total) * 1000) / 10,
+    };
+  });
+  return {
+    release,
+    waves,
+    totalSteps: waves.reduce((n, w) => n + w.steps.length, 0),
+    minimumMinutes: waves.reduce((n, w) => n + w.steps.length * w.bakeMinutes, 0),
+    gates: env.rollout.gates,
+  };
+}

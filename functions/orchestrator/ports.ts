@@ -1,0 +1,93 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DesiredTraffic, Heartbeat } from '../../lib/satellite/records';
+import { isStale } from '../../lib/satellite/records';
+import { keys } from '../shared/keys';
+
+/** What a location should serve. */
+export interface TrafficTarget {
+  readonly stable: string;
+  readonly candidate?: string;
+  /** Candidate share, 0..1. */
+  readonly weight: number;
+}
+
+/**
+ * Moves traffic at one kind of location. Applying the same target twice is harmless: the
+ * orchestrator relies on that to finish a step a crashed run started.
+ */
+export interface TrafficDriver {
+  apply(locationId: string, target: TrafficTarget): Promise<void>;
+}
+
+/** A location's health for one release since it started serving it. */
+export interface HealthSample {
+  /** Monotonic counts for the release at the location. */
+  readonly requests: number;
+  readonly errors5xx: number;
+  readonly p99Ms: number;
+  /** False when the location has not reported within its promised interval. */
+  readonly fresh: boolean;
+  /** False when an alarm on the location is firing. */
+  readonly alarmsOk: boolean;
+}
+
+/** Where gates read health from. */
+export interface HealthSource {
+  sample(locationId: string, release: string): Promise<HealthSample>;
+}
+
+/**
+ * Satellites (and every location of the local fleet): the desired-traffic record their pull
+ * agents apply.
+ */
+export class SatelliteTrafficDriver implements TrafficDriver {
+  constructor(
+    private readonly table: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => number = Date.now
+  ) {}
+
+  async apply(locationId: string, target: TrafficTarget): Promise<void> {
+    const desired: DesiredTraffic = {
+      stable: target.stable,
+      ...(target.candidate && target.weight > 0 ? { candidate: target.candidate } : {}),
+      weight: target.candidate ? target.weight : 0,
+      updatedAt: new Date(this.now()).toISOString(),
+    };
+    await this.table.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.desiredTraffic(locationId), ...desired },
+      })
+    );
+  }
+}
+
+/** Satellites' health: their heartbeats (monotonic totals, last window's p99, freshness). */
+export class HeartbeatHealthSource implements HealthSource {
+  constructor(
+    private readonly table: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => number = Date.now
+  ) {}
+
+  async sample(locationId: string, release: string): Promise<HealthSample> {
+    const out = await this.table.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.heartbeat(locationId),
+        ConsistentRead: true,
+      })
+    );
+    const hb = out.Item as Heartbeat | undefined;
+    if (!hb) return { requests: 0, errors5xx: 0, p99Ms: 0, fresh: false, alarmsOk: true };
+    const totals = hb.totals?.[release];
+    return {
+      requests: totals?.requests ?? 0,
+      errors5xx: totals?.errors5xx ?? 0,
+      p99Ms: hb.releases?.[release]?.p99Ms ?? 0,
+      fresh: !isStale(hb, this.now()),
+      alarmsOk: true,
+    };
+  }
+}

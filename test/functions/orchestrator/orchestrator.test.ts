@@ -1,0 +1,354 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ControlStore } from '../../../functions/orchestrator/control-store';
+import type { Rollout } from '../../../functions/orchestrator/model';
+import { Orchestrator } from '../../../functions/orchestrator/orchestrator';
+import type {
+  HealthSample,
+  TrafficDriver,
+  TrafficTarget,
+} from '../../../functions/orchestrator/ports';
+import { keys } from '../../../functions/shared/keys';
+import { parseEnvironment } from '../../../lib/config/load';
+import type { EnvironmentInput } from '../../../lib/config/schema';
+import { testTableClient } from '../../support/handlers';
+import { createTestTable } from '../../support/table';
+
+const R1 = 'r-1111111111111111';
+const R2 = 'r-2222222222222222';
+
+const environment = parseEnvironment(
+  {
+    name: 'test',
+    account: '123456789012',
+    homeRegion: 'us-east-1',
+    allowedRegions: ['us-east-1', 'us-west-2'],
+    locations: [
+      { id: 'canary', kind: 'on-prem', parentRegion: 'us-east-1' },
+      { id: 'use1', kind: 'region', region: 'us-east-1' },
+      { id: 'usw2', kind: 'region', region: 'us-west-2' },
+    ],
+    data: { regions: ['us-east-1'] },
+    auth: { issuer: 'https://login.example.com/', audience: ['t'] },
+    rollout: {
+      waves: [
+        { name: 'canary', locations: ['canary'], steps: [10, 100], bakeMinutes: 5 },
+        { name: 'rest', locations: ['use1', 'usw2'], steps: [100], bakeMinutes: 5 },
+      ],
+      gates: { minRequests: 10, maxErrorRatePercent: 5 },
+    },
+  } satisfies EnvironmentInput,
+  'test'
+);
+
+/** A fleet simulated in memory: drivers record targets, health follows the traffic it gets. */
+class FakeFleet {
+  readonly applied: { location: string; target: TrafficTarget }[] = [];
+  readonly requests = new Map<string, number>();
+  readonly errors = new Map<string, number>();
+  failing = false;
+  fresh = true;
+  readonly driver: TrafficDriver = {
+    apply: async (location, target) => {
+      this.applied.push({ location, target });
+    },
+  };
+  readonly health = {
+    sample: async (location: string): Promise<HealthSample> => ({
+      requests: this.requests.get(location) ?? 0,
+      errors5xx: this.errors.get(location) ?? 0,
+      p99Ms: 20,
+      fresh: this.fresh,
+      alarmsOk: true,
+    }),
+  };
+  /** Every location serves `n` more requests of the candidate. */
+  serve(n = 20): void {
+    for (const l of environment.locations) {
+      this.requests.set(l.id, (this.requests.get(l.id) ?? 0) + n);
+      if (this.failing) this.errors.set(l.id, (this.errors.get(l.id) ?? 0) + n);
+    }
+  }
+  /** The weights each location went through, consecutive repeats collapsed. */
+  path(location: string): string[] {
+    const steps = this.applied
+      .filter((a) => a.location === location)
+      .map(
+        (a) =>
+          `${a.target.stable}${a.target.candidate ? `+${a.target.candidate}@${a.target.weight}` : ''}`
+      );
+    return steps.filter((s, i) => s !== steps[i - 1]);
+  }
+}
+
+describe('the orchestrator', () => {
+  const client = testTableClient();
+  let tableName: string;
+  let drop: () => Promise<void>;
+  let clock: number;
+  let fleet: FakeFleet;
+  let store: ControlStore;
+
+  const orchestrator = (driver?: TrafficDriver) =>
+    new Orchestrator({
+      environment,
+      store,
+      driverFor: () => driver ?? fleet.driver,
+      healthFor: () => fleet.health,
+      now: () => clock,
+    });
+  const stageAndServe = async (release: string) => {
+    for (const l of environment.locations) {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...keys.stagedRelease(l.id, release), releaseId: release },
+        })
+      );
+    }
+  };
+  const active = async (): Promise<Rollout | undefined> => {
+    const id = await store.activeRolloutId();
+    return id ? store.rollout(id) : undefined;
+  };
+  const rolloutOf = async (intentSk: string) =>
+    store.rollout(`ro-${intentSk.split('#')[2]}`) as Promise<Rollout>;
+  const minutes = (n: number) => {
+    clock += n * 60_000;
+  };
+
+  beforeEach(async () => {
+    const table = await createTestTable();
+    tableName = table.tableName;
+    drop = table.drop;
+    clock = Date.UTC(2026, 10, 25, 12);
+    fleet = new FakeFleet();
+    store = new ControlStore(client, tableName, () => clock);
+    for (const l of environment.locations) {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...keys.desiredTraffic(l.id), stable: R1, weight: 0 },
+        })
+      );
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...keys.stagedRelease(l.id, R1), releaseId: R1 },
+        })
+      );
+    }
+    await stageAndServe(R2);
+  });
+  afterEach(() => drop());
+
+  /** Reconciles every minute, with traffic, until the rollout ends (or 60 passes). */
+  const runToEnd = async (o = orchestrator()) => {
+    for (let i = 0; i < 60 && (await store.activeRolloutId()); i++) {
+      fleet.serve();
+      minutes(1);
+      await o.reconcile();
+    }
+  };
+
+  it('walks waves and steps with bakes, then makes the release stable everywhere', async () => {
+    const intent = await store.submit({ command: 'start', release: R2 }, 'alice');
+    const o = orchestrator();
+    await o.reconcile();
+    expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`]);
+    expect(fleet.path('use1')).toEqual([]);
+    // Baking: nothing moves before the bake time, even with traffic.
+    fleet.serve();
+    minutes(4);
+    await o.reconcile();
+    expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`]);
+    await runToEnd(o);
+    expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`, `${R1}+${R2}@1`, R2]);
+    expect(fleet.path('use1')).toEqual([`${R1}+${R2}@1`, R2]);
+    const done = await rolloutOf(intent.sk);
+    expect(done.status).toBe('completed');
+    expect(await store.activeRolloutId()).toBeUndefined();
+    expect((await store.intent(intent))?.status).toBe('done');
+  });
+
+  it('does not pass a gate before the minimum number of requests', async () => {
+    await store.submit({ command: 'start', release: R2 }, 'alice');
+    const o = orchestrator();
+    await o.reconcile();
+    minutes(30);
+    await o.reconcile();
+    expect((await active())?.step).toBe(0);
+    fleet.serve(10);
+    await o.reconcile();
+    expect((await active())?.step).toBe(1);
+  });
+
+  it('rolls every touched location back in one pass when a gate breaks', async () => {
+    await store.submit({ command: 'start', release: R2 }, 'alice');
+    const o = orchestrator();
+    await o.reconcile();
+    for (let i = 0; i < 2; i++) {
+      fleet.serve();
+      minutes(5);
+      await o.reconcile();
+    }
+    const touched = (await active())?.touched;
+    expect(touched).toEqual(['canary', 'use1', 'usw2']);
+    fleet.failing = true;
+    fleet.serve();
+    await o.reconcile();
+    for (const id of ['canary', 'use1', 'usw2']) expect(fleet.path(id).at(-1)).toBe(R1);
+    const audit = await store.auditLog(5);
+    expect(audit[0]?.outcome).toMatch(
+      /^rolled-back: gate breached at canary: error rate [\d.]+% over \d+ requests/
+    );
+    expect(await store.activeRolloutId()).toBeUndefined();
+  });
+
+  it('pauses, resumes, promotes (skipping the bake) and aborts on command', async () => {
+    await store.submit({ command: 'start', release: R2 }, 'alice');
+    const o = orchestrator();
+    await o.reconcile();
+    await store.submit({ command: 'pause' }, 'bob');
+    await o.reconcile();
+    fleet.serve();
+    minutes(10);
+    await o.reconcile();
+    expect(await active()).toMatchObject({ status: 'paused', step: 0 });
+    await store.submit({ command: 'resume' }, 'bob');
+    await o.reconcile();
+    expect(await active()).toMatchObject({ status: 'running', step: 1 });
+    fleet.serve();
+    await store.submit({ command: 'promote' }, 'bob');
+    await o.reconcile();
+    expect(await active()).toMatchObject({ wave: 1, step: 0 });
+    await store.submit({ command: 'abort' }, 'bob');
+    await o.reconcile();
+    for (const id of ['canary', 'use1', 'usw2']) expect(fleet.path(id).at(-1)).toBe(R1);
+    const audit = await store.auditLog(20);
+    expect(audit.map((a) => `${a.by} ${a.action}`)).toEqual(
+      expect.arrayContaining(['alice start', 'bob pause', 'bob resume', 'bob promote', 'bob abort'])
+    );
+  });
+
+  it('rejects a start for a release that is not staged everywhere', async () => {
+    const intent = await store.submit({ command: 'start', release: 'r-9999999999999999' }, 'alice');
+    await orchestrator().reconcile();
+    expect(await store.intent(intent)).toMatchObject({
+      status: 'rejected',
+      outcome: 'release r-9999999999999999 is not staged at canary; deploy it first',
+    });
+  });
+
+  it('starts exactly one rollout when two starts arrive at once', async () => {
+    const [a, b] = await Promise.all([
+      store.submit({ command: 'start', release: R2 }, 'alice'),
+      store.submit({ command: 'start', release: R2 }, 'bob'),
+    ]);
+    await Promise.all([orchestrator().reconcile(), orchestrator().reconcile()]);
+    await orchestrator().reconcile();
+    const outcomes = [await store.intent(a), await store.intent(b)].map((i) => i?.status).sort();
+    expect(outcomes).toEqual(['done', 'rejected']);
+    expect(await active()).toBeDefined();
+  });
+
+  it('applies each step once when two runs reconcile at the same time', async () => {
+    await store.submit({ command: 'start', release: R2 }, 'alice');
+    for (let i = 0; i < 40; i++) {
+      fleet.serve();
+      minutes(1);
+      await Promise.all([orchestrator().reconcile(), orchestrator().reconcile()]);
+      if (i > 0 && (await store.activeRolloutId()) === undefined) break;
+    }
+    if (await store.activeRolloutId()) await runToEnd();
+    expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`, `${R1}+${R2}@1`, R2]);
+    const versions = (await active()) ?? (await store.rollouts(1))[0];
+    expect(versions?.history.filter((h) => h.event.startsWith('wave canary at 10%'))).toHaveLength(
+      1
+    );
+  });
+
+  describe('a crash between any two writes of a pass', () => {
+    /** A driver and store that fail at the n-th write, once. */
+    const crashingAt = (n: number) => {
+      let writes = 0;
+      const maybeCrash = () => {
+        writes += 1;
+        if (writes === n) throw new Error(`injected crash at write ${n}`);
+      };
+      const driver: TrafficDriver = {
+        apply: async (location, target) => {
+          maybeCrash();
+          await fleet.driver.apply(location, target);
+        },
+      };
+      const save = store.saveRollout.bind(store);
+      const claim = store.claimActive.bind(store);
+      const close = store.closeIntent.bind(store);
+      const audit = store.audit.bind(store);
+      store.saveRollout = async (r) => {
+        maybeCrash();
+        return save(r);
+      };
+      store.claimActive = async (id) => {
+        maybeCrash();
+        return claim(id);
+      };
+      store.closeIntent = async (i, s, o) => {
+        maybeCrash();
+        return close(i, s, o);
+      };
+      store.audit = async (e) => {
+        maybeCrash();
+        return audit(e);
+      };
+      return driver;
+    };
+
+    it.each(Array.from({ length: 24 }, (_, i) => i + 1))(
+      'loses and repeats no step when the crash hits write %i',
+      async (n) => {
+        await store.submit({ command: 'start', release: R2 }, 'alice');
+        const driver = crashingAt(n);
+        for (let i = 0; i < 60; i++) {
+          fleet.serve();
+          minutes(1);
+          // A crashed run is followed by a fresh one, as the next scheduled run would be.
+          await orchestrator(driver)
+            .reconcile()
+            .catch(() => undefined);
+          if (i > 2 && !(await store.activeRolloutId())) break;
+        }
+        expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`, `${R1}+${R2}@1`, R2]);
+        expect(fleet.path('usw2')).toEqual([`${R1}+${R2}@1`, R2]);
+        const desired = await client.send(
+          new GetCommand({ TableName: tableName, Key: keys.activeRollout })
+        );
+        expect(desired.Item).toBeUndefined();
+      }
+    );
+  });
+
+  it('drains and restores a location, and a function fleet-wide, with an audit entry', async () => {
+    await store.submit({ command: 'drain', location: 'use1', reason: 'maintenance' }, 'carol');
+    await store.submit({ command: 'drain', function: 'items' }, 'carol');
+    await orchestrator().reconcile();
+    const read = async (key: { pk: string; sk: string }) =>
+      (await client.send(new GetCommand({ TableName: tableName, Key: key }))).Item;
+    expect(await read(keys.locationDrain('use1'))).toMatchObject({
+      drained: true,
+      reason: 'maintenance',
+      by: 'carol',
+    });
+    expect(await read(keys.functionDrain('items'))).toMatchObject({ drained: true });
+    await store.submit({ command: 'restore', location: 'use1' }, 'carol');
+    await orchestrator().reconcile();
+    expect(await read(keys.locationDrain('use1'))).toMatchObject({ drained: false });
+    expect((await store.auditLog(10)).map((a) => a.outcome)).toEqual(
+      expect.arrayContaining([
+        'done: location use1 drained',
+        'done: function items fleet-wide drained',
+        'done: location use1 restored',
+      ])
+    );
+  });
+});
