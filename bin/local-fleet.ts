@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { DEFAULT_STATE_DIR } from '../lib/cli/target';
 import { loadEnvironment } from '../lib/config/load';
 import { startLocalFleet } from '../lib/local/fleet';
 
@@ -42,6 +43,10 @@ async function main(): Promise<void> {
     environment,
     basePort,
     persistDir: values.persist,
+    stateDir: DEFAULT_STATE_DIR,
+    onReconcile: (events) => {
+      for (const event of events) console.log(`[orchestrator] ${event}`);
+    },
     onLog: values.verbose ? (id, line) => console.log(`[${id}] ${line}`) : undefined,
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
   console.log(
     `      curl -s -X PUT -H "authorization: Bearer $ORBIT_TOKEN" -H 'content-type: application/json' -d '{"hello":"orbit"}' ${first}items/demo`
   );
+  console.log(`      npx orbit status`);
   console.log(`\nCtrl-C stops everything.`);
 
   await new Promise<void>((resolve) => {

@@ -1,7 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ControlStore } from '../../functions/orchestrator/control-store';
+import { runGovernance } from '../../functions/orchestrator/governance';
+import { Orchestrator } from '../../functions/orchestrator/orchestrator';
+import { HeartbeatHealthSource, SatelliteTrafficDriver } from '../../functions/orchestrator/ports';
 import { ORBIT_ENV } from '../../functions/shared/env';
 import { keys } from '../../functions/shared/keys';
 import { createTableClient } from '../../functions/shared/table';
@@ -31,6 +36,15 @@ export interface LocalFleetOptions {
   readonly onLog?: (locationId: string, line: string) => void;
   /** How long a runtime may take to be ready. @default 20000 */
   readonly readyTimeoutMs?: number;
+  /** Seconds between orchestrator passes (governance runs every fifth). @default 1 */
+  readonly reconcileIntervalSeconds?: number;
+  /** What each orchestrator pass did. @default - dropped */
+  readonly onReconcile?: (events: readonly string[]) => void;
+  /**
+   * Write `.orbit/local.json` here so that `npx orbit` finds this fleet.
+   * @default - not written
+   */
+  readonly stateDir?: string;
 }
 
 /** One location of the running local fleet. */
@@ -51,9 +65,24 @@ export interface LocalFleet {
   /** A ready-to-use bearer token for the fleet's `jwt` routes. */
   readonly token: string;
   readonly locations: readonly LocalLocation[];
+  /** The orchestrator the fleet's loop runs (tests call `reconcile()` directly too). */
+  readonly orchestrator: Orchestrator;
   /** Stops every runtime, the issuer and the store; frees every port. */
   stop(): Promise<void>;
 }
+
+/** What `npx orbit` reads to find the running local fleet. */
+export interface LocalFleetState {
+  readonly environment: string;
+  readonly storeEndpoint: string;
+  readonly tableName: string;
+  readonly homeRegion: string;
+  readonly locations: readonly LocalLocation[];
+  readonly pid: number;
+}
+
+/** Where the local fleet's state file lives under a state directory. */
+export const localStateFile = (stateDir: string) => path.join(stateDir, 'local.json');
 
 const RUNTIME_READY_TIMEOUT_MS = 20_000;
 
@@ -81,7 +110,9 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     const issuer = await startDevIssuer(basePort === 0 ? 0 : basePort + 1, audience);
     stops.push(issuer.stop);
 
-    await stageEverywhere(env, store.endpoint, releaseId);
+    const control = createTableClient({ region: env.homeRegion, endpoint: store.endpoint });
+    stops.push(async () => control.destroy());
+    await stageEverywhere(env, control, releaseId);
 
     const children: ChildProcess[] = [];
     stops.push(() => stopChildren(children));
@@ -120,9 +151,47 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
         };
       })
     );
+    const driver = new SatelliteTrafficDriver(control, tableName);
+    const health = new HeartbeatHealthSource(control, tableName);
+    const orchestrator = new Orchestrator({
+      environment: env,
+      store: new ControlStore(control, tableName),
+      driverFor: () => driver,
+      healthFor: () => health,
+      actor: 'local-orchestrator',
+    });
+    stops.push(
+      runLoop(options.reconcileIntervalSeconds ?? 1, async (pass) => {
+        const { events } = await orchestrator.reconcile();
+        if (pass % 5 === 0) {
+          await runGovernance({
+            environment: env,
+            table: control,
+            tableName,
+            reporting: env.locations.map((l) => l.id),
+          });
+        }
+        if (events.length > 0) options.onReconcile?.(events);
+      })
+    );
+    if (options.stateDir) {
+      const file = localStateFile(options.stateDir);
+      mkdirSync(options.stateDir, { recursive: true });
+      const state: LocalFleetState = {
+        environment: env.name,
+        storeEndpoint: store.endpoint,
+        tableName,
+        homeRegion: env.homeRegion,
+        locations,
+        pid: process.pid,
+      };
+      writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
+      stops.push(async () => rmSync(file, { force: true }));
+    }
     return {
       environment: env,
       releaseId,
+      orchestrator,
       storeEndpoint: store.endpoint,
       issuer,
       token: await issuer.issue('local-developer'),
@@ -136,41 +205,40 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
 }
 
 /**
- * Registers every location and stages the release there; a location that has no desired
- * traffic yet (a fresh store) gets the release as stable. With a persisted store, what
- * serves is left as the orchestrator last set it.
+ * Registers every location and stages the release there (what `cdk deploy` does in AWS); a
+ * location that has no desired traffic yet (a fresh store) gets the release as stable. With
+ * a persisted store, or for a later release, what serves stays as the orchestrator set it.
  */
-async function stageEverywhere(
+export async function stageEverywhere(
   env: Environment,
-  endpoint: string,
+  table: DynamoDBDocumentClient,
   releaseId: string
 ): Promise<void> {
-  const table = createTableClient({ region: env.homeRegion, endpoint });
   const tableName = tableNameOf(env);
   const now = new Date().toISOString();
-  try {
-    for (const location of env.locations) {
-      await table.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: {
-            ...keys.location(location.id),
-            kind: location.kind,
-            region: regionOf(location),
-            dataRegion: dataRegionOf(env, location),
-          },
-        })
-      );
-      await table.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: { ...keys.stagedRelease(location.id, releaseId), releaseId, stagedAt: now },
-        })
-      );
-      const desired = await table.send(
-        new GetCommand({ TableName: tableName, Key: keys.desiredTraffic(location.id) })
-      );
-      if (!desired.Item) {
+  for (const location of env.locations) {
+    await table.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...keys.location(location.id),
+          kind: location.kind,
+          region: regionOf(location),
+          dataRegion: dataRegionOf(env, location),
+        },
+      })
+    );
+    await table.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...keys.stagedRelease(location.id, releaseId), releaseId, stagedAt: now },
+      })
+    );
+    const desired = await table.send(
+      new GetCommand({ TableName: tableName, Key: keys.desiredTraffic(location.id) })
+    );
+    if (!desired.Item) {
+      try {
         await table.send(
           new PutCommand({
             TableName: tableName,
@@ -183,10 +251,10 @@ async function stageEverywhere(
             ConditionExpression: 'attribute_not_exists(pk)',
           })
         );
+      } catch (err) {
+        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
       }
     }
-  } finally {
-    table.destroy();
   }
 }
 
@@ -242,6 +310,27 @@ function waitReady(
       );
     });
   });
+}
+
+/** Runs `pass` every `seconds`, never two at once; the returned function stops it. */
+function runLoop(seconds: number, pass: (n: number) => Promise<void>): () => Promise<void> {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let n = 0;
+  const tick = () => {
+    running = pass(n++)
+      .catch((err) => console.error(`orbit: orchestrator pass failed: ${(err as Error).message}`))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, seconds * 1000);
+      });
+  };
+  timer = setTimeout(tick, seconds * 1000);
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await running;
+  };
 }
 
 async function stopChildren(children: readonly ChildProcess[]): Promise<void> {

@@ -1,0 +1,105 @@
+import { parseArgs } from 'node:util';
+import * as commands from '../lib/cli/commands';
+import { resolveTarget } from '../lib/cli/target';
+
+const USAGE = `usage: npx orbit <command> [--env NAME] [--json]
+
+  status                              the fleet: releases, weights, health, heartbeats, findings
+  stage [DIR]                         local fleet: build (or take) a release and stage it everywhere
+  rollout plan <release>              waves, steps, bake times and fleet share, before anything moves
+  rollout start <release>             start a rollout (the orchestrator runs it)
+  rollout pause|resume|abort|promote  control the active rollout
+  rollout status [--watch]            progress of the active (or latest) rollout
+  drain|restore --location ID | --function NAME [--reason TEXT]
+  findings                            what governance jobs found
+  governance run                      run the governance jobs now
+  audit                               who did what, when, with what outcome
+
+Targets the running local fleet (npm start) unless --env names an AWS environment.`;
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      env: { type: 'string' },
+      json: { type: 'boolean' },
+      watch: { type: 'boolean' },
+      location: { type: 'string' },
+      function: { type: 'string' },
+      reason: { type: 'string' },
+      'state-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, sub, arg] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return;
+  }
+  const target = resolveTarget({ env: values.env, stateDir: values['state-dir'] });
+  const print = (out: commands.Output) =>
+    console.log(values.json ? JSON.stringify(out.data, null, 2) : out.text);
+  const needRelease = () => {
+    if (!arg || !/^r-[0-9a-f]{16}$/.test(arg))
+      throw new Error(`rollout ${sub} needs a release id (r- and 16 hex digits)`);
+    return arg;
+  };
+  switch (command) {
+    case 'status':
+      return print(await commands.status(target));
+    case 'stage':
+      return print(await commands.stage(target, sub));
+    case 'rollout':
+      switch (sub) {
+        case 'plan':
+          return print(commands.plan(target, needRelease()));
+        case 'start':
+          return print(await commands.submit(target, { command: 'start', release: needRelease() }));
+        case 'pause':
+        case 'resume':
+        case 'abort':
+        case 'promote':
+          return print(await commands.submit(target, { command: sub }));
+        case 'status':
+          if (!values.watch) return print(await commands.rolloutStatus(target));
+          for (;;) {
+            const out = await commands.rolloutStatus(target);
+            console.clear();
+            print(out);
+            const status = (out.data as { status?: string } | null)?.status;
+            if (status !== 'running' && status !== 'paused') return;
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        default:
+          throw new Error(`unknown rollout command '${sub ?? ''}'; see npx orbit --help`);
+      }
+    case 'drain':
+    case 'restore':
+      return print(
+        await commands.submit(target, {
+          command,
+          location: values.location,
+          function: values.function,
+          reason: values.reason,
+        })
+      );
+    case 'findings':
+      return print(await commands.findings(target));
+    case 'governance':
+      if (sub !== 'run') throw new Error("did you mean 'governance run'?");
+      return print(await commands.governance(target));
+    case 'audit':
+      return print(await commands.audit(target));
+    default:
+      throw new Error(`unknown command '${command}'; see npx orbit --help`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`orbit: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+);

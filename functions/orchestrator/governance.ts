@@ -1,0 +1,129 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Environment } from '../../lib/config/schema';
+import { type Heartbeat, isStale } from '../../lib/satellite/records';
+import { keys } from '../shared/keys';
+import type { Finding } from './model';
+
+/** Options of {@link runGovernance}. */
+export interface GovernanceOptions {
+  readonly environment: Environment;
+  readonly table: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** Locations whose heartbeats the jobs read (satellites; every location in the local fleet). */
+  readonly reporting: readonly string[];
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+type Observation = Pick<Finding, 'job' | 'subject' | 'severity' | 'message'>;
+
+/**
+ * The governance jobs over one environment: **drift** (a location serving something other
+ * than its desired traffic), **stale heartbeats** (a location silent for three intervals)
+ * and **policy** (locations outside `allowedRegions`). Each finding keeps when it was first
+ * and last seen; one no longer observed is marked resolved. Returns the open findings.
+ */
+export async function runGovernance(options: GovernanceOptions): Promise<Finding[]> {
+  const { environment: env, table, tableName } = options;
+  const now = options.now ?? Date.now;
+  const observed: Observation[] = [];
+  for (const id of options.reporting) {
+    const [desired, heartbeat] = await Promise.all(
+      [keys.desiredTraffic(id), keys.heartbeat(id)].map(
+        async (Key) =>
+          (await table.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true })))
+            .Item
+      )
+    );
+    const hb = heartbeat as Heartbeat | undefined;
+    if (!hb || isStale(hb, now())) {
+      observed.push({
+        job: 'stale-heartbeat',
+        subject: id,
+        severity: 'high',
+        message: hb ? `no heartbeat since ${hb.at}` : 'never reported',
+      });
+      continue;
+    }
+    if (
+      desired &&
+      (desired.stable !== hb.stable ||
+        (desired.candidate ?? undefined) !== (hb.candidate ?? undefined) ||
+        Number(desired.weight) !== hb.weight)
+    ) {
+      observed.push({
+        job: 'drift',
+        subject: id,
+        severity: 'medium',
+        message: `serves ${hb.stable}${hb.candidate ? ` + ${hb.candidate} at ${hb.weight}` : ''}, desired ${desired.stable}${desired.candidate ? ` + ${desired.candidate} at ${desired.weight}` : ''}`,
+      });
+    }
+  }
+  for (const location of env.locations) {
+    const region = location.kind === 'region' ? location.region : location.parentRegion;
+    if (!env.allowedRegions.includes(region)) {
+      observed.push({
+        job: 'policy',
+        subject: location.id,
+        severity: 'high',
+        message: `runs in ${region}, outside allowedRegions`,
+      });
+    }
+  }
+
+  const at = new Date(now()).toISOString();
+  const existing = (
+    await table.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'FINDINGS' },
+      })
+    )
+  ).Items as (Finding & { sk: string })[] | undefined;
+  const byKey = new Map((existing ?? []).map((f) => [f.sk, f]));
+  const open: Finding[] = [];
+  for (const o of observed) {
+    const key = keys.finding(o.job, o.subject);
+    const before = byKey.get(key.sk);
+    byKey.delete(key.sk);
+    const finding: Finding = {
+      ...o,
+      firstSeen: before && !before.resolved ? before.firstSeen : at,
+      lastSeen: at,
+      resolved: false,
+    };
+    await table.send(new PutCommand({ TableName: tableName, Item: { ...key, ...finding } }));
+    open.push(finding);
+  }
+  for (const [sk, stale] of byKey) {
+    if (stale.resolved) continue;
+    await table.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...stale, pk: 'FINDINGS', sk, resolved: true, resolvedAt: at },
+      })
+    );
+  }
+  return open;
+}
+
+/** Every finding, open ones first. */
+export async function listFindings(
+  table: DynamoDBDocumentClient,
+  tableName: string
+): Promise<Finding[]> {
+  const out = await table.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'FINDINGS' },
+    })
+  );
+  return ((out.Items ?? []) as Finding[]).sort((a, b) => Number(a.resolved) - Number(b.resolved));
+}

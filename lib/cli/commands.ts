@@ -1,0 +1,200 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { listFindings, runGovernance } from '../../functions/orchestrator/governance';
+import type { Command, Rollout } from '../../functions/orchestrator/model';
+import { planRollout } from '../../functions/orchestrator/plan';
+import { keys } from '../../functions/shared/keys';
+import { stageEverywhere } from '../local/fleet';
+import { buildRelease } from '../release/build';
+import { loadRelease } from '../release/manifest';
+import { type Heartbeat, isStale } from '../satellite/records';
+import { age, table } from './format';
+import type { Target } from './target';
+
+/** What a command prints: text for people, data for `--json`. */
+export interface Output {
+  readonly text: string;
+  readonly data: unknown;
+}
+
+const get = async (t: Target, Key: { pk: string; sk: string }) =>
+  (await t.table.send(new GetCommand({ TableName: t.tableName, Key, ConsistentRead: true }))).Item;
+
+/** The fleet at a glance: what each location serves, its health, heartbeat and findings. */
+export async function status(t: Target): Promise<Output> {
+  const now = Date.now();
+  const findings = (await listFindings(t.table, t.tableName)).filter((f) => !f.resolved);
+  const rows = await Promise.all(
+    t.environment.locations.map(async (l) => {
+      const [desired, hb, drain] = await Promise.all([
+        get(t, keys.desiredTraffic(l.id)),
+        get(t, keys.heartbeat(l.id)) as Promise<Heartbeat | undefined>,
+        get(t, keys.locationDrain(l.id)),
+      ]);
+      const health = drain?.drained
+        ? 'drained'
+        : !hb
+          ? 'unknown'
+          : isStale(hb, now)
+            ? 'stale'
+            : 'ok';
+      return {
+        location: l.id,
+        kind: l.kind,
+        stable: (desired?.stable as string | undefined) ?? '-',
+        candidate: (desired?.candidate as string | undefined) ?? '-',
+        weight: desired?.candidate ? `${Math.round(Number(desired.weight) * 100)}%` : '0%',
+        health,
+        heartbeat: age(hb?.atMs, now),
+        findings: findings.filter((f) => f.subject === l.id).length,
+      };
+    })
+  );
+  const active = await t.store.activeRolloutId();
+  const text = [
+    table(
+      ['location', 'kind', 'stable', 'candidate', 'weight', 'health', 'heartbeat', 'findings'],
+      rows.map((r) => [
+        r.location,
+        r.kind,
+        r.stable,
+        r.candidate,
+        r.weight,
+        r.health,
+        r.heartbeat,
+        String(r.findings),
+      ])
+    ),
+    '',
+    active ? `active rollout: ${active}` : 'no active rollout',
+  ].join('\n');
+  return { text, data: { locations: rows, activeRollout: active ?? null } };
+}
+
+/** What a rollout of `release` would do, before anything moves. */
+export function plan(t: Target, release: string): Output {
+  const p = planRollout(t.environment, release);
+  const text = [
+    `rollout plan for ${release} in ${t.environment.name}: ${p.totalSteps} steps, at least ${p.minimumMinutes} min of bake`,
+    '',
+    table(
+      ['wave', 'locations', 'steps', 'bake', 'share', 'cumulative'],
+      p.waves.map((w) => [
+        w.name,
+        w.locations.join(', '),
+        w.steps.map((s) => `${s}%`).join(' → '),
+        `${w.bakeMinutes} min`,
+        `${w.shareOfFleet}%`,
+        `${w.cumulativeShare}%`,
+      ])
+    ),
+    '',
+    `gates: error rate ≤ ${p.gates.maxErrorRatePercent}%, p99 ≤ ${p.gates.maxP99LatencyMs} ms, at least ${p.gates.minRequests} requests per location and step`,
+  ].join('\n');
+  return { text, data: p };
+}
+
+/**
+ * Records a command and waits (up to `waitMs`) for the orchestrator to execute it; a
+ * rejected command is an error with the orchestrator's reason.
+ */
+export async function submit(t: Target, command: Command, waitMs = 30_000): Promise<Output> {
+  const intent = await t.store.submit(command, t.actor);
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    const now = await t.store.intent(intent);
+    if (now && now.status !== 'pending') {
+      if (now.status === 'rejected') throw new Error(`${command.command} rejected: ${now.outcome}`);
+      return { text: now.outcome ?? 'done', data: now };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    text: `${command.command} recorded as intent ${intent.intentId}; the orchestrator has not run it yet`,
+    data: intent,
+  };
+}
+
+/** The active (or latest) rollout's progress. */
+export async function rolloutStatus(t: Target): Promise<Output> {
+  const id = await t.store.activeRolloutId();
+  const rollout: Rollout | undefined = id
+    ? await t.store.rollout(id)
+    : (await t.store.rollouts(1))[0];
+  if (!rollout) return { text: 'no rollout yet', data: null };
+  const wave = t.environment.rollout.waves[rollout.wave];
+  const where = wave
+    ? `wave ${wave.name} (${rollout.wave + 1}/${t.environment.rollout.waves.length}), step ${wave.steps[rollout.step]}%`
+    : 'all waves done';
+  const text = [
+    `rollout ${rollout.rolloutId} of ${rollout.release}: ${rollout.status}${rollout.reason ? ` (${rollout.reason})` : ''}`,
+    `${where}; touched: ${rollout.touched.join(', ') || 'none'}`,
+    ...rollout.history.slice(-5).map((h) => `  ${h.at}  ${h.event}`),
+  ].join('\n');
+  return { text, data: rollout };
+}
+
+export async function findings(t: Target): Promise<Output> {
+  const all = await listFindings(t.table, t.tableName);
+  const text =
+    all.length === 0
+      ? 'no findings'
+      : table(
+          ['job', 'subject', 'severity', 'state', 'first seen', 'last seen', 'message'],
+          all.map((f) => [
+            f.job,
+            f.subject,
+            f.severity,
+            f.resolved ? 'resolved' : 'open',
+            f.firstSeen,
+            f.lastSeen,
+            f.message,
+          ])
+        );
+  return { text, data: all };
+}
+
+export async function governance(t: Target): Promise<Output> {
+  const open = await runGovernance({
+    environment: t.environment,
+    table: t.table,
+    tableName: t.tableName,
+    reporting: t.environment.locations
+      .filter((l) => t.local || l.kind !== 'region')
+      .map((l) => l.id),
+  });
+  return {
+    text:
+      open.length === 0
+        ? 'governance: no open findings'
+        : `governance: ${open.length} open finding(s)\n${(await findings(t)).text}`,
+    data: open,
+  };
+}
+
+export async function audit(t: Target, limit = 30): Promise<Output> {
+  const entries = await t.store.auditLog(limit);
+  return {
+    text:
+      entries.length === 0
+        ? 'no audit entries'
+        : table(
+            ['at', 'by', 'action', 'outcome'],
+            entries.map((e) => [e.at, e.by, e.action, e.outcome])
+          ),
+    data: entries,
+  };
+}
+
+/**
+ * Local fleet only: builds a release from `functions/` (or takes one built earlier) and
+ * stages it at every location, as `cdk deploy` does in AWS. Nothing moves traffic.
+ */
+export async function stage(t: Target, releaseDir?: string): Promise<Output> {
+  if (!t.local) throw new Error('in AWS, cdk deploy stages releases; stage is for the local fleet');
+  const release = releaseDir ? loadRelease(releaseDir) : await buildRelease();
+  await stageEverywhere(t.environment, t.table, release.manifest.releaseId);
+  return {
+    text: `staged ${release.manifest.releaseId} at ${t.environment.locations.length} locations; roll it out with: npx orbit rollout start ${release.manifest.releaseId}`,
+    data: release.manifest,
+  };
+}

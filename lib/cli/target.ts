@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ControlStore } from '../../functions/orchestrator/control-store';
+import { createTableClient } from '../../functions/shared/table';
+import { tableNameOf } from '../config/fleet';
+import { loadEnvironment } from '../config/load';
+import type { Environment } from '../config/schema';
+import { type LocalFleetState, localStateFile } from '../local/fleet';
+
+/** What a CLI command works on: one environment's control records. */
+export interface Target {
+  readonly environment: Environment;
+  readonly table: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly store: ControlStore;
+  /** Location URLs, known for the local fleet. */
+  readonly urls: Readonly<Record<string, string>>;
+  /** Who commands are recorded as. */
+  readonly actor: string;
+  readonly local: boolean;
+}
+
+/** The default state directory of the local fleet, in the project. */
+export const DEFAULT_STATE_DIR = path.join(process.cwd(), '.orbit');
+
+/**
+ * The running local fleet by default (found through `.orbit/local.json`), or an AWS
+ * environment with `--env NAME` (the table in its home region, standard credential chain).
+ */
+export function resolveTarget(options: { env?: string; stateDir?: string }): Target {
+  if (options.env) {
+    const environment = loadEnvironment({ env: options.env });
+    const table = createTableClient({ region: environment.homeRegion });
+    const tableName = tableNameOf(environment);
+    return {
+      environment,
+      table,
+      tableName,
+      store: new ControlStore(table, tableName),
+      urls: {},
+      actor: process.env.USER ?? 'aws-user',
+      local: false,
+    };
+  }
+  const file = localStateFile(options.stateDir ?? DEFAULT_STATE_DIR);
+  if (!existsSync(file)) {
+    throw new Error(
+      'no local fleet is running here (start one with npm start), or name an AWS environment with --env NAME'
+    );
+  }
+  const state = JSON.parse(readFileSync(file, 'utf8')) as LocalFleetState;
+  const environment = loadEnvironment({ env: state.environment });
+  const table = createTableClient({
+    region: state.homeRegion,
+    endpoint: state.storeEndpoint,
+    maxAttempts: 1,
+  });
+  return {
+    environment,
+    table,
+    tableName: state.tableName,
+    store: new ControlStore(table, state.tableName),
+    urls: Object.fromEntries(state.locations.map((l) => [l.id, l.url])),
+    actor: `local:${process.env.USER ?? 'developer'}`,
+    local: true,
+  };
+}

@@ -1,0 +1,156 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { dev } from '../../lib/config/environments/dev';
+import { parseEnvironment } from '../../lib/config/load';
+import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
+import { buildRelease } from '../../lib/release/build';
+import type { Release } from '../../lib/release/manifest';
+import { commandsFor } from '../support/cli';
+
+/** A copy of a release under another id, optionally with one bundle replaced. */
+function variant(
+  release: Release,
+  releaseId: string,
+  replace?: { file: string; code: string }
+): string {
+  const dir = path.join(path.dirname(release.dir), releaseId);
+  cpSync(release.dir, dir, { recursive: true });
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, releaseId }));
+  if (replace) writeFileSync(path.join(dir, replace.file), replace.code);
+  return releaseId;
+}
+
+const environment = parseEnvironment(
+  {
+    ...dev,
+    rollout: {
+      waves: [
+        { name: 'canary', locations: ['lab'], steps: [50, 100], bakeMinutes: 0 },
+        { name: 'rest', locations: ['us-east-1', 'eu-west-1', 'boston'], bakeMinutes: 0 },
+      ],
+      gates: { minRequests: 5, maxErrorRatePercent: 1 },
+    },
+  },
+  'rehearsal'
+);
+
+describe('a rollout rehearsed on the local fleet', () => {
+  let fleet: LocalFleet;
+  let release: Release;
+  let traffic: { stop: () => Promise<void> };
+  const basePort = 5200 + Math.floor(Math.random() * 200);
+  const cli = () => commandsFor(fleet);
+
+  /** Keeps every location busy with /health requests, as real clients would. */
+  const generateTraffic = () => {
+    let running = true;
+    const loops = fleet.locations.map(async (l) => {
+      while (running) {
+        await fetch(`${l.url}health`).then(
+          (r) => r.arrayBuffer(),
+          () => undefined
+        );
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    });
+    return {
+      stop: async () => {
+        running = false;
+        await Promise.all(loops);
+      },
+    };
+  };
+  const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+  const serving = async () =>
+    (await cli().status()).data as {
+      locations: { location: string; stable: string; candidate: string; health: string }[];
+    };
+
+  beforeAll(async () => {
+    release = await buildRelease();
+    fleet = await startLocalFleet({
+      environment,
+      basePort,
+      release,
+      pullIntervalSeconds: 0.5,
+      reconcileIntervalSeconds: 0.5,
+    });
+    traffic = generateTraffic();
+  });
+  afterAll(async () => {
+    await traffic?.stop();
+    await fleet?.stop();
+  });
+
+  it('completes a good release to 100% everywhere', async () => {
+    const good = variant(release, 'r-0000000000000900');
+    await cli().stage(path.join(path.dirname(release.dir), good));
+    await cli().submit({ command: 'start', release: good });
+    await until('the good release to be stable everywhere', async () =>
+      (await serving()).locations.every((l) => l.stable === good && l.candidate === '-')
+    );
+    const latest = (await cli().rolloutStatus()).data as { status: string };
+    expect(latest.status).toBe('completed');
+  });
+
+  it('rolls every location back to stable when the canary gate breaks', async () => {
+    const stable = (await serving()).locations[0]?.stable as string;
+    const bad = variant(release, 'r-0000000000000bad', {
+      file: 'functions/health/index.js',
+      code: 'exports.handler=async()=>({statusCode:500,body:"broken"});',
+    });
+    await cli().stage(path.join(path.dirname(release.dir), bad));
+    await cli().submit({ command: 'start', release: bad });
+    await until('the rollout to end', async () => {
+      const r = (await cli().rolloutStatus()).data as { status: string; release: string };
+      return r.release === bad && r.status !== 'running';
+    });
+    const ended = (await cli().rolloutStatus()).data as {
+      status: string;
+      reason: string;
+      touched: string[];
+    };
+    expect(ended.status).toBe('rolled-back');
+    expect(ended.reason).toMatch(/^gate breached at lab: error rate/);
+    expect(ended.touched).toEqual(['lab']);
+    // Within one reconcile interval everything is back on stable, and lab serves it again.
+    const locations = (await serving()).locations;
+    expect(locations.every((l) => l.stable === stable && l.candidate === '-')).toBe(true);
+    await until(
+      'lab to serve stable again',
+      async () =>
+        (await fetch(`${fleet.locations.find((l) => l.id === 'lab')?.url}health`)).status === 200,
+      5_000
+    );
+  });
+
+  it('drains a location within seconds and shows it in status', async () => {
+    const started = Date.now();
+    await cli().submit({ command: 'drain', location: 'boston', reason: 'rehearsal' });
+    const boston = fleet.locations.find((l) => l.id === 'boston')?.url as string;
+    const auth = { authorization: `Bearer ${fleet.token}` };
+    await until(
+      'boston to answer 503',
+      async () => (await fetch(`${boston}items?limit=1`, { headers: auth })).status === 503,
+      15_000
+    );
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect((await serving()).locations.find((l) => l.location === 'boston')?.health).toBe(
+      'drained'
+    );
+    await cli().submit({ command: 'restore', location: 'boston' });
+    await until(
+      'boston to serve again',
+      async () => (await fetch(`${boston}items?limit=1`, { headers: auth })).status === 200,
+      15_000
+    );
+  });
+});

@@ -1,0 +1,31 @@
+import { ControlStore } from '../../functions/orchestrator/control-store';
+import type { Command } from '../../functions/orchestrator/model';
+import { createTableClient } from '../../functions/shared/table';
+import * as commands from '../../lib/cli/commands';
+import type { Target } from '../../lib/cli/target';
+import { tableNameOf } from '../../lib/config/fleet';
+import type { LocalFleet } from '../../lib/local/fleet';
+
+/** The CLI's commands bound to a running local fleet, as `npx orbit` would target it. */
+export function commandsFor(fleet: LocalFleet) {
+  const table = createTableClient({
+    region: fleet.environment.homeRegion,
+    endpoint: fleet.storeEndpoint,
+  });
+  const tableName = tableNameOf(fleet.environment);
+  const target: Target = {
+    environment: fleet.environment,
+    table,
+    tableName,
+    store: new ControlStore(table, tableName),
+    urls: Object.fromEntries(fleet.locations.map((l) => [l.id, l.url])),
+    actor: 'local:test',
+    local: true,
+  };
+  return {
+    status: () => commands.status(target),
+    stage: (dir?: string) => commands.stage(target, dir),
+    submit: (command: Command) => commands.submit(target, command),
+    rolloutStatus: () => commands.rolloutStatus(target),
+  };
+}
