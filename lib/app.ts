@@ -4,12 +4,14 @@ import { regionLocations, stackNames } from './config/fleet';
 import type { Environment } from './config/schema';
 import { ResidencyChecker } from './governance/residency';
 import type { Release } from './release/manifest';
+import { ControlPlaneStack } from './stacks/control-plane-stack';
 import { GlobalStateStack } from './stacks/global-state-stack';
 import { RegionLocationStack } from './stacks/region-location-stack';
 
 /** What {@link addOrbitEnvironment} created, for tests and callers that compose further. */
 export interface OrbitStacks {
   readonly globalState: GlobalStateStack;
+  readonly controlPlane: ControlPlaneStack;
   readonly regionLocations: readonly RegionLocationStack[];
 }
 
@@ -46,9 +48,15 @@ export function addOrbitEnvironment(
     return stack;
   });
 
+  const controlPlane = new ControlPlaneStack(app, `Orbit-${env.name}-ControlPlane`, {
+    environment: env,
+    release,
+  });
+  controlPlane.addStackDependency(globalState);
+
   Tags.of(app).add('orbit:environment', env.name);
   Aspects.of(app).add(new ResidencyChecker(env.allowedRegions));
   if (options.nag ?? true)
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { globalState, regionLocations: locations };
+  return { globalState, controlPlane, regionLocations: locations };
 }

@@ -13,6 +13,7 @@
  * | function drain (fleet) | `FUNCTION#<name>`    | `DRAIN`             | orchestrator, CLI     |
  * | item (sample app)      | `ITEMS`              | `ITEM#<id>`         | the `items` function  |
  * | active rollout pointer | `CONTROL`            | `ACTIVE_ROLLOUT`    | orchestrator          |
+ * | environment definition | `CONTROL`            | `ENVIRONMENT`       | control-plane deploy  |
  * | rollout                | `ROLLOUT#<id>`       | `ROLLOUT`           | orchestrator          |
  * | intent (command)       | `INTENTS`            | `INTENT#<ms>#<id>`  | CLI; orchestrator     |
  * | audit entry            | `AUDIT`              | `<iso time>#<id>`   | orchestrator, CLI     |
@@ -47,6 +48,7 @@ export const keys = {
   }),
   heartbeat: (locationId: string): TableKey => ({ pk: `LOCATION#${locationId}`, sk: 'HEARTBEAT' }),
   activeRollout: { pk: 'CONTROL', sk: 'ACTIVE_ROLLOUT' } as TableKey,
+  environmentDefinition: { pk: 'CONTROL', sk: 'ENVIRONMENT' } as TableKey,
   rollout: (rolloutId: string): TableKey => ({ pk: `ROLLOUT#${rolloutId}`, sk: 'ROLLOUT' }),
   intent: (atMs: number, id: string): TableKey => ({
     pk: 'INTENTS',

@@ -186,6 +186,12 @@ export const environmentSchema = z.strictObject({
   }),
   /** Who may call `jwt` routes: one issuer, honoured at every kind of location. */
   auth,
+  governance: z
+    .strictObject({
+      /** How often the governance jobs (drift, stale heartbeats, policy) run. @default 15 */
+      intervalMinutes: z.int().min(1).max(1440).default(15),
+    })
+    .prefault({}),
   api: z
     .strictObject({
       /** Cross-origin access for browsers. @default - none */

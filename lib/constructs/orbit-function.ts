@@ -49,6 +49,11 @@ export interface OrbitFunctionProps {
   /** The location the function serves, whose records (and drain flag) it may read. */
   readonly locationId: string;
   /**
+   * The directory holding the bundle.
+   * @default - the function's directory in the release
+   */
+  readonly codeDir?: string;
+  /**
    * How long the function's logs are kept.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -114,7 +119,7 @@ export class OrbitFunction extends Construct {
       runtime: OrbitFunction.RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(functionDir(props.release, props.fn)),
+      code: lambda.Code.fromAsset(props.codeDir ?? functionDir(props.release, props.fn)),
       memorySize: props.fn.memoryMb,
       timeout: Duration.seconds(props.fn.timeoutSeconds),
       environment: { ...props.environment },

@@ -12,8 +12,9 @@ import {
   type ReleaseManifest,
 } from './manifest';
 
-/** Where the satellite runtime's bundle sits in a release. */
+/** Where the satellite runtime's and the orchestrator's bundles sit in a release. */
 const RUNTIME_FILE = 'runtime/index.js';
+const ORCHESTRATOR_FILE = 'orchestrator/index.js';
 
 /** The Node.js version every bundle targets: Lambda, satellites and laptops alike. */
 export const RELEASE_TARGET = 'node20';
@@ -131,6 +132,12 @@ export async function buildRelease(options: BuildReleaseOptions = {}): Promise<R
     entryPoints: {
       ...Object.fromEntries(sources.map((s) => [`functions/${s.name}/index`, s.entry])),
       [RUNTIME_FILE.replace(/\.js$/, '')]: path.join(root, 'lib', 'satellite', 'main.ts'),
+      [ORCHESTRATOR_FILE.replace(/\.js$/, '')]: path.join(
+        root,
+        'functions',
+        'orchestrator',
+        'index.ts'
+      ),
     },
     outdir: 'out',
     write: false,
@@ -174,15 +181,28 @@ export async function buildRelease(options: BuildReleaseOptions = {}): Promise<R
     sha256: sha256(runtimeBytes),
     bytes: runtimeBytes.byteLength,
   };
-  const releaseId = `r-${sha256(JSON.stringify({ target: RELEASE_TARGET, functions, runtime })).slice(0, 16)}`;
-  const manifest: ReleaseManifest = { releaseId, target: RELEASE_TARGET, functions, runtime };
+  const orchestratorBytes = bundles.get(ORCHESTRATOR_FILE);
+  if (!orchestratorBytes) throw new Error('esbuild produced no bundle for the orchestrator');
+  const orchestrator = {
+    file: ORCHESTRATOR_FILE,
+    sha256: sha256(orchestratorBytes),
+    bytes: orchestratorBytes.byteLength,
+  };
+  const releaseId = `r-${sha256(JSON.stringify({ target: RELEASE_TARGET, functions, runtime, orchestrator })).slice(0, 16)}`;
+  const manifest: ReleaseManifest = {
+    releaseId,
+    target: RELEASE_TARGET,
+    functions,
+    runtime,
+    orchestrator,
+  };
 
   const dir = path.join(outDir, releaseId);
   if (!existsSync(path.join(dir, MANIFEST_FILE))) {
     // Write beside, then rename: a crash never leaves a half-written release under its id.
     const staging = `${dir}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
-    for (const file of [...functions.map((f) => f.file), RUNTIME_FILE]) {
+    for (const file of [...functions.map((f) => f.file), RUNTIME_FILE, ORCHESTRATOR_FILE]) {
       mkdirSync(path.join(staging, path.dirname(file)), { recursive: true });
       writeFileSync(path.join(staging, file), bundles.get(file) as Uint8Array);
     }

@@ -28,6 +28,8 @@ export interface ReleaseManifest {
   readonly functions: readonly ReleaseFunction[];
   /** The satellite runtime that hosts these functions outside Lambda (`runtime/index.js`). */
   readonly runtime: ReleaseBundle;
+  /** The control plane's reconciler (`orchestrator/index.js`). */
+  readonly orchestrator: ReleaseBundle;
 }
 
 /** The directory holding the satellite runtime's bundle: what a satellite installs. */

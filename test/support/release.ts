@@ -56,7 +56,15 @@ export function fakeRelease(variant = 'A'): Release {
     sha256: createHash('sha256').update(runtimeCode).digest('hex'),
     bytes: Buffer.byteLength(runtimeCode),
   };
-  const manifest = { releaseId, target: 'node20', functions, runtime };
+  const orchestratorCode = `exports.handler=async()=>({ variant: "${variant}" });`;
+  mkdirSync(path.join(dir, 'orchestrator'), { recursive: true });
+  writeFileSync(path.join(dir, 'orchestrator/index.js'), orchestratorCode);
+  const orchestrator = {
+    file: 'orchestrator/index.js',
+    sha256: createHash('sha256').update(orchestratorCode).digest('hex'),
+    bytes: Buffer.byteLength(orchestratorCode),
+  };
+  const manifest = { releaseId, target: 'node20', functions, runtime, orchestrator };
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   return { dir, manifest };
 }

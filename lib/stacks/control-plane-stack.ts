@@ -1,0 +1,222 @@
+import * as path from 'node:path';
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import {
+  AwsCustomResource,
+  AwsCustomResourcePolicy,
+  PhysicalResourceId,
+} from 'aws-cdk-lib/custom-resources';
+import type { Construct } from 'constructs';
+import { keys } from '../../functions/shared/keys';
+import { regionLocations, tableNameOf } from '../config/fleet';
+import type { Environment } from '../config/schema';
+import { suppressCustomResourceProvider } from '../constructs/live-alias';
+import { OrbitFunction } from '../constructs/orbit-function';
+import type { Release } from '../release/manifest';
+
+/** Props of a {@link ControlPlaneStack}. */
+export interface ControlPlaneStackProps extends StackProps {
+  readonly environment: Environment;
+  readonly release: Release;
+}
+
+/** The partitions the orchestrator reads and writes. */
+const CONTROL_PARTITIONS = [
+  'CONTROL',
+  'ROLLOUT#*',
+  'INTENTS',
+  'AUDIT',
+  'FINDINGS',
+  'LOCATION#*',
+  'FUNCTION#*',
+];
+
+/**
+ * The control plane in the home region: the orchestrator function, EventBridge Scheduler
+ * schedules (reconcile every minute, governance on the environment's interval), a dead-letter
+ * queue for invocations that fail, alarms on both, the environment definition the
+ * orchestrator reads, and least-privilege IAM: alias updates only on the fleet's functions
+ * in the fleet's regions, read-only CloudWatch, the table's control partitions.
+ */
+export class ControlPlaneStack extends Stack {
+  readonly orchestrator: lambda.Function;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
+    const { environment: env, release } = props;
+    super(scope, id, {
+      stackName: `Orbit-${env.name}-ControlPlane`,
+      description: `Orbit ${env.name}: control plane (orchestrator, schedules)`,
+      ...props,
+      env: { account: env.account, region: env.homeRegion },
+    });
+    const tableName = tableNameOf(env);
+    const tableArn = this.formatArn({
+      service: 'dynamodb',
+      resource: 'table',
+      resourceName: tableName,
+    });
+
+    const fn = new OrbitFunction(this, 'Orchestrator', {
+      release,
+      fn: {
+        name: 'orchestrator',
+        file: release.manifest.orchestrator.file,
+        sha256: release.manifest.orchestrator.sha256,
+        bytes: release.manifest.orchestrator.bytes,
+        routes: [],
+        fallback: false,
+        table: { access: 'read-write', partitions: CONTROL_PARTITIONS },
+        maxBodyBytes: 0,
+        memoryMb: 512,
+        timeoutSeconds: 60,
+      },
+      functionName: `orbit-${env.name}-orchestrator`,
+      environment: { ORBIT_TABLE_NAME: tableName },
+      table: dynamodb.TableV2.fromTableAttributes(this, 'Table', { tableArn }),
+      locationId: 'control-plane',
+      codeDir: path.join(release.dir, path.dirname(release.manifest.orchestrator.file)),
+    });
+    this.orchestrator = fn.function;
+    // One pass at a time is the intended rhythm; the reconciler stays safe if two overlap.
+    (this.orchestrator.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+
+    const role = this.orchestrator.role as iam.Role;
+    const regions = [...new Set(regionLocations(env).map((l) => l.region))];
+    const fleetFunctions = regions.map((region) =>
+      this.formatArn({
+        service: 'lambda',
+        region,
+        resource: 'function',
+        resourceName: `orbit-${env.name}-*:live`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })
+    );
+    const fleetAlarms = regions.map((region) =>
+      this.formatArn({
+        service: 'cloudwatch',
+        region,
+        resource: 'alarm',
+        resourceName: `orbit-${env.name}-*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:UpdateAlias', 'lambda:GetAlias'],
+        resources: fleetFunctions,
+      })
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: fleetAlarms })
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] })
+    );
+    for (const region of regions) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${env.account}:function:orbit-${env.name}-*:live]`,
+        reason: `The orchestrator moves traffic only on the live alias of this environment's functions in ${region}.`,
+      });
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${region}:${env.account}:alarm:orbit-${env.name}-*]`,
+        reason: `Rollout gates read the state of this environment's alarms in ${region}, and nothing else.`,
+      });
+    }
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'cloudwatch:GetMetricData (read-only gate metrics) and X-Ray tracing have no resource-level permissions.',
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the orchestrator schedules.',
+    });
+    const invoke = (job: 'reconcile' | 'governance') =>
+      new targets.LambdaInvoke(this.orchestrator, {
+        input: scheduler.ScheduleTargetInput.fromObject({ job }),
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 0,
+      });
+    new scheduler.Schedule(this, 'Reconcile', {
+      description: `Orbit ${env.name}: one reconcile pass`,
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
+      target: invoke('reconcile'),
+    });
+    new scheduler.Schedule(this, 'Governance', {
+      description: `Orbit ${env.name}: governance jobs`,
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(env.governance.intervalMinutes)),
+      target: invoke('governance'),
+    });
+    for (const node of this.node.findAll()) {
+      if (node.node.id.startsWith('SchedulerRoleForTarget')) {
+        Validations.of(node).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.orchestrator.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+          reason:
+            'The schedules may invoke the orchestrator function (and its versions), nothing else.',
+        });
+      }
+    }
+
+    new cloudwatch.Alarm(this, 'OrchestratorErrors', {
+      alarmName: `orbit-${env.name}-orchestrator-errors`,
+      metric: this.orchestrator.metricErrors({ period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, 'DeadLettersVisible', {
+      alarmName: `orbit-${env.name}-orchestrator-dead-letters`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // The orchestrator reads its configuration from the table: the same bundle serves any environment.
+    new AwsCustomResource(this, 'EnvironmentDefinition', {
+      resourceType: 'Custom::OrbitEnvironmentDefinition',
+      installLatestAwsSdk: false,
+      onUpdate: {
+        service: 'DynamoDB',
+        action: 'putItem',
+        parameters: {
+          TableName: tableName,
+          Item: {
+            pk: { S: keys.environmentDefinition.pk },
+            sk: { S: keys.environmentDefinition.sk },
+            definition: { S: JSON.stringify(env) },
+          },
+        },
+        physicalResourceId: PhysicalResourceId.of(`environment:${env.name}`),
+      },
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem'],
+          resources: [tableArn],
+          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['CONTROL'] } },
+        }),
+      ]),
+    });
+    suppressCustomResourceProvider(this);
+
+    new CfnOutput(this, 'OrchestratorName', { value: this.orchestrator.functionName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+  }
+}

@@ -1,0 +1,89 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { loadEnvironment } from '../../lib/config/load';
+import { ControlPlaneStack } from '../../lib/stacks/control-plane-stack';
+import { sdkCall } from '../support/cfn';
+import { fakeRelease } from '../support/release';
+
+describe('ControlPlaneStack', () => {
+  const environment = loadEnvironment({ env: 'prod' });
+  const stack = new ControlPlaneStack(new App(), 'ControlPlane', {
+    environment,
+    release: fakeRelease('A'),
+  });
+  const t = Template.fromStack(stack);
+
+  it('lives in the home region with an explicit account', () => {
+    expect(stack.stackName).toBe('Orbit-prod-ControlPlane');
+    expect(stack.region).toBe(environment.homeRegion);
+    expect(stack.account).toBe(environment.account);
+  });
+
+  it('runs the orchestrator from the release, one pass at a time', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'orbit-prod-orchestrator',
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      ReservedConcurrentExecutions: 1,
+      Environment: { Variables: { ORBIT_TABLE_NAME: 'orbit-prod' } },
+    });
+  });
+
+  it('schedules a reconcile every minute and governance on the environment interval, with a dead-letter queue', () => {
+    t.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Target: Match.objectLike({
+        Input: '{"job":"reconcile"}',
+        DeadLetterConfig: Match.anyValue(),
+      }),
+    });
+    t.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Target: Match.objectLike({ Input: '{"job":"governance"}' }),
+    });
+    t.resourceCountIs('AWS::SQS::Queue', 1);
+  });
+
+  it('alarms on orchestrator errors and on dead letters', () => {
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'orbit-prod-orchestrator-errors',
+      MetricName: 'Errors',
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'orbit-prod-orchestrator-dead-letters',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+    });
+  });
+
+  it('may update only the live alias of the fleet functions, in the fleet regions', () => {
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement
+    );
+    const alias = statements.find((s: { Action: unknown }) =>
+      JSON.stringify(s.Action).includes('lambda:UpdateAlias')
+    );
+    const regions = [
+      ...new Set(environment.locations.flatMap((l) => (l.kind === 'region' ? [l.region] : []))),
+    ];
+    expect(alias.Resource).toHaveLength(regions.length);
+    for (const resource of alias.Resource) {
+      expect(JSON.stringify(resource)).toMatch(
+        /:lambda:[a-z0-9-]+:333333333333:function:orbit-prod-\*:live/
+      );
+    }
+    const dynamo = statements.filter((s: { Action: unknown }) =>
+      JSON.stringify(s.Action).includes('dynamodb:')
+    );
+    for (const s of dynamo) expect(s.Condition).toBeDefined();
+  });
+
+  it('records the environment definition the orchestrator reads', () => {
+    const definition = Object.values(t.findResources('Custom::OrbitEnvironmentDefinition'))[0];
+    const call = sdkCall(definition?.Properties.Update);
+    expect(call).toMatchObject({ service: 'DynamoDB', action: 'putItem' });
+    expect(JSON.parse(call?.parameters.Item.definition.S)).toMatchObject({
+      name: 'prod',
+      homeRegion: environment.homeRegion,
+    });
+  });
+});
