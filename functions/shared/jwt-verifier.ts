@@ -15,6 +15,12 @@ export interface JwtVerifierOptions {
   readonly jwksUri?: string;
   /** Clock skew tolerated on `exp` and `nbf`, in seconds. @default 5 */
   readonly clockToleranceSeconds?: number;
+  /**
+   * Least time between two key fetches, so a flood of tokens with unknown key ids cannot
+   * hammer the issuer; a rotated key is picked up after it.
+   * @default 30000
+   */
+  readonly jwksCooldownMs?: number;
 }
 
 /**
@@ -100,7 +106,7 @@ export class JwtVerifier {
       }
     }
     this.jwks = createRemoteJWKSet(new URL(uri), {
-      cooldownDuration: 30_000,
+      cooldownDuration: this.options.jwksCooldownMs ?? 30_000,
       cacheMaxAge: 600_000,
     });
     return this.jwks;
