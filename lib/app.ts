@@ -1,18 +1,20 @@
 import { type App, Aspects, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { regionLocations, stackNames } from './config/fleet';
+import { regionLocations, satelliteLocations, stackNames } from './config/fleet';
 import type { Environment } from './config/schema';
 import { ResidencyChecker } from './governance/residency';
 import type { Release } from './release/manifest';
 import { ControlPlaneStack } from './stacks/control-plane-stack';
 import { GlobalStateStack } from './stacks/global-state-stack';
 import { RegionLocationStack } from './stacks/region-location-stack';
+import { SatelliteLocationStack } from './stacks/satellite-location-stack';
 
 /** What {@link addOrbitEnvironment} created, for tests and callers that compose further. */
 export interface OrbitStacks {
   readonly globalState: GlobalStateStack;
   readonly controlPlane: ControlPlaneStack;
   readonly regionLocations: readonly RegionLocationStack[];
+  readonly satelliteLocations: readonly SatelliteLocationStack[];
 }
 
 /** Options of {@link addOrbitEnvironment}. */
@@ -48,6 +50,16 @@ export function addOrbitEnvironment(
     return stack;
   });
 
+  const satellites = satelliteLocations(env).map((location) => {
+    const stack = new SatelliteLocationStack(app, stackNames.location(env, location), {
+      environment: env,
+      location,
+      release,
+    });
+    stack.addStackDependency(globalState);
+    Tags.of(stack).add('orbit:location', location.id);
+    return stack;
+  });
   const controlPlane = new ControlPlaneStack(app, `Orbit-${env.name}-ControlPlane`, {
     environment: env,
     release,
@@ -58,5 +70,5 @@ export function addOrbitEnvironment(
   Aspects.of(app).add(new ResidencyChecker(env.allowedRegions));
   if (options.nag ?? true)
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { globalState, controlPlane, regionLocations: locations };
+  return { globalState, controlPlane, regionLocations: locations, satelliteLocations: satellites };
 }

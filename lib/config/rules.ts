@@ -137,6 +137,28 @@ const certificateInParentRegion: Rule = (env) =>
         ];
   });
 
+const existingSubnetsNameTheirVpc: Rule = (env) =>
+  env.locations.flatMap((loc, i) => {
+    if (loc.kind !== 'local-zone' && loc.kind !== 'outpost') return [];
+    if (loc.subnetIds && !loc.vpcId) {
+      return [
+        {
+          path: `locations[${i}].vpcId`,
+          message: `'${loc.id}' names existing subnets; give their VPC as vpcId too (synth reads nothing from the account).`,
+        },
+      ];
+    }
+    if (loc.vpcId && !loc.subnetIds) {
+      return [
+        {
+          path: `locations[${i}].subnetIds`,
+          message: `'${loc.id}' names a VPC; list the subnets in the zone as subnetIds, or drop vpcId to let Orbit create the network.`,
+        },
+      ];
+    }
+    return [];
+  });
+
 const dataRegionsInFleet: Rule = (env) => {
   const regions = fleetRegions(env);
   const issues: ConfigIssue[] = env.data.regions.flatMap((r, i) =>
@@ -276,6 +298,7 @@ export const ENVIRONMENT_RULES: readonly Rule[] = [
   satelliteParentInFleet,
   satelliteBelongsToParent,
   certificateInParentRegion,
+  existingSubnetsNameTheirVpc,
   dataRegionsInFleet,
   strongConsistencyRegionSet,
   insideAllowedRegions,

@@ -41,8 +41,16 @@ const satelliteCompute = {
   certificateArn,
   /** Instances kept running. @default 2 */
   capacity: z.int().min(1).max(100).default(2),
-  /** Existing subnets to place the runtime in, instead of a subnet Orbit creates. */
-  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/)).optional(),
+  /** Existing subnets (in the zone) to place the runtime in, instead of a network Orbit creates. */
+  subnetIds: z
+    .array(z.string().regex(/^subnet-[0-9a-f]+$/))
+    .min(1)
+    .optional(),
+  /** The VPC of `subnetIds`; required with them. */
+  vpcId: z
+    .string()
+    .regex(/^vpc-[0-9a-f]+$/, { error: 'must be a VPC id such as vpc-0123abcd' })
+    .optional(),
 };
 
 const localZoneLocation = z.strictObject({

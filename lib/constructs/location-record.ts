@@ -17,10 +17,14 @@ export interface LocationRecordsProps {
   readonly releaseId: string;
   /** Facts about the location for the CLI and orchestrator (kind, region, API URL, …). */
   readonly location: Readonly<Record<string, string>>;
-  /** Per function: the name and the version this deploy staged. */
-  readonly functions: Readonly<
+  /** Per function (regions): the Lambda name and the version this deploy staged. @default - none */
+  readonly functions?: Readonly<
     Record<string, { readonly functionName: string; readonly version: string }>
   >;
+  /** Per bundle (satellites): the S3 object of its asset. @default - none */
+  readonly artifacts?: Readonly<Record<string, { readonly bucket: string; readonly key: string }>>;
+  /** The release manifest (satellites load functions by it). @default - none */
+  readonly manifest?: string;
 }
 
 type Attr = { S: string } | { M: Record<string, Attr> };
@@ -89,14 +93,31 @@ export class LocationRecords extends Construct {
         type: s('staged-release'),
         locationId: s(props.locationId),
         releaseId: s(props.releaseId),
-        functions: {
-          M: Object.fromEntries(
-            Object.entries(props.functions).map(([name, f]) => [
-              name,
-              { M: { functionName: s(f.functionName), version: s(f.version) } },
-            ])
-          ),
-        },
+        ...(props.functions
+          ? {
+              functions: {
+                M: Object.fromEntries(
+                  Object.entries(props.functions).map(([name, f]) => [
+                    name,
+                    { M: { functionName: s(f.functionName), version: s(f.version) } },
+                  ])
+                ),
+              },
+            }
+          : {}),
+        ...(props.artifacts
+          ? {
+              artifacts: {
+                M: Object.fromEntries(
+                  Object.entries(props.artifacts).map(([name, a]) => [
+                    name,
+                    { M: { bucket: s(a.bucket), key: s(a.key) } },
+                  ])
+                ),
+              },
+            }
+          : {}),
+        ...(props.manifest ? { manifest: s(props.manifest) } : {}),
       }
     );
     new AwsCustomResource(this, 'StagedRelease', {

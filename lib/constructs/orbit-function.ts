@@ -8,22 +8,23 @@ import { platformPartitions } from '../../functions/shared/keys';
 import { functionDir, type Release, type ReleaseFunction } from '../release/manifest';
 
 /** What every function may do with its platform records: read its drain flags and location. */
-const PLATFORM_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'];
-const DATA_READ = [
+export const PLATFORM_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'];
+export const DATA_READ = [
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
   'dynamodb:Query',
   'dynamodb:ConditionCheckItem',
 ];
-const DATA_WRITE = [
+export const DATA_WRITE = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
 ];
 
-function tableStatement(
-  table: ITableV2,
+/** A statement on `table` limited to items whose partition key matches `partitions`. */
+export function tableStatement(
+  table: Pick<ITableV2, 'tableArn'>,
   actions: readonly string[],
   partitions: readonly string[]
 ): iam.PolicyStatement {

@@ -267,6 +267,14 @@ describe('invalid environments', () => {
       /must be a 12-digit AWS account id/,
     ],
     [
+      'existing subnets without their VPC',
+      (e) => {
+        e.locations[2].subnetIds = ['subnet-0abc'];
+      },
+      'locations[2].vpcId',
+      /names existing subnets; give their VPC as vpcId too/,
+    ],
+    [
       'a missing auth issuer',
       (e) => {
         delete e.auth;

@@ -1,0 +1,115 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Props of a {@link SatelliteNetwork}. */
+export interface SatelliteNetworkProps {
+  /** The zone the subnet lives in: a Local Zone id, or the Outpost's availability zone. */
+  readonly zone: string;
+  /** Places the subnet on this Outpost. @default - a Local Zone subnet */
+  readonly outpostArn?: string;
+  /** Existing subnets in the zone, with their VPC, instead of creating a network. @default - created */
+  readonly existing?: { readonly vpcId: string; readonly subnetIds: readonly string[] };
+  /** @default '10.64.0.0/16' */
+  readonly cidr?: string;
+}
+
+/**
+ * The network of a satellite: a VPC in the parent region whose only subnet is in the zone
+ * (a Local Zone, or an Outpost), pinned explicitly so that synth needs no lookups. No NAT
+ * gateway (Local Zones have none): instances leave through the internet gateway, and reach
+ * S3 and DynamoDB through gateway endpoints. Flow logs go to CloudWatch Logs.
+ */
+export class SatelliteNetwork extends Construct {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: readonly ec2.ISubnet[];
+
+  constructor(scope: Construct, id: string, props: SatelliteNetworkProps) {
+    super(scope, id);
+    if (props.existing) {
+      this.subnets = props.existing.subnetIds.map((subnetId, i) =>
+        ec2.Subnet.fromSubnetAttributes(this, `Subnet${i}`, {
+          subnetId,
+          availabilityZone: props.zone,
+        })
+      );
+      this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId: props.existing.vpcId,
+        availabilityZones: [props.zone],
+        publicSubnetIds: [...props.existing.subnetIds],
+      });
+      return;
+    }
+    const cidr = props.cidr ?? '10.64.0.0/16';
+    const vpc = new ec2.CfnVPC(this, 'Vpc', {
+      cidrBlock: cidr,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+    });
+    const subnet = new ec2.CfnSubnet(this, 'ZoneSubnet', {
+      vpcId: vpc.ref,
+      cidrBlock: cidr.replace(/\.0\.0\/16$/, '.0.0/20'),
+      availabilityZone: props.zone,
+      mapPublicIpOnLaunch: true,
+      ...(props.outpostArn ? { outpostArn: props.outpostArn } : {}),
+    });
+    const igw = new ec2.CfnInternetGateway(this, 'Gateway');
+    const attachment = new ec2.CfnVPCGatewayAttachment(this, 'GatewayAttachment', {
+      vpcId: vpc.ref,
+      internetGatewayId: igw.ref,
+    });
+    const routes = new ec2.CfnRouteTable(this, 'Routes', { vpcId: vpc.ref });
+    new ec2.CfnSubnetRouteTableAssociation(this, 'RoutesAssociation', {
+      subnetId: subnet.ref,
+      routeTableId: routes.ref,
+    });
+    new ec2.CfnRoute(this, 'DefaultRoute', {
+      routeTableId: routes.ref,
+      destinationCidrBlock: '0.0.0.0/0',
+      gatewayId: igw.ref,
+    }).addResourceDependency(attachment);
+    for (const service of ['s3', 'dynamodb']) {
+      new ec2.CfnVPCEndpoint(this, `${service}Endpoint`, {
+        vpcId: vpc.ref,
+        serviceName: `com.amazonaws.${Stack.of(this).region}.${service}`,
+        vpcEndpointType: 'Gateway',
+        routeTableIds: [routes.ref],
+      });
+    }
+    const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+    });
+    const flowRole = new iam.Role(this, 'FlowLogsRole', {
+      assumedBy: new iam.ServicePrincipal('vpc-flow-logs.amazonaws.com'),
+    });
+    flowLogs.grantWrite(flowRole);
+    new ec2.CfnFlowLog(this, 'FlowLog', {
+      resourceId: vpc.ref,
+      resourceType: 'VPC',
+      trafficType: 'ALL',
+      logDestinationType: 'cloud-watch-logs',
+      logGroupName: flowLogs.logGroupName,
+      deliverLogsPermissionArn: flowRole.roleArn,
+    });
+    Validations.of(flowRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Flow logs write streams they create in their own log group only (grantWrite scopes the group).',
+    });
+    this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Imported', {
+      vpcId: vpc.ref,
+      availabilityZones: [props.zone],
+      publicSubnetIds: [subnet.ref],
+      publicSubnetRouteTableIds: [routes.ref],
+    });
+    this.subnets = [
+      ec2.Subnet.fromSubnetAttributes(this, 'Subnet', {
+        subnetId: subnet.ref,
+        availabilityZone: props.zone,
+        routeTableId: routes.ref,
+      }),
+    ];
+  }
+}
