@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { addOrbitEnvironment } from '../lib/app';
-import { regionLocations } from '../lib/config/fleet';
+import { regionLocations, satelliteLocations } from '../lib/config/fleet';
 import { loadEnvironment } from '../lib/config/load';
 import { sdkCall } from './support/cfn';
 import { fakeRelease } from './support/release';
@@ -21,17 +21,26 @@ function synthEnvironment(envName: string, release = R1) {
 describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
   const { app, environment, stacks } = synthEnvironment(envName);
 
-  it('has the global state stack and one stack per region location', () => {
+  it('has the global state and control-plane stacks and one stack per location', () => {
     expect(stacks.globalState.stackName).toBe(`Orbit-${envName}-GlobalState`);
+    expect(stacks.controlPlane.stackName).toBe(`Orbit-${envName}-ControlPlane`);
     expect(stacks.regionLocations.map((s) => s.region)).toEqual(
       regionLocations(environment).map((l) => l.region)
+    );
+    expect(stacks.satelliteLocations.map((s) => s.stackName)).toEqual(
+      satelliteLocations(environment).map((l) => `Orbit-${envName}-Location-${l.id}`)
     );
   });
 
   it('passes cdk-nag AwsSolutions checks with no unacknowledged finding', () => {
     // addOrbitEnvironment registers the checks; synth throws on any violation.
     expect(() => app.synth()).not.toThrow();
-    for (const stack of [stacks.globalState, ...stacks.regionLocations]) {
+    for (const stack of [
+      stacks.globalState,
+      stacks.controlPlane,
+      ...stacks.regionLocations,
+      ...stacks.satelliteLocations,
+    ]) {
       const report = new AwsSolutionsChecks().validateScope(stack);
       expect(report.violations).toEqual([]);
     }
