@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { loadEnvironment } from '../../lib/config/load';
+import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
+
+const run = promisify(execFile);
+
+describe('npx orbit', () => {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'orbit-state-'));
+  let fleet: LocalFleet;
+  const orbit = (...args: string[]) =>
+    run(process.execPath, ['bin/orbit-cli.js', ...args, '--state-dir', stateDir]).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({
+        code: e.code,
+        stdout: e.stdout,
+        stderr: e.stderr,
+      })
+    );
+
+  beforeAll(async () => {
+    fleet = await startLocalFleet({
+      environment: loadEnvironment({ env: 'dev' }),
+      basePort: 5600 + Math.floor(Math.random() * 200),
+      stateDir,
+      reconcileIntervalSeconds: 0.5,
+    });
+  });
+  afterAll(() => fleet?.stop());
+
+  it('shows the fleet as a table, and as JSON with --json', async () => {
+    const text = await orbit('status');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /^location\s+kind\s+stable\s+candidate\s+weight\s+health\s+heartbeat\s+findings$/m
+    );
+    expect(text.stdout).toMatch(/^lab\s+on-prem\s+r-[0-9a-f]{16}\s+-\s+0%/m);
+    const json = await orbit('status', '--json');
+    expect(JSON.parse(json.stdout).locations).toHaveLength(4);
+  });
+
+  it('plans a rollout before anything moves', async () => {
+    const out = await orbit('rollout', 'plan', fleet.releaseId);
+    expect(out.stdout).toContain('canary  lab');
+    expect(out.stdout).toMatch(/gates: error rate ≤ 1%/);
+  });
+
+  it('drains a location through the orchestrator and audits it', async () => {
+    const drained = await orbit('drain', '--location', 'boston', '--reason', 'test');
+    expect(drained.stdout.trim()).toBe('location boston drained');
+    const audit = await orbit('audit', '--json');
+    expect(JSON.parse(audit.stdout)[0]).toMatchObject({
+      action: 'drain',
+      outcome: 'done: location boston drained',
+    });
+    await orbit('restore', '--location', 'boston');
+  });
+
+  it.each([
+    [['rollout', 'start', 'nope'], /^orbit: rollout start needs a release id/],
+    [
+      ['rollout', 'start', 'r-0123456789abcdef'],
+      /^orbit: start rejected: release r-0123456789abcdef is not staged at/,
+    ],
+    [['drain', '--location', 'atlantis'], /^orbit: drain rejected: no location 'atlantis'/],
+    [['frobnicate'], /^orbit: unknown command 'frobnicate'/],
+  ])('fails with one clear line and exit code 1: %j', async (args, message) => {
+    const out = await orbit(...args);
+    expect(out.code).toBe(1);
+    expect(out.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+  });
+
+  it('says how to start a fleet when none runs', async () => {
+    const out = await run(process.execPath, [
+      'bin/orbit-cli.js',
+      'status',
+      '--state-dir',
+      mkdtempSync(path.join(tmpdir(), 'none-')),
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect((out as { stderr: string }).stderr).toMatch(
+      /^orbit: no local fleet is running here \(start one with npm start\)/
+    );
+  });
+});

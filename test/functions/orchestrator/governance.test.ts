@@ -1,0 +1,82 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { listFindings, runGovernance } from '../../../functions/orchestrator/governance';
+import { keys } from '../../../functions/shared/keys';
+import { loadEnvironment } from '../../../lib/config/load';
+import { testTableClient } from '../../support/handlers';
+import { createTestTable } from '../../support/table';
+
+describe('governance jobs', () => {
+  const environment = loadEnvironment({ env: 'dev' });
+  const client = testTableClient();
+  let table: Awaited<ReturnType<typeof createTestTable>>;
+  let now = Date.UTC(2026, 10, 25, 12);
+  const put = (item: Record<string, unknown>) =>
+    client.send(new PutCommand({ TableName: table.tableName, Item: item }));
+  const heartbeat = (id: string, atMs: number, stable = 'r-1111111111111111', weight = 0) =>
+    put({
+      ...keys.heartbeat(id),
+      locationId: id,
+      atMs,
+      at: new Date(atMs).toISOString(),
+      intervalSeconds: 10,
+      stable,
+      weight,
+      releases: {},
+      totals: {},
+    });
+  const run = () =>
+    runGovernance({
+      environment,
+      table: client,
+      tableName: table.tableName,
+      reporting: ['boston', 'lab'],
+      now: () => now,
+    });
+
+  beforeAll(async () => {
+    table = await createTestTable();
+    for (const id of ['boston', 'lab']) {
+      await put({ ...keys.desiredTraffic(id), stable: 'r-1111111111111111', weight: 0 });
+    }
+  });
+  afterAll(() => table.drop());
+
+  it('finds stale heartbeats and drift, with severity and first/last seen', async () => {
+    await heartbeat('boston', now - 60_000);
+    await heartbeat('lab', now - 1_000, 'r-2222222222222222');
+    const open = await run();
+    expect(open).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          job: 'stale-heartbeat',
+          subject: 'boston',
+          severity: 'high',
+          resolved: false,
+        }),
+        expect.objectContaining({
+          job: 'drift',
+          subject: 'lab',
+          severity: 'medium',
+          message: expect.stringContaining('serves r-2222222222222222'),
+        }),
+      ])
+    );
+    const first = open.find((f) => f.subject === 'boston')?.firstSeen;
+    now += 60_000;
+    await heartbeat('lab', now - 1_000, 'r-2222222222222222');
+    const again = await run();
+    expect(again.find((f) => f.subject === 'boston')).toMatchObject({
+      firstSeen: first,
+      lastSeen: new Date(now).toISOString(),
+    });
+  });
+
+  it('marks a finding resolved once it is no longer observed', async () => {
+    await heartbeat('boston', now - 1_000);
+    await heartbeat('lab', now - 1_000);
+    expect(await run()).toEqual([]);
+    const all = await listFindings(client, table.tableName);
+    expect(all.every((f) => f.resolved)).toBe(true);
+    expect(all.find((f) => f.subject === 'boston')?.resolvedAt).toBe(new Date(now).toISOString());
+  });
+});
