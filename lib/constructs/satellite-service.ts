@@ -140,7 +140,8 @@ export class SatelliteService extends Construct {
       // encrypts the only volume.
       Validations.of(this.group).acknowledge({
         id: 'AwsSolutions-EC26',
-        reason: 'Every instance launches from the launch template, whose only EBS volume is encrypted.',
+        reason:
+          'Every instance launches from the launch template, whose only EBS volume is encrypted.',
       });
     }
     Validations.of(this.group).acknowledge({
