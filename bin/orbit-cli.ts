@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const target = resolveTarget({ env: values.env, stateDir: values['state-dir'] });
+  const target = await resolveTarget({ env: values.env, stateDir: values['state-dir'] });
   const print = (out: commands.Output) =>
     console.log(values.json ? JSON.stringify(out.data, null, 2) : out.text);
   const needRelease = () => {

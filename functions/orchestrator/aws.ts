@@ -3,7 +3,7 @@ import {
   DescribeAlarmsCommand,
   GetMetricDataCommand,
 } from '@aws-sdk/client-cloudwatch';
-import { LambdaClient, UpdateAliasCommand } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, LambdaClient, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../shared/keys';
 import type { HealthSample, HealthSource, TrafficDriver, TrafficTarget } from './ports';
@@ -197,6 +197,72 @@ export class CloudWatchHealthSource implements HealthSource {
       p99Ms: 0,
       fresh: true,
       alarmsOk: (alarms.MetricAlarms ?? []).length === 0,
+    };
+  }
+}
+
+/** What a region location actually serves, read back from its aliases. */
+export interface ObservedTraffic {
+  readonly stable: string;
+  readonly candidate?: string;
+  readonly weight: number;
+  /** Functions whose alias matches no release the location is meant to serve. */
+  readonly unknown: readonly string[];
+}
+
+/**
+ * Reads a region location's `live` aliases (GetAlias) and maps their versions back to the
+ * releases staged there, for the drift job: the orchestrator believes it set `desired`,
+ * this says what Lambda actually routes.
+ */
+export class LambdaTrafficObserver {
+  private readonly lambdaFor: (region: string) => LambdaClient;
+
+  constructor(private readonly options: AwsAdapterOptions) {
+    this.lambdaFor = options.lambdaFor ?? perRegion((region) => new LambdaClient({ region }));
+  }
+
+  async observe(
+    locationId: string,
+    desired: { stable: string; candidate?: string }
+  ): Promise<ObservedTraffic> {
+    const { table, tableName } = this.options;
+    const stable = await stagedFunctions(table, tableName, locationId, desired.stable);
+    const candidate = desired.candidate
+      ? await stagedFunctions(table, tableName, locationId, desired.candidate)
+      : {};
+    const lambda = this.lambdaFor(this.options.regionOf(locationId));
+    const unknown: string[] = [];
+    let weight = 0;
+    for (const [name, s] of Object.entries(stable)) {
+      const alias = await lambda.send(
+        new GetAliasCommand({ FunctionName: s.functionName, Name: 'live' })
+      );
+      const extra = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {});
+      const c = candidate[name];
+      if (alias.FunctionVersion === s.version && extra.length === 0) continue;
+      if (c && alias.FunctionVersion === c.version && extra.length === 0) {
+        weight = 1;
+        continue;
+      }
+      if (
+        c &&
+        alias.FunctionVersion === s.version &&
+        extra.length === 1 &&
+        extra[0]?.[0] === c.version
+      ) {
+        weight = Math.max(weight, extra[0]?.[1] ?? 0);
+        continue;
+      }
+      unknown.push(
+        `${s.functionName} → ${alias.FunctionVersion}${extra.map(([v, w]) => ` + ${v}@${w}`).join('')}`
+      );
+    }
+    return {
+      stable: desired.stable,
+      ...(weight > 0 && desired.candidate ? { candidate: desired.candidate } : {}),
+      weight,
+      unknown,
     };
   }
 }

@@ -16,6 +16,16 @@ export interface GovernanceOptions {
   readonly tableName: string;
   /** Locations whose heartbeats the jobs read (satellites; every location in the local fleet). */
   readonly reporting: readonly string[];
+  /**
+   * Reads what a region location's aliases actually route (AWS only).
+   * @default - regions are not checked for drift
+   */
+  readonly observeRegion?: (
+    locationId: string,
+    desired: { stable: string; candidate?: string }
+  ) => Promise<{ stable: string; candidate?: string; weight: number; unknown: readonly string[] }>;
+  /** Drain a location whose heartbeat went stale. @default - the environment's `governance.autoDrainStale` */
+  readonly autoDrainStale?: boolean;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -42,6 +52,21 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
     );
     const hb = heartbeat as Heartbeat | undefined;
     if (!hb || isStale(hb, now())) {
+      if (hb && (options.autoDrainStale ?? env.governance.autoDrainStale)) {
+        await table.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...keys.locationDrain(id),
+              drained: true,
+              reason: `stale heartbeat (last ${hb.at})`,
+              by: 'governance',
+              at: new Date(now()).toISOString(),
+              retryAfterSeconds: 30,
+            },
+          })
+        );
+      }
       observed.push({
         job: 'stale-heartbeat',
         subject: id,
@@ -62,6 +87,33 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
         severity: 'medium',
         message: `serves ${hb.stable}${hb.candidate ? ` + ${hb.candidate} at ${hb.weight}` : ''}, desired ${desired.stable}${desired.candidate ? ` + ${desired.candidate} at ${desired.weight}` : ''}`,
       });
+    }
+  }
+  if (options.observeRegion) {
+    for (const location of env.locations.filter((l) => l.kind === 'region')) {
+      const desired = (
+        await table.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: keys.desiredTraffic(location.id),
+            ConsistentRead: true,
+          })
+        )
+      ).Item as { stable: string; candidate?: string; weight: number } | undefined;
+      if (!desired) continue;
+      const actual = await options.observeRegion(location.id, desired);
+      const expectedWeight = desired.candidate ? Number(desired.weight) : 0;
+      if (actual.unknown.length > 0 || Math.abs(actual.weight - expectedWeight) > 1e-9) {
+        observed.push({
+          job: 'drift',
+          subject: location.id,
+          severity: 'high',
+          message:
+            actual.unknown.length > 0
+              ? `aliases route versions of no desired release: ${actual.unknown.join(', ')}`
+              : `candidate weight is ${actual.weight}, desired ${expectedWeight}`,
+        });
+      }
     }
   }
   for (const location of env.locations) {

@@ -3,7 +3,7 @@ import type { Environment, Location } from '../../lib/config/schema';
 import { requiredEnv } from '../shared/env';
 import { keys } from '../shared/keys';
 import { createTableClient } from '../shared/table';
-import { CloudWatchHealthSource, LambdaTrafficDriver } from './aws';
+import { CloudWatchHealthSource, LambdaTrafficDriver, LambdaTrafficObserver } from './aws';
 import { ControlStore } from './control-store';
 import { runGovernance } from './governance';
 import { Orchestrator } from './orchestrator';
@@ -18,6 +18,7 @@ const tableName = requiredEnv('ORBIT_TABLE_NAME');
 const table = createTableClient({ region: requiredEnv('AWS_REGION') });
 let orchestrator: Orchestrator | undefined;
 let environment: Environment | undefined;
+let observer: LambdaTrafficObserver | undefined;
 
 /**
  * The environment definition the control-plane stack recorded (`CONTROL`/`ENVIRONMENT`):
@@ -36,6 +37,7 @@ async function setUp(): Promise<{ orchestrator: Orchestrator; environment: Envir
     return l?.kind === 'region' ? l.region : (l?.parentRegion ?? env.homeRegion);
   };
   const lambdaDriver = new LambdaTrafficDriver({ table, tableName, regionOf });
+  observer = new LambdaTrafficObserver({ table, tableName, regionOf });
   const satelliteDriver = new SatelliteTrafficDriver(table, tableName);
   const cloudWatch = new CloudWatchHealthSource({
     table,
@@ -64,6 +66,7 @@ export const handler = async (event: OrchestratorEvent = {}) => {
       table,
       tableName,
       reporting: env.locations.filter((l) => l.kind !== 'region').map((l) => l.id),
+      observeRegion: (id, desired) => (observer as LambdaTrafficObserver).observe(id, desired),
     });
     return { job: 'governance', openFindings: open.length };
   }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ControlStore } from '../../functions/orchestrator/control-store';
 import { createTableClient } from '../../functions/shared/table';
@@ -21,6 +22,22 @@ export interface Target {
   readonly local: boolean;
 }
 
+/** The IAM principal the credentials belong to: who the audit log names. */
+async function callerIdentity(region: string): Promise<string> {
+  const sts = new STSClient({ region });
+  try {
+    const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
+    if (!Arn) throw new Error('STS returned no ARN');
+    return Arn;
+  } catch (err) {
+    throw new Error(`no usable AWS credentials for ${region}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  } finally {
+    sts.destroy();
+  }
+}
+
 /** The default state directory of the local fleet, in the project. */
 export const DEFAULT_STATE_DIR = path.join(process.cwd(), '.orbit');
 
@@ -28,7 +45,7 @@ export const DEFAULT_STATE_DIR = path.join(process.cwd(), '.orbit');
  * The running local fleet by default (found through `.orbit/local.json`), or an AWS
  * environment with `--env NAME` (the table in its home region, standard credential chain).
  */
-export function resolveTarget(options: { env?: string; stateDir?: string }): Target {
+export async function resolveTarget(options: { env?: string; stateDir?: string }): Promise<Target> {
   if (options.env) {
     const environment = loadEnvironment({ env: options.env });
     const table = createTableClient({ region: environment.homeRegion });
@@ -39,7 +56,7 @@ export function resolveTarget(options: { env?: string; stateDir?: string }): Tar
       tableName,
       store: new ControlStore(table, tableName),
       urls: {},
-      actor: process.env.USER ?? 'aws-user',
+      actor: await callerIdentity(environment.homeRegion),
       local: false,
     };
   }

@@ -198,6 +198,8 @@ export const environmentSchema = z.strictObject({
     .strictObject({
       /** How often the governance jobs (drift, stale heartbeats, policy) run. @default 15 */
       intervalMinutes: z.int().min(1).max(1440).default(15),
+      /** Drain a satellite whose heartbeat went stale (3 missed intervals). @default false */
+      autoDrainStale: z.boolean().default(false),
     })
     .prefault({}),
   api: z

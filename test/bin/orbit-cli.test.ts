@@ -3,6 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { resolveTarget } from '../../lib/cli/target';
 import { loadEnvironment } from '../../lib/config/load';
 import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
 
@@ -82,6 +85,32 @@ describe('npx orbit', () => {
     ]).catch((e: { code: number; stderr: string }) => e);
     expect((out as { stderr: string }).stderr).toMatch(
       /^orbit: no local fleet is running here \(start one with npm start\)/
+    );
+  });
+});
+
+describe('resolveTarget for an AWS environment', () => {
+  const sts = mockClient(STSClient);
+  afterEach(() => sts.reset());
+
+  it('records commands as the IAM principal of the credentials', async () => {
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Arn: 'arn:aws:sts::333333333333:assumed-role/Deployer/alice' });
+    const target = await resolveTarget({ env: 'prod' });
+    expect(target).toMatchObject({
+      actor: 'arn:aws:sts::333333333333:assumed-role/Deployer/alice',
+      local: false,
+      tableName: 'orbit-prod',
+    });
+  });
+
+  it('fails with one line when there are no credentials', async () => {
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(new Error('Could not load credentials from any providers'));
+    await expect(resolveTarget({ env: 'prod' })).rejects.toThrow(
+      'no usable AWS credentials for us-east-1: Could not load credentials from any providers'
     );
   });
 });

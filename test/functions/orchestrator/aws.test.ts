@@ -3,10 +3,19 @@ import {
   DescribeAlarmsCommand,
   GetMetricDataCommand,
 } from '@aws-sdk/client-cloudwatch';
-import { LambdaClient, TooManyRequestsException, UpdateAliasCommand } from '@aws-sdk/client-lambda';
+import {
+  GetAliasCommand,
+  LambdaClient,
+  TooManyRequestsException,
+  UpdateAliasCommand,
+} from '@aws-sdk/client-lambda';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CloudWatchHealthSource, LambdaTrafficDriver } from '../../../functions/orchestrator/aws';
+import {
+  CloudWatchHealthSource,
+  LambdaTrafficDriver,
+  LambdaTrafficObserver,
+} from '../../../functions/orchestrator/aws';
 import { keys } from '../../../functions/shared/keys';
 import { testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
@@ -171,5 +180,31 @@ describe('the AWS Lambda traffic driver', () => {
       .on(DescribeAlarmsCommand)
       .resolves({ MetricAlarms: [{ AlarmName: 'orbit-prod-use1-items-error-rate' }] });
     expect((await source.sample('use1', R2)).alarmsOk).toBe(false);
+  });
+
+  it('reads back what the aliases route, for the drift job', async () => {
+    lambda.on(GetAliasCommand, { FunctionName: 'orbit-prod-health' }).resolves({
+      FunctionVersion: '3',
+      RoutingConfig: { AdditionalVersionWeights: { '4': 0.25 } },
+    });
+    lambda.on(GetAliasCommand, { FunctionName: 'orbit-prod-items' }).resolves({
+      FunctionVersion: '7',
+      RoutingConfig: { AdditionalVersionWeights: { '8': 0.25 } },
+    });
+    const observer = new LambdaTrafficObserver(options());
+    expect(await observer.observe('use1', { stable: R1, candidate: R2 })).toEqual({
+      stable: R1,
+      candidate: R2,
+      weight: 0.25,
+      unknown: [],
+    });
+    lambda
+      .on(GetAliasCommand, { FunctionName: 'orbit-prod-items' })
+      .resolves({ FunctionVersion: '5' });
+    // Without a candidate in the desired state, the health alias's 25% is drift too.
+    expect((await observer.observe('use1', { stable: R1 })).unknown).toEqual([
+      'orbit-prod-health → 3 + 4@0.25',
+      'orbit-prod-items → 5',
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { listFindings, runGovernance } from '../../../functions/orchestrator/governance';
 import { keys } from '../../../functions/shared/keys';
 import { loadEnvironment } from '../../../lib/config/load';
@@ -78,5 +78,48 @@ describe('governance jobs', () => {
     const all = await listFindings(client, table.tableName);
     expect(all.every((f) => f.resolved)).toBe(true);
     expect(all.find((f) => f.subject === 'boston')?.resolvedAt).toBe(new Date(now).toISOString());
+  });
+
+  it('finds drift at a region location whose aliases route something else', async () => {
+    await put({ ...keys.desiredTraffic('us-east-1'), stable: 'r-1111111111111111', weight: 0 });
+    const open = await runGovernance({
+      environment,
+      table: client,
+      tableName: table.tableName,
+      reporting: [],
+      now: () => now,
+      observeRegion: async (id, desired) =>
+        id === 'us-east-1'
+          ? { stable: desired.stable, weight: 0, unknown: ['orbit-dev-items → 5'] }
+          : { stable: desired.stable, weight: 0, unknown: [] },
+    });
+    expect(open).toEqual([
+      expect.objectContaining({
+        job: 'drift',
+        subject: 'us-east-1',
+        severity: 'high',
+        message: expect.stringContaining('orbit-dev-items → 5'),
+      }),
+    ]);
+  });
+
+  it('drains a location whose heartbeat went stale when asked to', async () => {
+    await heartbeat('boston', now - 120_000);
+    await runGovernance({
+      environment,
+      table: client,
+      tableName: table.tableName,
+      reporting: ['boston'],
+      now: () => now,
+      autoDrainStale: true,
+    });
+    const drain = await client.send(
+      new GetCommand({ TableName: table.tableName, Key: keys.locationDrain('boston') })
+    );
+    expect(drain.Item).toMatchObject({
+      drained: true,
+      by: 'governance',
+      reason: expect.stringMatching(/^stale heartbeat/),
+    });
   });
 });
