@@ -4,7 +4,7 @@ import { keys } from '../shared/keys';
 import { ConflictError, type ControlStore } from './control-store';
 import { judge } from './gates';
 import type { Baseline, Intent, Rollout } from './model';
-import type { HealthSource, TrafficDriver } from './ports';
+import type { HealthSample, HealthSource, TrafficDriver } from './ports';
 
 /** Options of an {@link Orchestrator}. */
 export interface OrchestratorOptions {
@@ -226,9 +226,9 @@ export class Orchestrator {
     const gates = this.options.environment.rollout.gates;
     let ready = this.now() >= rollout.bakeUntilMs;
     const waiting: string[] = [];
+    const samples = await this.samples(rollout.touched, rollout.release);
     for (const id of rollout.touched) {
-      const location = this.byId.get(id) as Location;
-      const sample = await this.options.healthFor(location).sample(id, rollout.release);
+      const sample = samples.get(id) as HealthSample;
       const verdict = judge(sample, rollout.baseline[id] ?? { requests: 0, errors5xx: 0 }, gates);
       if (verdict.verdict === 'breach') {
         return this.rollBack(rollout, 'rolled-back', `gate breached at ${id}: ${verdict.why}`);
@@ -265,7 +265,10 @@ export class Orchestrator {
         candidate: rollout.release,
         weight: percent / 100,
       });
-      const sample = await this.options.healthFor(location).sample(id, rollout.release);
+    }
+    const samples = await this.samples(wave.locations, rollout.release);
+    for (const id of wave.locations) {
+      const sample = samples.get(id) as HealthSample;
       baseline[id] = { requests: sample.requests, errors5xx: sample.errors5xx };
     }
     const touched = [...new Set([...rollout.touched, ...wave.locations])];
@@ -275,6 +278,27 @@ export class Orchestrator {
       `wave ${wave.name} at ${percent}%`
     );
     return `rollout ${rollout.rolloutId}: wave ${wave.name} (${wave.locations.join(', ')}) at ${percent}%`;
+  }
+
+  /** Health of many locations, batched per health source where it can batch. */
+  private async samples(
+    ids: readonly string[],
+    release: string
+  ): Promise<Map<string, HealthSample>> {
+    const bySource = new Map<HealthSource, string[]>();
+    for (const id of ids) {
+      const source = this.options.healthFor(this.byId.get(id) as Location);
+      bySource.set(source, [...(bySource.get(source) ?? []), id]);
+    }
+    const all = new Map<string, HealthSample>();
+    for (const [source, group] of bySource) {
+      if (source.sampleMany) {
+        for (const [id, sample] of await source.sampleMany(group, release)) all.set(id, sample);
+      } else {
+        for (const id of group) all.set(id, await source.sample(id, release));
+      }
+    }
+    return all;
   }
 
   private async complete(rollout: Rollout): Promise<string> {

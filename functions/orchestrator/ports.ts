@@ -1,4 +1,11 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { DesiredTraffic, Heartbeat } from '../../lib/satellite/records';
 import { isStale } from '../../lib/satellite/records';
 import { keys } from '../shared/keys';
@@ -34,6 +41,8 @@ export interface HealthSample {
 /** Where gates read health from. */
 export interface HealthSource {
   sample(locationId: string, release: string): Promise<HealthSample>;
+  /** Many locations at once, when the source can batch (one request per 100 locations). */
+  sampleMany?(locationIds: readonly string[], release: string): Promise<Map<string, HealthSample>>;
 }
 
 /**
@@ -79,7 +88,36 @@ export class HeartbeatHealthSource implements HealthSource {
         ConsistentRead: true,
       })
     );
-    const hb = out.Item as Heartbeat | undefined;
+    return this.toSample(out.Item as Heartbeat | undefined, release);
+  }
+
+  /** Reads the heartbeats in BatchGetItem pages of 100, not one request per location. */
+  async sampleMany(
+    locationIds: readonly string[],
+    release: string
+  ): Promise<Map<string, HealthSample>> {
+    const found = new Map<string, Heartbeat>();
+    for (let i = 0; i < locationIds.length; i += 100) {
+      let request: BatchGetCommandInput['RequestItems'] = {
+        [this.tableName]: {
+          Keys: locationIds.slice(i, i + 100).map((id) => keys.heartbeat(id)),
+          ConsistentRead: true,
+        },
+      };
+      while (request && Object.keys(request).length > 0) {
+        const out: BatchGetCommandOutput = await this.table.send(
+          new BatchGetCommand({ RequestItems: request })
+        );
+        for (const item of (out.Responses?.[this.tableName] ?? []) as Heartbeat[]) {
+          found.set(item.locationId, item);
+        }
+        request = out.UnprocessedKeys;
+      }
+    }
+    return new Map(locationIds.map((id) => [id, this.toSample(found.get(id), release)]));
+  }
+
+  private toSample(hb: Heartbeat | undefined, release: string): HealthSample {
     if (!hb) return { requests: 0, errors5xx: 0, p99Ms: 0, fresh: false, alarmsOk: true };
     const totals = hb.totals?.[release];
     return {
