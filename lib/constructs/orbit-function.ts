@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -120,7 +120,12 @@ export class OrbitFunction extends Construct {
       runtime: OrbitFunction.RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(props.codeDir ?? functionDir(props.release, props.fn)),
+      // The bundle's own sha256 is its asset hash: the same in every stack without hashing
+      // the directory again for each of them.
+      code: lambda.Code.fromAsset(props.codeDir ?? functionDir(props.release, props.fn), {
+        assetHash: props.fn.sha256,
+        assetHashType: AssetHashType.CUSTOM,
+      }),
       memorySize: props.fn.memoryMb,
       timeout: Duration.seconds(props.fn.timeoutSeconds),
       environment: { ...props.environment },

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { AssetHashType, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
@@ -56,9 +56,16 @@ export class SatelliteLocationStack extends Stack {
     for (const fn of release.manifest.functions) {
       assets[fn.name] = new s3assets.Asset(this, `Asset-${fn.name}`, {
         path: functionDir(release, fn),
+        // The same hash the region stacks give the same bundle (see OrbitFunction).
+        assetHash: fn.sha256,
+        assetHashType: AssetHashType.CUSTOM,
       });
     }
-    const runtime = new s3assets.Asset(this, 'RuntimeAsset', { path: runtimeDir(release) });
+    const runtime = new s3assets.Asset(this, 'RuntimeAsset', {
+      path: runtimeDir(release),
+      assetHash: release.manifest.runtime.sha256,
+      assetHashType: AssetHashType.CUSTOM,
+    });
     this.assets = assets;
 
     const assumedBy =

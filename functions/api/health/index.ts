@@ -1,6 +1,6 @@
 import { orbitHandler } from '../../shared/orbit-handler';
 import { declaration } from './function';
-import { checkHealth } from './health';
+import { cachedProbe, checkHealth, probeTable } from './health';
 
 /**
  * `GET /health`: 200 with the report when the location serves, 503 with it when the table
@@ -11,10 +11,12 @@ export const handler = orbitHandler(
   {
     'GET /health': {
       handle: async ({ location, drain }) => {
-        const report = await checkHealth(location, handler.table, drain);
+        const report = await checkHealth(location, probe, drain);
         return { status: report.status === 'ok' ? 200 : 503, body: report };
       },
     },
   },
   { drainReportOnly: true }
 );
+
+const probe = cachedProbe(() => probeTable(handler.location, handler.table));

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { checkHealth } from '../../../functions/api/health/health';
+import { cachedProbe, checkHealth, probeTable } from '../../../functions/api/health/health';
 import type { LocationContext } from '../../../functions/shared/env';
 import { keys } from '../../../functions/shared/keys';
 import { createTableClient } from '../../../functions/shared/table';
@@ -35,7 +35,11 @@ describe('GET /health', () => {
   afterAll(() => table.drop());
 
   it('reports the location, release and data region, and that the table answers', async () => {
-    const report = await checkHealth(context(table.tableName), client(), NOT_DRAINED);
+    const report = await checkHealth(
+      context(table.tableName),
+      () => probeTable(context(table.tableName), client()),
+      NOT_DRAINED
+    );
     expect(report).toEqual({
       status: 'ok',
       location: 'use1',
@@ -49,24 +53,50 @@ describe('GET /health', () => {
   });
 
   it('reports drained, with scope and reason, while the location is drained', async () => {
-    const report = await checkHealth(context(table.tableName), client(), {
-      drained: true,
-      scope: 'location use1',
-      reason: 'maintenance',
-      retryAfterSeconds: 30,
-    });
+    const report = await checkHealth(
+      context(table.tableName),
+      () => probeTable(context(table.tableName), client()),
+      {
+        drained: true,
+        scope: 'location use1',
+        reason: 'maintenance',
+        retryAfterSeconds: 30,
+      }
+    );
     expect(report.status).toBe('drained');
     expect(report.drain).toEqual({ drained: true, scope: 'location use1', reason: 'maintenance' });
   });
 
   it('reports unhealthy, with the reason, when the table does not answer', async () => {
-    const report = await checkHealth(context('orbit-missing'), client(), NOT_DRAINED);
+    const report = await checkHealth(
+      context('orbit-missing'),
+      () => probeTable(context('orbit-missing'), client()),
+      NOT_DRAINED
+    );
     expect(report.status).toBe('unhealthy');
     expect(report.table).toEqual({
       ok: false,
       latencyMs: expect.any(Number),
       error: expect.stringContaining('ResourceNotFoundException'),
     });
+  });
+
+  it('probes the table once per second however often it is asked', async () => {
+    let probes = 0;
+    let clock = 0;
+    const probe = cachedProbe(
+      async () => {
+        probes += 1;
+        return { ok: true, latencyMs: 1 };
+      },
+      1000,
+      () => clock
+    );
+    for (let i = 0; i < 50; i++) await probe();
+    expect(probes).toBe(1);
+    clock = 1000;
+    await probe();
+    expect(probes).toBe(2);
   });
 
   describe('the released bundle', () => {

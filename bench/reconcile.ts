@@ -1,0 +1,140 @@
+import { performance } from 'node:perf_hooks';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ControlStore } from '../functions/orchestrator/control-store';
+import type { Rollout } from '../functions/orchestrator/model';
+import { Orchestrator } from '../functions/orchestrator/orchestrator';
+import { HeartbeatHealthSource, SatelliteTrafficDriver } from '../functions/orchestrator/ports';
+import { keys } from '../functions/shared/keys';
+import { createTableClient } from '../functions/shared/table';
+import { benchEnvironment } from './environments';
+import { type BenchOptions, median, type Row, ratio, round, spread } from './lib';
+import { createLocalTable } from './store';
+
+const R1 = 'r-1111111111111111';
+const R2 = 'r-2222222222222222';
+
+async function writeAll(
+  table: DynamoDBDocumentClient,
+  tableName: string,
+  items: Record<string, unknown>[]
+) {
+  for (let i = 0; i < items.length; i += 25) {
+    await table.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [tableName]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
+        },
+      })
+    );
+  }
+}
+
+/**
+ * One orchestrator pass over a rollout that touches every location and is baking (gates read,
+ * nothing to move): wall time and DynamoDB requests per pass, for 10, 100 and 500 locations,
+ * against the local store.
+ */
+export async function reconcileScaling(
+  storeEndpoint: string,
+  options: BenchOptions
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  let baseMs = 0;
+  let baseRequests = 0;
+  for (const n of [10, 100, 500]) {
+    const environment = benchEnvironment(n, 1);
+    const tableName = await createLocalTable(storeEndpoint, `orbit-bench-reconcile-${n}`);
+    const table = createTableClient({ region: 'us-east-1', endpoint: storeEndpoint });
+    let requests = 0;
+    table.middlewareStack.add(
+      (next) => async (args) => {
+        requests += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countRequests' }
+    );
+    const now = Date.now();
+    const ids = environment.locations.map((l) => l.id);
+    await writeAll(table, tableName, [
+      ...ids.map((id) => ({ ...keys.desiredTraffic(id), stable: R1, candidate: R2, weight: 1 })),
+      ...ids.map((id) => ({
+        ...keys.heartbeat(id),
+        locationId: id,
+        atMs: now,
+        intervalSeconds: 3600,
+        stable: R1,
+        candidate: R2,
+        weight: 1,
+        totals: { [R2]: { requests: 10, errors4xx: 0, errors5xx: 0 } },
+        releases: { [R2]: { p99Ms: 10 } },
+      })),
+    ]);
+    const rollout: Rollout = {
+      rolloutId: `ro-bench${n}`,
+      release: R2,
+      previous: Object.fromEntries(ids.map((id) => [id, R1])),
+      status: 'running',
+      wave: 1,
+      step: 0,
+      phase: 'baking',
+      bakeUntilMs: now + 3_600_000,
+      baseline: Object.fromEntries(ids.map((id) => [id, { requests: 0, errors5xx: 0 }])),
+      touched: ids,
+      version: 1,
+      createdBy: 'bench',
+      createdAt: new Date(now).toISOString(),
+      updatedAt: new Date(now).toISOString(),
+      history: [],
+    };
+    const store = new ControlStore(table, tableName);
+    await store.saveRollout(rollout);
+    await store.claimActive(rollout.rolloutId);
+    // One driver and one health source for the fleet, as the local fleet and the Lambda wire them.
+    const driver = new SatelliteTrafficDriver(table, tableName);
+    const health = new HeartbeatHealthSource(table, tableName);
+    const orchestrator = new Orchestrator({
+      environment,
+      store,
+      driverFor: () => driver,
+      healthFor: () => health,
+    });
+    await orchestrator.reconcile();
+    const times: number[] = [];
+    const counts: number[] = [];
+    for (let r = 0; r < (options.quick ? 3 : 7); r++) {
+      requests = 0;
+      const started = performance.now();
+      await orchestrator.reconcile();
+      times.push(performance.now() - started);
+      counts.push(requests);
+    }
+    table.destroy();
+    const ms = median(times);
+    const count = median(counts);
+    if (n === 10) {
+      baseMs = ms;
+      baseRequests = count;
+    }
+    options.log(`reconcile: ${n} locations, ${round(ms)} ms, ${count} requests`);
+    rows.push({
+      figure: `reconcile pass, ${n} locations: wall time`,
+      value: round(ms),
+      unit: 'ms',
+      baseline: round(baseMs),
+      ratio: ratio(ms, baseMs),
+      spread: spread(times),
+      target: n === 500 ? '≤ 1000 ms' : undefined,
+      met: n === 500 ? ms <= 1000 : undefined,
+    });
+    rows.push({
+      figure: `reconcile pass, ${n} locations: DynamoDB requests`,
+      value: count,
+      unit: 'requests',
+      baseline: baseRequests,
+      ratio: ratio(count, baseRequests),
+      target: 'sub-linear in locations',
+      met: n === 10 ? undefined : count / baseRequests < n / 10,
+    });
+  }
+  return rows;
+}
