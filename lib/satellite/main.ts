@@ -9,6 +9,10 @@ import { runtimeConfigFromEnv } from './config';
 import { startRuntime } from './runtime';
 
 async function main(): Promise<void> {
+  // Satellites report request metrics in their heartbeats; EMF lines on stdout would reach no
+  // CloudWatch here and cost every request a write. ORBIT_EMF=on keeps them (e.g. with an agent).
+  if (process.env.ORBIT_EMF !== 'on') process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = runtimeConfigFromEnv();
   const verifier = config.auth
     ? new JwtVerifier({
