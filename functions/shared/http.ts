@@ -3,7 +3,6 @@ import type {
   APIGatewayEventRequestContextV2,
   APIGatewayProxyEventV2WithRequestContext,
 } from 'aws-lambda';
-import type { ZodType } from 'zod';
 import type { Drain } from './drain-state';
 import type { LocationContext } from './env';
 
@@ -50,14 +49,32 @@ export interface RouteResult {
   readonly body?: unknown;
 }
 
+/**
+ * A validation schema: anything with zod's `safeParse` (zod and `zod/mini` schemas alike, so
+ * a function can pick the smaller build).
+ */
+export interface Schema<T> {
+  safeParse(data: unknown):
+    | { readonly success: true; readonly data: T }
+    | {
+        readonly success: false;
+        readonly error: {
+          readonly issues: readonly {
+            readonly path: readonly PropertyKey[];
+            readonly message: string;
+          }[];
+        };
+      };
+}
+
 /** One route's validation schemas and logic. */
 export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   /** @default - path parameters passed through unvalidated */
-  readonly params?: ZodType<P>;
+  readonly params?: Schema<P>;
   /** @default - query parameters passed through unvalidated */
-  readonly query?: ZodType<Q>;
+  readonly query?: Schema<Q>;
   /** The JSON body's schema; a route without one ignores any body. @default - no body */
-  readonly body?: ZodType<B>;
+  readonly body?: Schema<B>;
   /** Media types accepted for the body. @default ['application/json'] */
   readonly bodyTypes?: readonly string[];
   readonly handle: (input: RouteInput<P, Q, B>) => Promise<RouteResult>;

@@ -1,12 +1,11 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import type { ZodType } from 'zod';
 import { type FieldIssue, ValidationError } from '../errors';
-import type { OrbitEvent, OrbitResult } from '../http';
+import type { OrbitEvent, OrbitResult, Schema } from '../http';
 import { requestState } from '../request-state';
 
 function check(
   part: FieldIssue['in'],
-  schema: ZodType | undefined,
+  schema: Schema<unknown> | undefined,
   value: unknown,
   issues: FieldIssue[]
 ): unknown {
