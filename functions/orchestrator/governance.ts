@@ -5,6 +5,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Environment } from '../../lib/config/schema';
+import { publicRoutesNotAllowed } from '../../lib/release/manifest';
 import { type Heartbeat, isStale } from '../../lib/satellite/records';
 import { keys } from '../shared/keys';
 import type { Finding } from './model';
@@ -35,7 +36,8 @@ type Observation = Pick<Finding, 'job' | 'subject' | 'severity' | 'message'>;
 /**
  * The governance jobs over one environment: **drift** (a location serving something other
  * than its desired traffic), **stale heartbeats** (a location silent for three intervals)
- * and **policy** (locations outside `allowedRegions`). Each finding keeps when it was first
+ * and **policy** (locations outside `allowedRegions`, public routes the environment does not
+ * allow). Each finding keeps when it was first
  * and last seen; one no longer observed is marked resolved. Returns the open findings.
  */
 export async function runGovernance(options: GovernanceOptions): Promise<Finding[]> {
@@ -112,6 +114,33 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
             actual.unknown.length > 0
               ? `aliases route versions of no desired release: ${actual.unknown.join(', ')}`
               : `candidate weight is ${actual.weight}, desired ${expectedWeight}`,
+        });
+      }
+    }
+  }
+  for (const location of env.locations) {
+    const desired = (
+      await table.send(
+        new GetCommand({ TableName: tableName, Key: keys.desiredTraffic(location.id) })
+      )
+    ).Item as { stable?: string; candidate?: string } | undefined;
+    for (const release of [desired?.stable, desired?.candidate].filter((r): r is string => !!r)) {
+      const staged = (
+        await table.send(
+          new GetCommand({ TableName: tableName, Key: keys.stagedRelease(location.id, release) })
+        )
+      ).Item as { manifest?: string } | undefined;
+      if (!staged?.manifest) continue;
+      const forbidden = publicRoutesNotAllowed(
+        { manifest: JSON.parse(staged.manifest) },
+        env.api.publicRoutes
+      );
+      if (forbidden.length > 0) {
+        observed.push({
+          job: 'policy',
+          subject: location.id,
+          severity: 'high',
+          message: `${release} serves public routes the environment does not allow: ${forbidden.join(', ')}`,
         });
       }
     }

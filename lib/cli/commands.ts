@@ -192,7 +192,7 @@ export async function audit(t: Target, limit = 30): Promise<Output> {
 export async function stage(t: Target, releaseDir?: string): Promise<Output> {
   if (!t.local) throw new Error('in AWS, cdk deploy stages releases; stage is for the local fleet');
   const release = releaseDir ? loadRelease(releaseDir) : await buildRelease();
-  await stageEverywhere(t.environment, t.table, release.manifest.releaseId);
+  await stageEverywhere(t.environment, t.table, release.manifest.releaseId, release.manifest);
   return {
     text: `staged ${release.manifest.releaseId} at ${t.environment.locations.length} locations; roll it out with: npx orbit rollout start ${release.manifest.releaseId}`,
     data: release.manifest,

@@ -206,6 +206,19 @@ export const environmentSchema = z.strictObject({
     .strictObject({
       /** Cross-origin access for browsers. @default - none */
       cors: cors.optional(),
+      /**
+       * Routes allowed to be public (`auth: 'none'`), as route keys; any other public route
+       * fails synth and is a governance finding. @default ['GET /health']
+       */
+      publicRoutes: z
+        .array(
+          z
+            .string()
+            .regex(/^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/, {
+              error: "must be a route key such as 'GET /health'",
+            })
+        )
+        .default(['GET /health']),
       /** Steady-state requests per second each regional API accepts. @default 1000 */
       rateLimit: z.int().positive().default(1000),
       /** Burst of requests each regional API accepts. @default 500 */

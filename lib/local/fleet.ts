@@ -13,7 +13,7 @@ import { createTableClient } from '../../functions/shared/table';
 import { dataRegionOf, regionOf, tableNameOf } from '../config/fleet';
 import type { Environment, LocationKind } from '../config/schema';
 import { buildRelease } from '../release/build';
-import type { Release } from '../release/manifest';
+import type { Release, ReleaseManifest } from '../release/manifest';
 import { RUNTIME_ENV } from '../satellite/config';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type LocalStore, startLocalStore } from './store';
@@ -112,7 +112,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
 
     const control = createTableClient({ region: env.homeRegion, endpoint: store.endpoint });
     stops.push(async () => control.destroy());
-    await stageEverywhere(env, control, releaseId);
+    await stageEverywhere(env, control, releaseId, release.manifest);
 
     const children: ChildProcess[] = [];
     stops.push(() => stopChildren(children));
@@ -212,7 +212,8 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
 export async function stageEverywhere(
   env: Environment,
   table: DynamoDBDocumentClient,
-  releaseId: string
+  releaseId: string,
+  manifest?: ReleaseManifest
 ): Promise<void> {
   const tableName = tableNameOf(env);
   const now = new Date().toISOString();
@@ -231,7 +232,12 @@ export async function stageEverywhere(
     await table.send(
       new PutCommand({
         TableName: tableName,
-        Item: { ...keys.stagedRelease(location.id, releaseId), releaseId, stagedAt: now },
+        Item: {
+          ...keys.stagedRelease(location.id, releaseId),
+          releaseId,
+          stagedAt: now,
+          ...(manifest ? { manifest: JSON.stringify(manifest) } : {}),
+        },
       })
     );
     const desired = await table.send(

@@ -70,3 +70,15 @@ export function loadRelease(dir: string): Release {
   }
   return { dir: abs, manifest };
 }
+
+/** The release's public routes (`auth: 'none'`) that `allowed` does not list, as route keys. */
+export function publicRoutesNotAllowed(
+  release: Pick<Release, 'manifest'>,
+  allowed: readonly string[]
+): string[] {
+  return release.manifest.functions
+    .flatMap((f) => f.routes)
+    .filter((r) => r.auth === 'none')
+    .map((r) => `${r.method} ${r.path}`)
+    .filter((key) => !allowed.includes(key));
+}

@@ -9,7 +9,7 @@ import { LiveAlias, suppressCustomResourceProvider } from '../constructs/live-al
 import { LocationRecords } from '../constructs/location-record';
 import { OrbitFunction } from '../constructs/orbit-function';
 import { RegionalApi } from '../constructs/regional-api';
-import type { Release } from '../release/manifest';
+import { publicRoutesNotAllowed, type Release } from '../release/manifest';
 
 /** Props of a {@link RegionLocationStack}. */
 export interface RegionLocationStackProps extends StackProps {
@@ -73,6 +73,12 @@ export class RegionLocationStack extends Stack {
     };
     const functions: Record<string, OrbitFunction> = {};
     const aliases: Record<string, LiveAlias> = {};
+    const forbidden = publicRoutesNotAllowed(release, env.api.publicRoutes);
+    if (forbidden.length > 0) {
+      throw new Error(
+        `environment '${env.name}' does not allow public routes ${forbidden.join(', ')}: declare them auth: 'jwt', or add them to api.publicRoutes`
+      );
+    }
     for (const fn of release.manifest.functions) {
       const functionName = `orbit-${env.name}-${fn.name}`;
       const orbitFunction = new OrbitFunction(this, `Fn-${fn.name}`, {
@@ -113,6 +119,7 @@ export class RegionLocationStack extends Stack {
         dataRegion: this.dataRegion,
         apiUrl: this.api.url,
       },
+      manifest: JSON.stringify(release.manifest),
       functions: Object.fromEntries(
         Object.entries(functions).map(([name, f]) => [
           name,

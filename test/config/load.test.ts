@@ -72,7 +72,7 @@ describe('shipped environments', () => {
     expect(loadEnvironment().name).toBe('dev');
   });
 
-  it('applies defaults: eventual consistency, steps [100], gates and API limits', () => {
+  it('applies defaults: eventual consistency, steps [100], gates, API limits, public routes and governance', () => {
     const env = parseEnvironment(base(), 'base');
     expect(env.data.consistency).toBe('eventual');
     expect(env.rollout.waves[0]?.steps).toEqual([100]);
@@ -81,7 +81,8 @@ describe('shipped environments', () => {
       maxP99LatencyMs: 2000,
       minRequests: 50,
     });
-    expect(env.api).toEqual({ rateLimit: 1000, burstLimit: 500 });
+    expect(env.api).toEqual({ rateLimit: 1000, burstLimit: 500, publicRoutes: ['GET /health'] });
+    expect(env.governance).toEqual({ intervalMinutes: 15, autoDrainStale: false });
   });
 });
 

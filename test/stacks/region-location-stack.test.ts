@@ -344,4 +344,19 @@ describe('RegionLocationStack', () => {
     expect(json).not.toContain('Fn::ImportValue');
     expect(json).not.toContain('ExportsReader');
   });
+
+  it('fails synth for a public route the environment does not allow, naming the fix', () => {
+    const environment = loadEnvironment({ env: 'dev' });
+    const strict = { ...environment, api: { ...environment.api, publicRoutes: [] } };
+    expect(
+      () =>
+        new RegionLocationStack(new App(), 'Strict', {
+          environment: strict,
+          location: strict.locations[0] as RegionLocation,
+          release,
+        })
+    ).toThrow(
+      "environment 'dev' does not allow public routes GET /health: declare them auth: 'jwt', or add them to api.publicRoutes"
+    );
+  });
 });

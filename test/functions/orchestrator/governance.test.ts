@@ -122,4 +122,31 @@ describe('governance jobs', () => {
       reason: expect.stringMatching(/^stale heartbeat/),
     });
   });
+
+  it('finds a served release with public routes the environment does not allow', async () => {
+    const strict = { ...environment, api: { ...environment.api, publicRoutes: ['GET /health'] } };
+    await put({ ...keys.desiredTraffic('lab'), stable: 'r-3333333333333333', weight: 0 });
+    await put({
+      ...keys.stagedRelease('lab', 'r-3333333333333333'),
+      manifest: JSON.stringify({
+        releaseId: 'r-3333333333333333',
+        functions: [{ name: 'admin', routes: [{ method: 'POST', path: '/admin', auth: 'none' }] }],
+      }),
+    });
+    const open = await runGovernance({
+      environment: strict,
+      table: client,
+      tableName: table.tableName,
+      reporting: [],
+      now: () => now,
+    });
+    expect(open).toContainEqual(
+      expect.objectContaining({
+        job: 'policy',
+        subject: 'lab',
+        message:
+          'r-3333333333333333 serves public routes the environment does not allow: POST /admin',
+      })
+    );
+  });
 });
