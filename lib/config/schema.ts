@@ -212,11 +212,9 @@ export const environmentSchema = z.strictObject({
        */
       publicRoutes: z
         .array(
-          z
-            .string()
-            .regex(/^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/, {
-              error: "must be a route key such as 'GET /health'",
-            })
+          z.string().regex(/^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/, {
+            error: "must be a route key such as 'GET /health'",
+          })
         )
         .default(['GET /health']),
       /** Steady-state requests per second each regional API accepts. @default 1000 */
