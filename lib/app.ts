@@ -28,8 +28,9 @@ export interface OrbitEnvironmentOptions {
 
 /**
  * Adds every stack of one environment to `app`: the global table in the home region, one
- * stack per region location (all with the same release bundles), and the guardrails
- * (residency, cdk-nag, tags).
+ * stack per location (region locations on Lambda, satellites in their parent region, all
+ * with the same release bundles), the control plane, and the guardrails (residency,
+ * cdk-nag, tags).
  */
 export function addOrbitEnvironment(
   app: App,
@@ -56,10 +57,12 @@ export function addOrbitEnvironment(
       location,
       release,
     });
+    // Its records go to the replica in its data region, which the global state stack creates.
     stack.addStackDependency(globalState);
     Tags.of(stack).add('orbit:location', location.id);
     return stack;
   });
+
   const controlPlane = new ControlPlaneStack(app, `Orbit-${env.name}-ControlPlane`, {
     environment: env,
     release,

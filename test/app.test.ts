@@ -1,5 +1,5 @@
 import { App, type Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { addOrbitEnvironment } from '../lib/app';
@@ -32,7 +32,25 @@ describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
     );
   });
 
-  it('passes cdk-nag AwsSolutions checks with no unacknowledged finding', () => {
+  it('deploys each satellite in its parent region after the global state, tagged with its location', () => {
+    const satellites = satelliteLocations(environment);
+    expect(satellites.length).toBeGreaterThan(0);
+    satellites.forEach((location, i) => {
+      const stack = stacks.satelliteLocations[i] as Stack;
+      expect(stack.region).toBe(location.parentRegion);
+      expect(stack.account).toBe(environment.account);
+      expect(stack.dependencies).toContain(stacks.globalState);
+      Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', {
+        Tags: Match.arrayWith([
+          { Key: 'orbit:environment', Value: envName },
+          { Key: 'orbit:location', Value: location.id },
+        ]),
+      });
+    });
+  });
+
+  it('passes cdk-nag AwsSolutions checks with no unacknowledged finding, satellites included', () => {
+    expect(stacks.satelliteLocations.length).toBeGreaterThan(0);
     // addOrbitEnvironment registers the checks; synth throws on any violation.
     expect(() => app.synth()).not.toThrow();
     for (const stack of [
@@ -60,6 +78,16 @@ describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
       `orbit-${envName}-fallback`,
     ]);
     for (const other of rest) expect(other).toEqual(first);
+    // Satellites stage the very same objects (by key) the region locations run on Lambda.
+    for (const satellite of stacks.satelliteLocations) {
+      const keys = Object.fromEntries(
+        Object.entries(satellite.assets).map(([name, a]) => [
+          `orbit-${envName}-${name}`,
+          a.s3ObjectKey,
+        ])
+      );
+      expect(keys).toEqual(first);
+    }
   });
 });
 

@@ -7,6 +7,9 @@ import {
 import { Construct } from 'constructs';
 import { keys } from '../../functions/shared/keys';
 
+/** Per name (a function, or the runtime), string facts a location needs to find it. */
+export type StagedEntries = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
 /** Props of a {@link LocationRecords}. */
 export interface LocationRecordsProps {
   readonly tableName: string;
@@ -17,18 +20,29 @@ export interface LocationRecordsProps {
   readonly releaseId: string;
   /** Facts about the location for the CLI and orchestrator (kind, region, API URL, …). */
   readonly location: Readonly<Record<string, string>>;
-  /** Per function (regions): the Lambda name and the version this deploy staged. @default - none */
-  readonly functions?: Readonly<
-    Record<string, { readonly functionName: string; readonly version: string }>
-  >;
-  /** Per bundle (satellites): the S3 object of its asset. @default - none */
-  readonly artifacts?: Readonly<Record<string, { readonly bucket: string; readonly key: string }>>;
+  /**
+   * Per function (regions): the Lambda name and the version this deploy staged
+   * (`functionName`, `version`).
+   * @default - none
+   */
+  readonly functions?: StagedEntries;
+  /**
+   * Per bundle (satellites), by function name plus `runtime`: where its asset sits in S3 and
+   * what it must hash to (`bucket`, `key`, `sha256`).
+   * @default - none
+   */
+  readonly artifacts?: StagedEntries;
   /** The release manifest (satellites load functions by it). @default - none */
   readonly manifest?: string;
 }
 
 type Attr = { S: string } | { M: Record<string, Attr> };
 const s = (value: string): Attr => ({ S: value });
+const strings = (entries: Readonly<Record<string, string>>): Record<string, Attr> =>
+  Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, s(v)]));
+const nested = (entries: StagedEntries): Attr => ({
+  M: Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, { M: strings(e) }])),
+});
 
 function updateItem(
   tableName: string,
@@ -71,7 +85,7 @@ export class LocationRecords extends Construct {
     const registration = updateItem(props.tableName, keys.location(props.locationId), {
       type: s('location'),
       locationId: s(props.locationId),
-      ...Object.fromEntries(Object.entries(props.location).map(([k, v]) => [k, s(v)])),
+      ...strings(props.location),
     });
     new AwsCustomResource(this, 'Registration', {
       resourceType: 'Custom::OrbitLocationRegistration',
@@ -93,30 +107,8 @@ export class LocationRecords extends Construct {
         type: s('staged-release'),
         locationId: s(props.locationId),
         releaseId: s(props.releaseId),
-        ...(props.functions
-          ? {
-              functions: {
-                M: Object.fromEntries(
-                  Object.entries(props.functions).map(([name, f]) => [
-                    name,
-                    { M: { functionName: s(f.functionName), version: s(f.version) } },
-                  ])
-                ),
-              },
-            }
-          : {}),
-        ...(props.artifacts
-          ? {
-              artifacts: {
-                M: Object.fromEntries(
-                  Object.entries(props.artifacts).map(([name, a]) => [
-                    name,
-                    { M: { bucket: s(a.bucket), key: s(a.key) } },
-                  ])
-                ),
-              },
-            }
-          : {}),
+        ...(props.functions ? { functions: nested(props.functions) } : {}),
+        ...(props.artifacts ? { artifacts: nested(props.artifacts) } : {}),
         ...(props.manifest ? { manifest: s(props.manifest) } : {}),
       }
     );

@@ -8,22 +8,35 @@ import { Construct } from 'constructs';
 export interface SatelliteNetworkProps {
   /** The zone the subnet lives in: a Local Zone id, or the Outpost's availability zone. */
   readonly zone: string;
-  /** Places the subnet on this Outpost. @default - a Local Zone subnet */
+  /**
+   * Places the subnet on this Outpost.
+   * @default - a subnet in the Local Zone `zone`
+   */
   readonly outpostArn?: string;
-  /** Existing subnets in the zone, with their VPC, instead of creating a network. @default - created */
+  /**
+   * Existing subnets in the zone, with their VPC, instead of a network Orbit creates. They
+   * must be public (a route to an internet gateway): the load balancer is internet-facing.
+   * @default - Orbit creates the network
+   */
   readonly existing?: { readonly vpcId: string; readonly subnetIds: readonly string[] };
-  /** @default '10.64.0.0/16' */
-  readonly cidr?: string;
 }
+
+/** Each satellite has its own VPC, so one address plan serves them all. */
+const VPC_CIDR = '10.64.0.0/16';
+const ZONE_SUBNET_CIDR = '10.64.0.0/20';
 
 /**
  * The network of a satellite: a VPC in the parent region whose only subnet is in the zone
  * (a Local Zone, or an Outpost), pinned explicitly so that synth needs no lookups. No NAT
- * gateway (Local Zones have none): instances leave through the internet gateway, and reach
- * S3 and DynamoDB through gateway endpoints. Flow logs go to CloudWatch Logs.
+ * gateway (Local Zones have none): the subnet is public, instances leave through the
+ * internet gateway (package repositories, the token issuer's keys) and reach S3 and
+ * DynamoDB through gateway endpoints. Flow logs go to CloudWatch Logs.
+ *
+ * With `existing`, the given subnets are imported as they are, pinned to `zone`.
  */
 export class SatelliteNetwork extends Construct {
   readonly vpc: ec2.IVpc;
+  /** The subnets in the zone, the first of them for the load balancer. */
   readonly subnets: readonly ec2.ISubnet[];
 
   constructor(scope: Construct, id: string, props: SatelliteNetworkProps) {
@@ -42,19 +55,25 @@ export class SatelliteNetwork extends Construct {
       });
       return;
     }
-    const cidr = props.cidr ?? '10.64.0.0/16';
+
     const vpc = new ec2.CfnVPC(this, 'Vpc', {
-      cidrBlock: cidr,
+      cidrBlock: VPC_CIDR,
       enableDnsHostnames: true,
       enableDnsSupport: true,
     });
     const subnet = new ec2.CfnSubnet(this, 'ZoneSubnet', {
       vpcId: vpc.ref,
-      cidrBlock: cidr.replace(/\.0\.0\/16$/, '.0.0/20'),
+      cidrBlock: ZONE_SUBNET_CIDR,
       availabilityZone: props.zone,
       mapPublicIpOnLaunch: true,
       ...(props.outpostArn ? { outpostArn: props.outpostArn } : {}),
     });
+    if (props.outpostArn) {
+      Validations.of(subnet).acknowledge({
+        id: 'CloudFormation-Validate::W3010',
+        reason: `An Outpost is anchored to one availability zone (${props.zone}); its subnets must name it.`,
+      });
+    }
     const igw = new ec2.CfnInternetGateway(this, 'Gateway');
     const attachment = new ec2.CfnVPCGatewayAttachment(this, 'GatewayAttachment', {
       vpcId: vpc.ref,
@@ -78,6 +97,7 @@ export class SatelliteNetwork extends Construct {
         routeTableIds: [routes.ref],
       });
     }
+
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
     });
@@ -93,11 +113,7 @@ export class SatelliteNetwork extends Construct {
       logGroupName: flowLogs.logGroupName,
       deliverLogsPermissionArn: flowRole.roleArn,
     });
-    Validations.of(flowRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Flow logs write streams they create in their own log group only (grantWrite scopes the group).',
-    });
+
     this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Imported', {
       vpcId: vpc.ref,
       availabilityZones: [props.zone],

@@ -5,24 +5,52 @@ import { keys } from '../../functions/shared/keys';
 import type { ReleaseFunction } from '../release/manifest';
 import { DATA_READ, DATA_WRITE, PLATFORM_READ, tableStatement } from './orbit-function';
 
+/** Tag keys an IAM principal must carry, with these values, to assume an on-prem role. */
+export const ON_PREM_PRINCIPAL_TAGS = {
+  environment: 'orbit:environment',
+  location: 'orbit:location',
+} as const;
+
+/**
+ * Who may assume an on-prem location's role: IAM principals of the environment's account
+ * tagged `orbit:environment` and `orbit:location` with the environment and the location.
+ * On-prem hosts need some AWS identity first; an IAM user or role the site's operators
+ * already manage, tagged for the location, is the simplest honest one: the trust names the
+ * account (never `*`) and the tags pick the principals. IAM Roles Anywhere would spare the
+ * hosts long-lived keys, but needs a trust anchor (a certificate authority) that the
+ * environment does not describe.
+ */
+export function onPremHosts(environmentName: string, locationId: string): iam.IPrincipal {
+  return new iam.AccountRootPrincipal().withConditions({
+    StringEquals: {
+      [`aws:PrincipalTag/${ON_PREM_PRINCIPAL_TAGS.environment}`]: environmentName,
+      [`aws:PrincipalTag/${ON_PREM_PRINCIPAL_TAGS.location}`]: locationId,
+    },
+  });
+}
+
 /** Props of a {@link SatelliteRole}. */
 export interface SatelliteRoleProps {
   /** Who assumes the role: EC2 instances, or on-prem hosts. */
   readonly assumedBy: iam.IPrincipal;
   readonly locationId: string;
-  /** ARN of the table in the data region. */
+  /** ARN of the table in the location's data region. */
   readonly tableArn: string;
   /** The functions the runtime hosts: their declared table access is the runtime's too. */
   readonly functions: readonly ReleaseFunction[];
-  /** The release's assets the runtime downloads. */
+  /** The release's assets the runtime downloads (every function's and its own). */
   readonly assets: readonly s3assets.Asset[];
 }
 
 /**
- * The least a satellite runtime needs: read its desired state, staged releases and drain
- * flags (its location's partition and the functions' drain records), write its heartbeat
- * (its location's partition only), read the release assets, and the table access the hosted
- * functions declare — all on the table in the location's data region.
+ * The role of a satellite runtime, and no more than it needs, all on the table in the
+ * location's data region and each statement limited by `dynamodb:LeadingKeys`:
+ * - read its location's records (desired traffic, staged releases, drain) and every
+ *   function's drain flag (`FUNCTION#*`: a release staged later may host other functions);
+ * - write its location's records (the heartbeat, and the desired traffic it adopts once);
+ * - the union of the table access the hosted functions declare, as each function has on
+ *   Lambda;
+ * - read the release's asset objects, by key: not the whole asset bucket.
  */
 export class SatelliteRole extends Construct {
   readonly role: iam.Role;
@@ -35,19 +63,28 @@ export class SatelliteRole extends Construct {
     });
     const table = { tableArn: props.tableArn };
     const own = keys.location(props.locationId).pk;
-    const functionDrains = props.functions.map((f) => keys.functionDrain(f.name).pk);
+    const everyFunction = keys.functionDrain('*').pk;
     this.role.addToPolicy(
-      tableStatement(table, [...PLATFORM_READ, 'dynamodb:Query'], [own, ...functionDrains])
+      tableStatement(table, [...PLATFORM_READ, 'dynamodb:Query'], [own, everyFunction])
     );
     this.role.addToPolicy(
       tableStatement(table, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], [own])
     );
-    for (const fn of props.functions) {
-      if (!fn.table) continue;
-      const actions = fn.table.access === 'read-write' ? [...DATA_READ, ...DATA_WRITE] : DATA_READ;
-      this.role.addToPolicy(tableStatement(table, actions, fn.table.partitions));
+
+    const declared = props.functions.flatMap((f) => (f.table ? [f.table] : []));
+    const readOnly = unique(
+      declared.filter((t) => t.access === 'read').flatMap((t) => t.partitions)
+    );
+    const readWrite = unique(
+      declared.filter((t) => t.access === 'read-write').flatMap((t) => t.partitions)
+    );
+    const onlyRead = readOnly.filter((p) => !readWrite.includes(p));
+    if (onlyRead.length > 0) this.role.addToPolicy(tableStatement(table, DATA_READ, onlyRead));
+    if (readWrite.length > 0) {
+      this.role.addToPolicy(tableStatement(table, [...DATA_READ, ...DATA_WRITE], readWrite));
     }
-    // The exact objects, not the shared asset bucket: grantRead would allow every asset in it.
+
+    // The exact objects: an asset's grantRead would open every object in the asset bucket.
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
@@ -56,3 +93,5 @@ export class SatelliteRole extends Construct {
     );
   }
 }
+
+const unique = (values: readonly string[]): string[] => [...new Set(values)].sort();

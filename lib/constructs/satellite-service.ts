@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -6,26 +6,34 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { RUNTIME_ENV } from '../satellite/config';
 
 /** Props of a {@link SatelliteService}. */
 export interface SatelliteServiceProps {
   readonly vpc: ec2.IVpc;
+  /** Subnets in the zone: the instances use all of them, the load balancer the first. */
   readonly subnets: readonly ec2.ISubnet[];
-  /** Instance types the zone offers, in order of preference. */
+  /** Instance types the zone offers, in order of preference, all of one architecture. */
   readonly instanceTypes: readonly string[];
+  /** Instances kept in service; the group may grow to twice that while replacing some. */
   readonly capacity: number;
+  /** ACM certificate (in the parent region) of the HTTPS listener. */
   readonly certificateArn: string;
   readonly role: iam.IRole;
   /** The satellite runtime's asset (a zip of `runtime/`). */
   readonly runtime: s3assets.Asset;
-  /** Environment variables of the runtime (its configuration contract). */
+  /** Environment variables of the runtime (its configuration contract), besides the port. */
   readonly environment: Readonly<Record<string, string>>;
-  /** The port the runtime listens on. @default 8080 */
+  /**
+   * The port the runtime listens on.
+   * @default 8080
+   */
   readonly port?: number;
 }
 
 /** Graviton families carry a `g` after the generation digit (m7g, t4g, c6gn). */
-const isArm = (instanceType: string) => /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType);
+export const isGraviton = (instanceType: string): boolean =>
+  /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType);
 
 /**
  * The compute of a Local Zone or Outpost location: an Auto Scaling group running the
@@ -40,12 +48,23 @@ export class SatelliteService extends Construct {
   constructor(scope: Construct, id: string, props: SatelliteServiceProps) {
     super(scope, id);
     const port = props.port ?? 8080;
-    const [primary = 't3.medium', ...others] = props.instanceTypes;
-    const subnets = { subnets: [...props.subnets] };
+    const [primary, ...others] = props.instanceTypes;
+    const [albSubnet] = props.subnets;
+    if (!primary || !albSubnet) {
+      throw new Error('a satellite service needs at least one instance type and one subnet');
+    }
+    const arm = isGraviton(primary);
+    if (others.some((t) => isGraviton(t) !== arm)) {
+      throw new Error(
+        `instance types ${[primary, ...others].join(', ')} mix Graviton (arm64) and x86_64: one launch template has one AMI, so list types of one architecture`
+      );
+    }
 
     const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc: props.vpc,
       description: 'HTTPS from clients to the satellite',
+      // Egress only to the instances, added by addTargets below.
+      allowAllOutbound: false,
     });
     albSecurityGroup.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS from anywhere');
     albSecurityGroup.addIngressRule(
@@ -55,7 +74,8 @@ export class SatelliteService extends Construct {
     );
     Validations.of(albSecurityGroup).acknowledge({
       id: 'AwsSolutions-EC23',
-      reason: 'The satellite serves the public HTTPS API; port 80 only redirects to 443.',
+      reason:
+        'The satellite serves the public HTTPS API to any client; port 80 only redirects to 443.',
     });
     const instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
       vpc: props.vpc,
@@ -67,56 +87,34 @@ export class SatelliteService extends Construct {
       'runtime port from the load balancer'
     );
 
-    const userData = ec2.UserData.forLinux();
-    const env = Object.entries(props.environment)
-      .map(([k, v]) => `Environment=${k}=${JSON.stringify(v).replace(/%/g, '%%')}`)
-      .join('\n');
-    userData.addCommands(
-      'set -euo pipefail',
-      'dnf install -y nodejs20 unzip',
-      'mkdir -p /opt/orbit/runtime /var/lib/orbit/releases',
-      `aws s3 cp s3://${props.runtime.s3BucketName}/${props.runtime.s3ObjectKey} /opt/orbit/runtime.zip`,
-      'unzip -o -q /opt/orbit/runtime.zip -d /opt/orbit/runtime',
-      "cat > /etc/systemd/system/orbit-runtime.service <<'UNIT'",
-      '[Unit]',
-      'Description=Orbit satellite runtime',
-      'After=network-online.target',
-      '[Service]',
-      'ExecStart=/usr/bin/node-20 /opt/orbit/runtime/index.js',
-      'Restart=always',
-      'RestartSec=2',
-      `Environment=ORBIT_RUNTIME_PORT=${port}`,
-      env,
-      '[Install]',
-      'WantedBy=multi-user.target',
-      'UNIT',
-      'systemctl daemon-reload',
-      'systemctl enable --now orbit-runtime'
-    );
-
     const template = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType: new ec2.InstanceType(primary),
       machineImage: ec2.MachineImage.latestAmazonLinux2023({
-        cpuType: isArm(primary) ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
+        cpuType: arm ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
       }),
       role: props.role,
-      userData,
+      userData: runtimeUserData(props.runtime, {
+        ...props.environment,
+        [RUNTIME_ENV.port]: `${port}`,
+      }),
       securityGroup: instanceSecurityGroup,
       requireImdsv2: true,
       detailedMonitoring: true,
       blockDevices: [
         {
           deviceName: '/dev/xvda',
+          // gp2, not gp3: the general-purpose type Outposts racks and Local Zones offer widest.
           volume: ec2.BlockDeviceVolume.ebs(20, {
             encrypted: true,
-            volumeType: ec2.EbsDeviceVolumeType.GP3,
+            volumeType: ec2.EbsDeviceVolumeType.GP2,
           }),
         },
       ],
     });
     this.group = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
-      vpcSubnets: subnets,
+      vpcSubnets: { subnets: [...props.subnets] },
+      // No desiredCapacity: it would reset the group's size on every deploy; it starts at min.
       minCapacity: props.capacity,
       maxCapacity: props.capacity * 2,
       capacityRebalance: true,
@@ -136,18 +134,17 @@ export class SatelliteService extends Construct {
         : { launchTemplate: template }),
     });
     if (others.length > 0) {
-      // cdk-nag's EC26 cannot read a mixed instances policy; the launch template above
-      // encrypts the only volume.
+      // cdk-nag's EC26 cannot read a mixed instances policy (its rule throws).
       Validations.of(this.group).acknowledge({
         id: 'AwsSolutions-EC26',
         reason:
-          'Every instance launches from the launch template, whose only EBS volume is encrypted.',
+          "Every instance of the satellite's mixed instances policy launches from its launch template, whose only EBS volume is encrypted.",
       });
     }
     Validations.of(this.group).acknowledge({
       id: 'AwsSolutions-AS3',
       reason:
-        'Scaling events of satellites are watched through the heartbeats and governance findings, not SNS.',
+        'Scaling events of a satellite are watched through its heartbeats and the governance findings, not SNS.',
     });
 
     const logs = new s3.Bucket(this, 'AccessLogs', {
@@ -160,11 +157,12 @@ export class SatelliteService extends Construct {
     Validations.of(logs).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'This bucket holds the load balancer access logs; logging access to the log bucket itself would recurse.',
+        "This bucket holds the satellite load balancer's access logs; logging access to the log bucket itself would need yet another bucket.",
     });
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
-      vpcSubnets: subnets,
+      // A load balancer takes one subnet per zone, and an Outpost's exactly one.
+      vpcSubnets: { subnets: [albSubnet] },
       internetFacing: true,
       securityGroup: albSecurityGroup,
       dropInvalidHeaderFields: true,
@@ -172,10 +170,12 @@ export class SatelliteService extends Construct {
     this.loadBalancer.logAccessLogs(logs);
     Validations.of(this.loadBalancer).acknowledge({
       id: 'CloudFormation-Validate::E3680',
-      reason: 'Load balancers in a Local Zone or on an Outpost take a single subnet, in the zone.',
+      reason:
+        'A load balancer in a Local Zone or on an Outpost runs in that zone alone: one subnet.',
     });
     this.loadBalancer.addListener('Http', {
       port: 80,
+      open: false,
       defaultAction: elbv2.ListenerAction.redirect({
         protocol: 'HTTPS',
         port: '443',
@@ -193,8 +193,56 @@ export class SatelliteService extends Construct {
       port,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [this.group],
-      healthCheck: { path: '/health', healthyHttpCodes: '200', interval: Duration.seconds(15) },
+      healthCheck: {
+        path: '/health',
+        // 503 is a live runtime reporting a drain or an unreachable table: it keeps serving
+        // (the drain answers are the point), and replacing the instance would not help.
+        healthyHttpCodes: '200,503',
+        interval: Duration.seconds(15),
+      },
       deregistrationDelay: Duration.seconds(30),
     });
   }
+}
+
+/**
+ * Installs Node.js 20 and the runtime bundle, and runs it as the systemd unit
+ * `orbit-runtime.service` (restarted whenever it stops, as an unprivileged dynamic user whose
+ * state directory, `/var/lib/orbit`, holds the releases it fetches).
+ */
+function runtimeUserData(
+  runtime: s3assets.Asset,
+  environment: Readonly<Record<string, string>>
+): ec2.UserData {
+  // systemd unquotes `"NAME=value"` with C escapes and expands `%` specifiers.
+  const assignments = Object.entries(environment).map(
+    ([name, value]) => `Environment=${JSON.stringify(`${name}=${value}`).replace(/%/g, '%%')}`
+  );
+  const userData = ec2.UserData.forLinux();
+  userData.addCommands(
+    'set -euo pipefail',
+    // AL2023 namespaces Node.js: the package nodejs20 installs /usr/bin/node-20.
+    'dnf install -y nodejs20 unzip',
+    'mkdir -p /opt/orbit/runtime',
+    `aws s3 cp --region ${Stack.of(runtime).region} s3://${runtime.s3BucketName}/${runtime.s3ObjectKey} /opt/orbit/runtime.zip`,
+    'unzip -o -q /opt/orbit/runtime.zip -d /opt/orbit/runtime',
+    "cat > /etc/systemd/system/orbit-runtime.service <<'UNIT'",
+    '[Unit]',
+    'Description=Orbit satellite runtime',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '[Service]',
+    'ExecStart=/usr/bin/node-20 /opt/orbit/runtime/index.js',
+    'Restart=always',
+    'RestartSec=2',
+    'DynamicUser=yes',
+    'StateDirectory=orbit',
+    ...assignments,
+    '[Install]',
+    'WantedBy=multi-user.target',
+    'UNIT',
+    'systemctl daemon-reload',
+    'systemctl enable --now orbit-runtime.service'
+  );
+  return userData;
 }

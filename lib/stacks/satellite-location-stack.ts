@@ -2,13 +2,13 @@ import { AssetHashType, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
-import { ORBIT_ENV } from '../../functions/shared/env';
+import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
 import { dataRegionOf, stackNames, tableNameOf } from '../config/fleet';
 import type { Environment, SatelliteLocation } from '../config/schema';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { LocationRecords } from '../constructs/location-record';
 import { SatelliteNetwork } from '../constructs/satellite-network';
-import { SatelliteRole } from '../constructs/satellite-role';
+import { ON_PREM_PRINCIPAL_TAGS, onPremHosts, SatelliteRole } from '../constructs/satellite-role';
 import { SatelliteService } from '../constructs/satellite-service';
 import { functionDir, type Release, runtimeDir } from '../release/manifest';
 import { RUNTIME_ENV } from '../satellite/config';
@@ -21,6 +21,9 @@ export interface SatelliteLocationStackProps extends StackProps {
   readonly release: Release;
 }
 
+/** The staged-release entry of the runtime bundle, beside one per function. */
+const RUNTIME_ARTIFACT = 'runtime';
+
 /**
  * One satellite location, deployed in its parent region. Local Zones and Outposts get a
  * network in the zone, an Auto Scaling group running the satellite runtime and an HTTPS load
@@ -30,9 +33,15 @@ export interface SatelliteLocationStackProps extends StackProps {
  * the runtime's pull agent and the orchestrator decide what serves.
  */
 export class SatelliteLocationStack extends Stack {
+  /** The runtime's role: the instance role, or the role on-prem hosts assume. */
   readonly role: iam.Role;
   /** The function assets, by function name. */
   readonly assets: Readonly<Record<string, s3assets.Asset>>;
+  /** The satellite runtime's asset. */
+  readonly runtimeAsset: s3assets.Asset;
+  /** The region whose table replica this location reads and writes. */
+  readonly dataRegion: string;
+  /** The compute and load balancer; none on-prem. */
   readonly service?: SatelliteService;
 
   constructor(scope: Construct, id: string, props: SatelliteLocationStackProps) {
@@ -43,17 +52,23 @@ export class SatelliteLocationStack extends Stack {
       ...props,
       env: { account: env.account, region: location.parentRegion },
     });
-    const dataRegion = dataRegionOf(env, location);
+    this.dataRegion = dataRegionOf(env, location);
     const tableName = tableNameOf(env);
+    // The table is referenced by name in its data region: no cross-region references.
     const tableArn = this.formatArn({
       service: 'dynamodb',
-      region: dataRegion,
+      region: this.dataRegion,
       resource: 'table',
       resourceName: tableName,
     });
 
     const assets: Record<string, s3assets.Asset> = {};
     for (const fn of release.manifest.functions) {
+      if (fn.name === RUNTIME_ARTIFACT) {
+        throw new Error(
+          `a function named '${RUNTIME_ARTIFACT}' would share its staged-release entry with the satellite runtime; rename functions/api/${fn.name}`
+        );
+      }
       assets[fn.name] = new s3assets.Asset(this, `Asset-${fn.name}`, {
         path: functionDir(release, fn),
         // The same hash the region stacks give the same bundle (see OrbitFunction).
@@ -61,29 +76,33 @@ export class SatelliteLocationStack extends Stack {
         assetHashType: AssetHashType.CUSTOM,
       });
     }
-    const runtime = new s3assets.Asset(this, 'RuntimeAsset', {
+    this.assets = assets;
+    this.runtimeAsset = new s3assets.Asset(this, 'RuntimeAsset', {
       path: runtimeDir(release),
       assetHash: release.manifest.runtime.sha256,
       assetHashType: AssetHashType.CUSTOM,
     });
-    this.assets = assets;
 
-    const assumedBy =
-      location.kind === 'on-prem'
-        ? // On-prem hosts get credentials for this account (IAM Roles Anywhere, or an IAM
-          // user allowed sts:AssumeRole) and assume the role; nothing else trusts it.
-          new iam.AccountRootPrincipal()
-        : new iam.ServicePrincipal('ec2.amazonaws.com');
     this.role = new SatelliteRole(this, 'Role', {
-      assumedBy,
+      assumedBy:
+        location.kind === 'on-prem'
+          ? onPremHosts(env.name, location.id)
+          : new iam.ServicePrincipal('ec2.amazonaws.com'),
       locationId: location.id,
       tableArn,
       functions: release.manifest.functions,
-      assets: [...Object.values(assets), runtime],
+      assets: [...Object.values(assets), this.runtimeAsset],
     }).role;
 
-    let apiUrl = 'on-prem';
-    if (location.kind !== 'on-prem') {
+    const registration: Record<string, string> = {
+      kind: location.kind,
+      region: location.parentRegion,
+      dataRegion: this.dataRegion,
+    };
+    if (location.kind === 'on-prem') {
+      // The site's own HTTPS terminator fronts the runtime: its URL is not known here.
+      if (location.site) registration.site = location.site;
+    } else {
       const network = new SatelliteNetwork(this, 'Network', {
         zone: location.kind === 'local-zone' ? location.zone : location.availabilityZone,
         outpostArn: location.kind === 'outpost' ? location.outpostArn : undefined,
@@ -99,46 +118,57 @@ export class SatelliteLocationStack extends Stack {
         capacity: location.capacity,
         certificateArn: location.certificateArn,
         role: this.role,
-        runtime,
+        runtime: this.runtimeAsset,
         environment: {
           [ORBIT_ENV.environment]: env.name,
           [ORBIT_ENV.locationId]: location.id,
           [ORBIT_ENV.locationKind]: location.kind,
           [ORBIT_ENV.region]: location.parentRegion,
           [ORBIT_ENV.tableName]: tableName,
-          [ORBIT_ENV.dataRegion]: dataRegion,
+          [ORBIT_ENV.dataRegion]: this.dataRegion,
+          // The staged-release records name each bundle's S3 object.
           [RUNTIME_ENV.artifacts]: 's3',
           [RUNTIME_ENV.authIssuer]: env.auth.issuer,
           [RUNTIME_ENV.authAudience]: env.auth.audience.join(','),
           [RUNTIME_ENV.pullIntervalSeconds]: '10',
-          ...(env.api.cors ? { ORBIT_CORS: JSON.stringify(env.api.cors) } : {}),
+          ...(env.api.cors ? { [ORBIT_FUNCTION_ENV.cors]: JSON.stringify(env.api.cors) } : {}),
         },
       });
-      apiUrl = `https://${this.service.loadBalancer.loadBalancerDnsName}/`;
+      const apiUrl = `https://${this.service.loadBalancer.loadBalancerDnsName}/`;
+      registration.apiUrl = apiUrl;
       new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: `HTTPS API of ${location.id}` });
     }
 
+    const artifact = (asset: s3assets.Asset, sha256: string) => ({
+      bucket: asset.s3BucketName,
+      key: asset.s3ObjectKey,
+      sha256,
+    });
     new LocationRecords(this, 'Records', {
       tableName,
       tableArn,
-      dataRegion,
+      dataRegion: this.dataRegion,
       locationId: location.id,
       releaseId: release.manifest.releaseId,
-      location: { kind: location.kind, region: location.parentRegion, dataRegion, apiUrl },
+      location: registration,
       artifacts: {
         ...Object.fromEntries(
-          Object.entries(assets).map(([name, a]) => [
-            name,
-            { bucket: a.s3BucketName, key: a.s3ObjectKey },
+          release.manifest.functions.map((fn) => [
+            fn.name,
+            artifact(assets[fn.name] as s3assets.Asset, fn.sha256),
           ])
         ),
-        runtime: { bucket: runtime.s3BucketName, key: runtime.s3ObjectKey },
+        [RUNTIME_ARTIFACT]: artifact(this.runtimeAsset, release.manifest.runtime.sha256),
       },
       manifest: JSON.stringify(release.manifest),
     });
+
     new CfnOutput(this, 'RoleArn', {
       value: this.role.roleArn,
-      description: `Role of ${location.id}'s runtime`,
+      description:
+        location.kind === 'on-prem'
+          ? `Role the runtime hosts of ${location.id} assume (as IAM principals tagged ${ON_PREM_PRINCIPAL_TAGS.environment}=${env.name} and ${ON_PREM_PRINCIPAL_TAGS.location}=${location.id})`
+          : `Instance role of ${location.id}'s runtime`,
     });
     new CfnOutput(this, 'ReleaseId', {
       value: release.manifest.releaseId,

@@ -1,64 +1,172 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { loadEnvironment } from '../../lib/config/load';
-import type { SatelliteLocation } from '../../lib/config/schema';
+import { dataRegionOf } from '../../lib/config/fleet';
+import { ENVIRONMENTS, loadEnvironment, parseEnvironment } from '../../lib/config/load';
+import type {
+  Environment,
+  EnvironmentInput,
+  RegionLocation,
+  SatelliteLocation,
+} from '../../lib/config/schema';
+import type { Release } from '../../lib/release/manifest';
 import { RegionLocationStack } from '../../lib/stacks/region-location-stack';
 import { SatelliteLocationStack } from '../../lib/stacks/satellite-location-stack';
 import { sdkCall } from '../support/cfn';
 import { fakeRelease } from '../support/release';
 
-const release = fakeRelease('A');
-const environment = loadEnvironment({ env: 'prod' });
+type LocalZone = Extract<SatelliteLocation, { kind: 'local-zone' }>;
+type Outpost = Extract<SatelliteLocation, { kind: 'outpost' }>;
 
-function satellite(id: string, env = environment) {
-  const location = env.locations.find((l) => l.id === id) as SatelliteLocation;
+const release = fakeRelease('A');
+const prod = loadEnvironment({ env: 'prod' });
+const dev = loadEnvironment({ env: 'dev' });
+
+/** prod, with one location changed (parsed, so the schema and rules still hold). */
+function prodWith(
+  id: string,
+  change: Record<string, unknown>,
+  extra: Partial<EnvironmentInput> = {}
+) {
+  const input = structuredClone(ENVIRONMENTS.prod) as EnvironmentInput;
+  input.locations = input.locations.map((l) => (l.id === id ? { ...l, ...change } : l)) as never;
+  return parseEnvironment({ ...input, ...extra }, 'prod (changed)');
+}
+
+/** A fresh app and satellite stack for one location of `environment`. */
+function satellite(environment: Environment, id: string, rel: Release = release) {
+  const location = environment.locations.find((l) => l.id === id) as SatelliteLocation;
   const stack = new SatelliteLocationStack(new App(), 'Satellite', {
-    environment: env,
+    environment,
     location,
-    release,
+    release: rel,
   });
   return { stack, t: Template.fromStack(stack), location };
 }
 
-/** Every IAM statement of the satellite's runtime role (construct `Role/Role`). */
-const roleStatements = (t: Template) => {
-  const roleIds = Object.keys(t.findResources('AWS::IAM::Role')).filter((id) =>
-    /^Role[0-9A-F]{8}$/.test(id)
-  );
-  expect(roleIds).toHaveLength(1);
-  return Object.values(t.findResources('AWS::IAM::Policy'))
-    .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleIds[0]}"`))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+const losAngeles = () => {
+  const s = satellite(prod, 'los-angeles');
+  return { ...s, lz: s.location as LocalZone };
 };
 
-describe('SatelliteLocationStack for a Local Zone', () => {
-  const { stack, t, location } = satellite('los-angeles');
-  const lz = location as Extract<SatelliteLocation, { kind: 'local-zone' }>;
+/** The runtime's user data script, as the launch template carries it. */
+function userDataOf(t: Template): string {
+  const [template] = Object.values(t.findResources('AWS::EC2::LaunchTemplate'));
+  const script = template?.Properties.LaunchTemplateData.UserData['Fn::Base64'];
+  expect(typeof script).toBe('string');
+  return script as string;
+}
 
-  it('is named for the location and deployed in the parent region with an explicit account', () => {
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, string[]>>;
+}
+
+/** Every statement of the runtime's role (the role described as an Orbit satellite). */
+function roleStatements(t: Template): Statement[] {
+  const roles = Object.entries(t.findResources('AWS::IAM::Role')).filter(([, r]) =>
+    String(r.Properties.Description).startsWith('Orbit satellite')
+  );
+  expect(roles).toHaveLength(1);
+  const roleId = roles[0]?.[0];
+  return Object.values(t.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+const actionsOf = (s: Statement) => [s.Action].flat();
+const leadingKeys = (s: Statement) =>
+  s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+
+/** Checks the runtime role's scope, the same for every kind of satellite. */
+function expectLeastPrivilege(t: Template, environment: Environment, location: SatelliteLocation) {
+  const statements = roleStatements(t);
+  const tableArn = `:dynamodb:${dataRegionOf(environment, location)}:${environment.account}:table/orbit-${environment.name}"`;
+  const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+  for (const s of dynamo) {
+    expect(JSON.stringify(s.Resource)).toContain(tableArn);
+    expect(leadingKeys(s)).toBeDefined();
+  }
+  const own = `LOCATION#${location.id}`;
+  const reads = dynamo.find((s) => leadingKeys(s)?.includes('FUNCTION#*'));
+  expect(leadingKeys(reads as Statement)).toEqual([own, 'FUNCTION#*']);
+  expect(actionsOf(reads as Statement).sort()).toEqual([
+    'dynamodb:BatchGetItem',
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+  ]);
+  const writes = dynamo.filter((s) => actionsOf(s).includes('dynamodb:PutItem'));
+  expect(writes.map(leadingKeys)).toHaveLength(2);
+  expect(writes.map(leadingKeys)).toEqual(expect.arrayContaining([[own], ['ECHO']]));
+  // The functions' declared data: echo reads and writes ECHO, nothing else declares any.
+  expect(actionsOf(writes.find((s) => leadingKeys(s)?.includes('ECHO')) as Statement)).toEqual(
+    expect.arrayContaining(['dynamodb:Query', 'dynamodb:DeleteItem'])
+  );
+
+  const s3 = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+  expect(s3).toHaveLength(1);
+  expect(s3[0]?.Action).toBe('s3:GetObject');
+  const objects = [s3[0]?.Resource].flat().map((r) => JSON.stringify(r));
+  // One object per function bundle and one for the runtime, each named by its hash.
+  expect(objects).toHaveLength(release.manifest.functions.length + 1);
+  for (const o of objects) expect(o).toMatch(/\/[0-9a-f]{64}\.zip"/);
+
+  for (const s of statements) expect(s.Resource).not.toBe('*');
+}
+
+describe('SatelliteLocationStack for a Local Zone', () => {
+  it('is named for the location and deployed in its parent region with an explicit account', () => {
+    const { stack, lz } = losAngeles();
     expect(stack.stackName).toBe('Orbit-prod-Location-los-angeles');
     expect(stack.region).toBe(lz.parentRegion);
-    expect(stack.account).toBe(environment.account);
+    expect(stack.account).toBe(prod.account);
   });
 
-  it('pins its subnet to the Local Zone, with no NAT gateway and gateway endpoints for S3 and DynamoDB', () => {
-    t.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: lz.zone });
+  it('pins its only subnet to the Local Zone, without NAT, with gateway endpoints for S3 and DynamoDB', () => {
+    const { t, lz } = losAngeles();
+    t.resourceCountIs('AWS::EC2::Subnet', 1);
+    t.hasResourceProperties('AWS::EC2::Subnet', {
+      AvailabilityZone: lz.zone,
+      OutpostArn: Match.absent(),
+      MapPublicIpOnLaunch: true,
+    });
     t.resourceCountIs('AWS::EC2::NatGateway', 0);
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
     for (const service of ['s3', 'dynamodb']) {
       t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
         VpcEndpointType: 'Gateway',
         ServiceName: `com.amazonaws.${lz.parentRegion}.${service}`,
+        RouteTableIds: [Match.anyValue()],
       });
     }
-    t.resourceCountIs('AWS::EC2::FlowLog', 1);
   });
 
-  it('runs the configured instance types and capacity with IMDSv2 and encrypted volumes', () => {
+  it('logs the VPC flows', () => {
+    const { t } = losAngeles();
+    t.hasResourceProperties('AWS::EC2::FlowLog', {
+      ResourceType: 'VPC',
+      TrafficType: 'ALL',
+      ResourceId: { Ref: Match.stringLikeRegexp('^NetworkVpc') },
+    });
+  });
+
+  it('runs the configured instance types, in order, at the configured capacity', () => {
+    const { t, lz } = losAngeles();
     t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       MinSize: String(lz.capacity),
       MaxSize: String(lz.capacity * 2),
+      DesiredCapacity: Match.absent(),
       HealthCheckType: 'ELB',
+      MixedInstancesPolicy: {
+        LaunchTemplate: Match.objectLike({
+          Overrides: lz.instanceTypes.map((type) => ({ InstanceType: type })),
+        }),
+      },
     });
+  });
+
+  it('launches Amazon Linux 2023 for the architecture of its instance types, with IMDSv2 and encrypted volumes', () => {
+    const { t, lz } = losAngeles();
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
         InstanceType: lz.instanceTypes[0],
@@ -66,141 +174,361 @@ describe('SatelliteLocationStack for a Local Zone', () => {
         BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
       }),
     });
+    const amis = Object.values(t.findParameters('*')).map((p) => p.Default);
+    expect(amis).toContainEqual(
+      expect.stringMatching(
+        /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-kernel-.+-x86_64$/
+      )
+    );
   });
 
   it('starts the runtime from the release asset under systemd, configured for its location', () => {
-    const template = Object.values(t.findResources('AWS::EC2::LaunchTemplate'))[0];
-    const userData = template?.Properties.LaunchTemplateData.UserData['Fn::Base64'] as string;
+    const { t, lz, stack } = losAngeles();
+    const userData = userDataOf(t);
     for (const expected of [
-      'orbit-runtime.service',
+      'dnf install -y nodejs20',
+      `aws s3 cp --region ${lz.parentRegion} s3://cdk-`,
+      `${stack.runtimeAsset.assetHash}.zip /opt/orbit/runtime.zip`,
+      'unzip -o -q /opt/orbit/runtime.zip -d /opt/orbit/runtime',
+      '/etc/systemd/system/orbit-runtime.service',
+      'ExecStart=/usr/bin/node-20 /opt/orbit/runtime/index.js',
       'Restart=always',
-      'aws s3 cp s3://cdk-',
-      'Environment=ORBIT_LOCATION_ID="los-angeles"',
-      'Environment=ORBIT_ARTIFACTS="s3"',
-      'Environment=ORBIT_DATA_REGION="us-east-1"',
-      `Environment=ORBIT_AUTH_ISSUER="${environment.auth.issuer}"`,
-      'systemctl enable --now orbit-runtime',
+      'systemctl enable --now orbit-runtime.service',
     ]) {
       expect(userData).toContain(expected);
     }
   });
 
-  it('serves HTTPS with the configured certificate and redirects HTTP', () => {
+  it.each([
+    ['ORBIT_ENVIRONMENT', 'prod'],
+    ['ORBIT_LOCATION_ID', 'los-angeles'],
+    ['ORBIT_LOCATION_KIND', 'local-zone'],
+    ['ORBIT_REGION', 'us-west-2'],
+    ['ORBIT_TABLE_NAME', 'orbit-prod'],
+    [
+      'ORBIT_DATA_REGION',
+      dataRegionOf(prod, prod.locations.find((l) => l.id === 'los-angeles') as SatelliteLocation),
+    ],
+    ['ORBIT_RUNTIME_PORT', '8080'],
+    ['ORBIT_AUTH_ISSUER', prod.auth.issuer],
+    ['ORBIT_AUTH_AUDIENCE', prod.auth.audience.join(',')],
+    ['ORBIT_PULL_INTERVAL_SECONDS', '10'],
+    ['ORBIT_ARTIFACTS', 's3'],
+  ])('sets %s=%s for the runtime', (name, value) => {
+    const { t } = losAngeles();
+    expect(userDataOf(t).split('\n')).toContain(`Environment="${name}=${value}"`);
+  });
+
+  it('passes CORS to the runtime only when the environment sets it', () => {
+    expect(userDataOf(losAngeles().t)).not.toContain('ORBIT_CORS');
+    const withCors = prodWith(
+      'los-angeles',
+      {},
+      { api: { cors: { allowOrigins: ['https://app.example.com'] } } }
+    );
+    const userData = userDataOf(satellite(withCors, 'los-angeles').t);
+    const line = userData.split('\n').find((l) => l.includes('ORBIT_CORS=')) ?? '';
+    // Unquote as systemd does: the value is the environment's CORS settings, as JSON.
+    const assignment = JSON.parse(line.slice('Environment='.length)) as string;
+    expect(JSON.parse(assignment.slice('ORBIT_CORS='.length))).toEqual(withCors.api.cors);
+  });
+
+  it('serves HTTPS with the configured certificate and a TLS 1.3 policy, and redirects HTTP to it', () => {
+    const { t, lz } = losAngeles();
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 443,
       Protocol: 'HTTPS',
       Certificates: [{ CertificateArn: lz.certificateArn }],
+      SslPolicy: Match.stringLikeRegexp('TLS13'),
     });
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 80,
       DefaultActions: [
         Match.objectLike({
           Type: 'redirect',
-          RedirectConfig: Match.objectLike({ Protocol: 'HTTPS' }),
+          RedirectConfig: Match.objectLike({ Protocol: 'HTTPS', Port: '443' }),
         }),
       ],
     });
-    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
-      Port: 8080,
-      HealthCheckPath: '/health',
-    });
+  });
+
+  it('puts an internet-facing load balancer in the zone subnet, logging access to an encrypted bucket', () => {
+    const { t } = losAngeles();
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
       Scheme: 'internet-facing',
+      Subnets: [{ Ref: Match.stringLikeRegexp('^NetworkZoneSubnet') }],
+      LoadBalancerAttributes: Match.arrayWith([{ Key: 'access_logs.s3.enabled', Value: 'true' }]),
+    });
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: Match.anyValue(),
+      PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicAcls: true }),
     });
   });
 
-  it("lets the runtime role reach only its own records, the functions' data and the release objects", () => {
-    const statements = roleStatements(t);
-    const dynamo = statements.filter((s: { Action: unknown }) =>
-      JSON.stringify(s.Action).includes('dynamodb:')
-    );
-    expect(dynamo.length).toBeGreaterThan(0);
-    for (const s of dynamo) {
-      expect(JSON.stringify(s.Resource)).toContain(
-        `:dynamodb:us-east-1:${environment.account}:table/orbit-prod`
-      );
-      expect(s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toBeDefined();
-    }
-    const writes = dynamo.find(
-      (s: { Action: unknown }) =>
-        JSON.stringify(s.Action).includes('PutItem') && !JSON.stringify(s.Action).includes('Query')
-    );
-    expect(writes.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).toEqual([
-      'LOCATION#los-angeles',
-    ]);
-    const s3 = statements.filter((s: { Action: unknown }) =>
-      JSON.stringify(s.Action).includes('s3:')
-    );
-    expect(s3).toHaveLength(1);
-    expect(s3[0].Action).toBe('s3:GetObject');
-    for (const r of s3[0].Resource) expect(JSON.stringify(r)).toMatch(/\/[0-9a-f]{64}\.zip/);
-    expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"/);
+  it('checks the runtime on /health at port 8080, and keeps a draining runtime in service', () => {
+    const { t } = losAngeles();
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Port: 8080,
+      Protocol: 'HTTP',
+      HealthCheckPath: '/health',
+      Matcher: { HttpCode: '200,503' },
+    });
   });
 
-  it('deploys each function bundle as the same asset the region stacks deploy', () => {
+  it('lets clients reach only the load balancer, and only the load balancer reach the runtime', () => {
+    const { t } = losAngeles();
+    const [albGroup] = Object.keys(
+      t.findResources('AWS::EC2::SecurityGroup', {
+        Properties: { GroupDescription: 'HTTPS from clients to the satellite' },
+      })
+    );
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'HTTPS from clients to the satellite',
+      SecurityGroupIngress: [
+        Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 }),
+        Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 80, ToPort: 80 }),
+      ],
+    });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'The runtime, reachable only from the load balancer',
+      SecurityGroupIngress: Match.absent(),
+    });
+    const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress'));
+    expect(ingress.map((i) => i.Properties)).toEqual([
+      expect.objectContaining({
+        FromPort: 8080,
+        ToPort: 8080,
+        SourceSecurityGroupId: { 'Fn::GetAtt': [albGroup, 'GroupId'] },
+      }),
+    ]);
+  });
+
+  it("lets the runtime's role reach only its records, the functions' data and the release objects", () => {
+    const { t, lz } = losAngeles();
+    expectLeastPrivilege(t, prod, lz);
+    t.hasResourceProperties('AWS::IAM::Role', {
+      Description: Match.stringLikeRegexp('^Orbit satellite'),
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })],
+      }),
+    });
+  });
+
+  it('deploys each function bundle as the very asset (same hash) a region stack of the environment deploys', () => {
+    const { stack } = losAngeles();
     const region = new RegionLocationStack(new App(), 'Region', {
-      environment,
-      location: environment.locations.find((l) => l.id === 'us-east-1') as never,
+      environment: prod,
+      location: prod.locations.find((l) => l.id === 'us-west-2') as RegionLocation,
       release,
     });
-    const lambdaKeys = Object.values(
-      Template.fromStack(region).findResources('AWS::Lambda::Function')
-    )
-      .map((f) => f.Properties.Code?.S3Key as string | undefined)
-      .filter((k): k is string => k !== undefined);
+    const lambdaKeys = Object.fromEntries(
+      Object.values(Template.fromStack(region).findResources('AWS::Lambda::Function')).map((f) => [
+        f.Properties.FunctionName,
+        f.Properties.Code?.S3Key,
+      ])
+    );
     for (const fn of release.manifest.functions) {
-      const hash = stack.assets[fn.name]?.assetHash;
-      expect(lambdaKeys).toContain(`${hash}.zip`);
+      const asset = stack.assets[fn.name];
+      expect(asset?.s3ObjectKey).toBe(`${asset?.assetHash}.zip`);
+      expect(lambdaKeys[`orbit-prod-${fn.name}`]).toBe(asset?.s3ObjectKey);
     }
   });
 
-  it('records the staged release with its manifest and where each bundle is', () => {
-    const staged = Object.values(t.findResources('Custom::OrbitStagedRelease'))[0];
-    const call = sdkCall(staged?.Properties.Update);
-    expect(call?.parameters.Key.sk.S).toBe(`RELEASE#${release.manifest.releaseId}`);
-    const values = Object.values(call?.parameters.ExpressionAttributeValues ?? {}) as {
-      S?: string;
-      M?: Record<string, unknown>;
-    }[];
-    expect(
-      values.some(
-        (v) => v.S?.startsWith('{') && JSON.parse(v.S).releaseId === release.manifest.releaseId
-      )
-    ).toBe(true);
-    expect(values.some((v) => v.M && 'runtime' in v.M && 'health' in v.M)).toBe(true);
+  it('registers the location with its HTTPS URL, and records the staged release with where each bundle is', () => {
+    const { t, stack, lz } = losAngeles();
+    t.hasOutput('ApiUrl', {
+      Value: {
+        'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [Match.anyValue(), 'DNSName'] }, '/']],
+      },
+    });
+    const registration = sdkCall(
+      Object.values(t.findResources('Custom::OrbitLocationRegistration'))[0]?.Properties.Update
+    );
+    const facts = attributes(registration);
+    expect(facts).toMatchObject({
+      kind: { S: 'local-zone' },
+      region: { S: lz.parentRegion },
+      dataRegion: { S: stack.dataRegion },
+      apiUrl: { S: expect.stringMatching(/^https:\/\/.+\/$/) },
+    });
+
+    const staged = sdkCall(
+      Object.values(t.findResources('Custom::OrbitStagedRelease'))[0]?.Properties.Update
+    );
+    expect(staged?.parameters.Key).toEqual({
+      pk: { S: 'LOCATION#los-angeles' },
+      sk: { S: `RELEASE#${release.manifest.releaseId}` },
+    });
+    const record = attributes(staged);
+    expect(JSON.parse(record.manifest.S)).toEqual(release.manifest);
+    const bundles = [
+      ...release.manifest.functions.map((f) => [f.name, stack.assets[f.name], f.sha256] as const),
+      ['runtime', stack.runtimeAsset, release.manifest.runtime.sha256] as const,
+    ];
+    expect(Object.keys(record.artifacts.M)).toEqual(bundles.map(([name]) => name));
+    for (const [name, asset, sha256] of bundles) {
+      expect(record.artifacts.M[name]).toEqual({
+        M: {
+          bucket: { S: asset?.s3BucketName },
+          key: { S: asset?.s3ObjectKey },
+          sha256: { S: sha256 },
+        },
+      });
+    }
+  });
+
+  it('throws when a function is named like the runtime, whose staged-release entry it would take', () => {
+    const [first, ...rest] = release.manifest.functions;
+    const clash: Release = {
+      ...release,
+      manifest: {
+        ...release.manifest,
+        functions: [{ ...(first as (typeof rest)[number]), name: 'runtime' }, ...rest],
+      },
+    };
+    expect(() => satellite(prod, 'los-angeles', clash)).toThrow(
+      /a function named 'runtime' would share its staged-release entry/
+    );
   });
 });
 
-describe('SatelliteLocationStack for an Outpost', () => {
-  const { t, location } = satellite('factory-ohio');
-  const op = location as Extract<SatelliteLocation, { kind: 'outpost' }>;
+/** The attributes an AwsCustomResource's UpdateItem call sets, by name. */
+function attributes(call: Record<string, any> | undefined): Record<string, any> {
+  const p = call?.parameters;
+  return Object.fromEntries(
+    Object.entries(p.ExpressionAttributeNames as Record<string, string>).map(([alias, name]) => [
+      name,
+      p.ExpressionAttributeValues[alias.replace('#a', ':v')],
+    ])
+  );
+}
 
-  it('places its subnet on the Outpost in its anchor zone', () => {
+describe('SatelliteLocationStack for an Outpost', () => {
+  it('places its only subnet on the Outpost, in the zone it is anchored to', () => {
+    const { t, location } = satellite(prod, 'factory-ohio');
+    const op = location as Outpost;
+    t.resourceCountIs('AWS::EC2::Subnet', 1);
     t.hasResourceProperties('AWS::EC2::Subnet', {
       OutpostArn: op.outpostArn,
       AvailabilityZone: op.availabilityZone,
     });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Subnets: [{ Ref: Match.stringLikeRegexp('^NetworkZoneSubnet') }],
+    });
+  });
+
+  it('runs one instance type from its launch template, without a mixed instances policy', () => {
+    const { t, location } = satellite(prod, 'factory-ohio');
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      MixedInstancesPolicy: Match.absent(),
+      LaunchTemplate: Match.anyValue(),
+      MinSize: String((location as Outpost).capacity),
+    });
+  });
+});
+
+describe('SatelliteLocationStack in existing subnets', () => {
+  const existing = () =>
+    prodWith('miami', {
+      vpcId: 'vpc-0123abcd',
+      subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+      instanceTypes: ['m7g.large', 't4g.large'],
+    });
+
+  it('creates no network: the group spans the given subnets, the load balancer takes the first', () => {
+    const { t } = satellite(existing(), 'miami');
+    for (const type of ['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::InternetGateway']) {
+      t.resourceCountIs(type, 0);
+    }
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      VPCZoneIdentifier: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Subnets: ['subnet-0123456789abcdef0'],
+    });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', { VpcId: 'vpc-0123abcd' });
+  });
+
+  it('launches the arm64 image for Graviton instance types', () => {
+    const { t } = satellite(existing(), 'miami');
+    const amis = Object.values(t.findParameters('*')).map((p) => p.Default);
+    expect(amis).toContainEqual(
+      expect.stringMatching(/^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-kernel-.+-arm64$/)
+    );
+  });
+
+  it('throws when the instance types mix Graviton and x86_64', () => {
+    const mixed = prodWith('miami', { instanceTypes: ['m7g.large', 'c5.large'] });
+    expect(() => satellite(mixed, 'miami')).toThrow(
+      /m7g.large, c5.large mix Graviton \(arm64\) and x86_64/
+    );
   });
 });
 
 describe('SatelliteLocationStack for an on-prem site', () => {
-  const dev = loadEnvironment({ env: 'dev' });
-  const { t } = satellite('lab', dev);
+  const lab = () => satellite(dev, 'lab');
 
-  it('has no network, compute or load balancer: a role and the records only', () => {
-    for (const type of [
-      'AWS::EC2::VPC',
-      'AWS::AutoScaling::AutoScalingGroup',
-      'AWS::ElasticLoadBalancingV2::LoadBalancer',
-    ]) {
-      t.resourceCountIs(type, 0);
-    }
+  it('is named for the location and deployed in its parent region with an explicit account', () => {
+    const { stack, location } = lab();
+    expect(stack.stackName).toBe('Orbit-dev-Location-lab');
+    expect(stack.region).toBe(location.parentRegion);
+    expect(stack.account).toBe(dev.account);
+  });
+
+  it('has no network, compute or load balancer', () => {
+    const { t } = lab();
+    const types = Object.values(t.toJSON().Resources as Record<string, { Type: string }>).map(
+      (r) => r.Type
+    );
+    expect(
+      types.filter((type) => /^AWS::(EC2|ElasticLoadBalancingV2|AutoScaling)::/.test(type))
+    ).toEqual([]);
+    expect(t.toJSON().Outputs).not.toHaveProperty('ApiUrl');
+  });
+
+  it('gives its hosts a role that only principals tagged for the location may assume, named in the outputs', () => {
+    const { t } = lab();
     t.hasResourceProperties('AWS::IAM::Role', {
+      Description: Match.stringLikeRegexp('^Orbit satellite'),
       AssumeRolePolicyDocument: Match.objectLike({
-        Statement: [Match.objectLike({ Principal: { AWS: Match.anyValue() } })],
+        Statement: [
+          Match.objectLike({
+            Action: 'sts:AssumeRole',
+            Principal: { AWS: Match.objectLike({ 'Fn::Join': Match.anyValue() }) },
+            Condition: {
+              StringEquals: {
+                'aws:PrincipalTag/orbit:environment': 'dev',
+                'aws:PrincipalTag/orbit:location': 'lab',
+              },
+            },
+          }),
+        ],
       }),
     });
-    t.resourceCountIs('Custom::OrbitLocationRegistration', 1);
-    t.hasOutput('RoleArn', Match.anyValue());
+    t.hasOutput('RoleArn', {
+      Value: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+      Description: Match.stringLikeRegexp('orbit:location=lab'),
+    });
+  });
+
+  it("lets the hosts' role reach only its records, the functions' data and the release objects", () => {
+    const { t, location } = lab();
+    expectLeastPrivilege(t, dev, location);
+  });
+
+  it('registers the site without an API URL and records the staged release', () => {
+    const { t } = lab();
+    const facts = attributes(
+      sdkCall(
+        Object.values(t.findResources('Custom::OrbitLocationRegistration'))[0]?.Properties.Update
+      )
+    );
+    expect(facts).toMatchObject({ kind: { S: 'on-prem' }, site: { S: 'developer lab rack' } });
+    expect(facts).not.toHaveProperty('apiUrl');
+    const staged = attributes(
+      sdkCall(Object.values(t.findResources('Custom::OrbitStagedRelease'))[0]?.Properties.Update)
+    );
+    expect(staged.releaseId).toEqual({ S: release.manifest.releaseId });
+    expect(Object.keys(staged.artifacts.M)).toContain('runtime');
   });
 });
