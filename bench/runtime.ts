@@ -70,7 +70,12 @@ export async function runtimeThroughput(
   );
   const issuer = await startDevIssuer(0, 'orbit-bench');
   const token = await issuer.issue('bench');
-  const runtime = spawn(process.execPath, [path.join(release.dir, release.manifest.runtime.file)], {
+  // ORBIT_BENCH_PROFILE=DIR writes the runtime's CPU profile there (open it in Chrome DevTools).
+  const profile = process.env.ORBIT_BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORBIT_BENCH_PROFILE}`]
+    : [];
+  const runtimeFile = path.join(release.dir, release.manifest.runtime.file);
+  const runtime = spawn(process.execPath, [...profile, runtimeFile], {
     env: {
       ...process.env,
       ORBIT_ENVIRONMENT: 'bench',

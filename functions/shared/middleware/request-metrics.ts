@@ -7,7 +7,8 @@ import { requestState } from '../request-state';
 /** Options of {@link requestMetrics}. */
 export interface RequestMetricsOptions {
   readonly logger: Logger;
-  readonly metrics: Metrics;
+  /** Where the figures go. @default - none: the host counts requests itself (satellites) */
+  readonly metrics?: Metrics;
 }
 
 /** The metric names rollout gates read, per function, location and release (EMF). */
@@ -36,14 +37,16 @@ export function requestMetrics(
   const done = (request: Request<OrbitEvent, OrbitResult>): void => {
     const status = request.response?.statusCode ?? 500;
     const latencyMs = performance.now() - requestState(request.event).startedAt;
-    metrics.addMetric(REQUEST_METRICS.requests, MetricUnit.Count, 1);
-    metrics.addMetric(
-      REQUEST_METRICS.clientErrors,
-      MetricUnit.Count,
-      status >= 400 && status < 500 ? 1 : 0
-    );
-    metrics.addMetric(REQUEST_METRICS.serverErrors, MetricUnit.Count, status >= 500 ? 1 : 0);
-    metrics.addMetric(REQUEST_METRICS.latency, MetricUnit.Milliseconds, latencyMs);
+    if (metrics) {
+      metrics.addMetric(REQUEST_METRICS.requests, MetricUnit.Count, 1);
+      metrics.addMetric(
+        REQUEST_METRICS.clientErrors,
+        MetricUnit.Count,
+        status >= 400 && status < 500 ? 1 : 0
+      );
+      metrics.addMetric(REQUEST_METRICS.serverErrors, MetricUnit.Count, status >= 500 ? 1 : 0);
+      metrics.addMetric(REQUEST_METRICS.latency, MetricUnit.Milliseconds, latencyMs);
+    }
     // Successes are already in API Gateway's access log; errors deserve a line of their own.
     logger[status >= 400 ? 'info' : 'debug']('request', {
       method: request.event.requestContext?.http?.method,

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { defineFunction } from '../../../functions/shared/declaration';
@@ -305,6 +306,20 @@ describe('the shared middleware stack', () => {
       Latency: expect.any(Number),
     });
     expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('Orbit');
+  });
+
+  it('gathers no metrics when EMF is disabled (satellites count requests themselves)', async () => {
+    const addMetric = jest.spyOn(Metrics.prototype, 'addMetric');
+    const publish = jest.spyOn(Metrics.prototype, 'publishStoredMetrics');
+    try {
+      const res = await invoke(make(), httpEvent({ method: 'GET', path: '/nowhere' }));
+      expect(res.status).toBe(404);
+      expect(addMetric).not.toHaveBeenCalled();
+      expect(publish).not.toHaveBeenCalled();
+    } finally {
+      addMetric.mockRestore();
+      publish.mockRestore();
+    }
   });
 
   it('throws at cold start when a declared route has no logic', () => {
