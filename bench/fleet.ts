@@ -87,6 +87,7 @@ export async function rolloutConvergence(release: Release, options: BenchOptions
       await stageEverywhere(environment, table, id);
       const started = performance.now();
       await store.submit({ command: 'start', release: id }, 'bench');
+      fleet.wake(); // as `npx orbit rollout start` does
       for (;;) {
         await new Promise((res) => setTimeout(res, 50));
         const active = await store.activeRolloutId();

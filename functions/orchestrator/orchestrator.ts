@@ -23,9 +23,20 @@ export interface OrchestratorOptions {
 /** What one reconcile pass did. */
 export interface ReconcileReport {
   readonly events: readonly string[];
+  /**
+   * Locations whose gates wait for evidence (fresh heartbeats, enough requests) with the bake
+   * over: a pass run as soon as one of them reports can take the next step.
+   */
+  readonly waitingOn: readonly string[];
 }
 
 const DRAIN_RETRY_AFTER_SECONDS = 30;
+
+type Wave = Environment['rollout']['waves'][number];
+
+/** A step without bake is judged on its locations' next evidence: the pass after applying it waits on them. */
+const judgedNext = (wave: Wave | undefined): readonly string[] =>
+  wave && wave.bakeMinutes === 0 ? wave.locations : [];
 
 /** A command the orchestrator refuses (its intent is closed as rejected, with this reason). */
 class RejectedError extends Error {
@@ -56,6 +67,7 @@ export class Orchestrator {
   /** One pass. Conflicts with a concurrent run end the pass quietly: the winner did the work. */
   async reconcile(): Promise<ReconcileReport> {
     const events: string[] = [];
+    const waitingOn: string[] = [];
     try {
       for (const intent of await this.options.store.pendingIntents()) {
         events.push(await this.execute(intent));
@@ -63,14 +75,14 @@ export class Orchestrator {
       const id = await this.options.store.activeRolloutId();
       const rollout = id ? await this.options.store.rollout(id) : undefined;
       if (rollout) {
-        const event = await this.step(rollout);
+        const event = await this.step(rollout, waitingOn);
         if (event) events.push(event);
       }
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
       events.push(`yielded: ${err.message}`);
     }
-    return { events };
+    return { events, waitingOn };
   }
 
   private iso(): string {
@@ -124,12 +136,19 @@ export class Orchestrator {
     if (active && active !== rolloutId)
       throw new RejectedError(`rollout ${active} is active; one at a time`);
     const previous: Record<string, string> = {};
-    for (const location of environment.locations) {
-      const desired = await this.desired(location.id);
+    // Read in parallel, judged in order: the first location at fault is the one named.
+    const facts = await Promise.all(
+      environment.locations.map(async (location) => ({
+        location,
+        desired: await this.desired(location.id),
+        staged: await this.staged(location.id, intent.release),
+      }))
+    );
+    for (const { location, desired, staged } of facts) {
       if (!desired) throw new RejectedError(`location ${location.id} serves nothing yet`);
       if (desired.candidate)
         throw new RejectedError(`location ${location.id} still has a candidate`);
-      if (!(await this.staged(location.id, intent.release))) {
+      if (!staged) {
         throw new RejectedError(
           `release ${intent.release} is not staged at ${location.id}; deploy it first`
         );
@@ -216,12 +235,15 @@ export class Orchestrator {
     return `${what} ${drained ? 'drained' : 'restored'}`;
   }
 
-  /** At most one step of a rollout. */
-  private async step(rollout: Rollout): Promise<string | undefined> {
+  /** At most one step of a rollout; `waitingOn` gets the locations whose evidence it awaits. */
+  private async step(rollout: Rollout, waitingOn: string[]): Promise<string | undefined> {
     if (rollout.status !== 'running') return undefined;
     const wave = this.options.environment.rollout.waves[rollout.wave];
     if (!wave) return this.complete(rollout);
-    if (rollout.phase === 'applying') return this.apply(rollout);
+    if (rollout.phase === 'applying') {
+      waitingOn.push(...judgedNext(wave));
+      return this.apply(rollout);
+    }
 
     const gates = this.options.environment.rollout.gates;
     let ready = this.now() >= rollout.bakeUntilMs;
@@ -235,10 +257,13 @@ export class Orchestrator {
       }
       if (verdict.verdict === 'wait' && wave.locations.includes(id)) {
         ready = false;
-        waiting.push(`${id}: ${verdict.why}`);
+        waiting.push(id);
       }
     }
-    if (!ready) return undefined;
+    if (!ready) {
+      if (this.now() >= rollout.bakeUntilMs) waitingOn.push(...waiting);
+      return undefined;
+    }
     const last = rollout.step + 1 >= wave.steps.length;
     const next = last
       ? { wave: rollout.wave + 1, step: 0 }
@@ -249,6 +274,7 @@ export class Orchestrator {
       { ...next, phase: 'applying' },
       `advance to wave ${next.wave} step ${next.step}`
     );
+    waitingOn.push(...judgedNext(this.options.environment.rollout.waves[next.wave]));
     return this.apply(advanced);
   }
 
@@ -258,14 +284,15 @@ export class Orchestrator {
     if (!wave) return this.complete(rollout);
     const percent = wave.steps[rollout.step] ?? 100;
     const baseline: Record<string, Baseline> = { ...rollout.baseline };
-    for (const id of wave.locations) {
-      const location = this.byId.get(id) as Location;
-      await this.options.driverFor(location).apply(id, {
-        stable: rollout.previous[id] as string,
-        candidate: rollout.release,
-        weight: percent / 100,
-      });
-    }
+    await Promise.all(
+      wave.locations.map((id) =>
+        this.options.driverFor(this.byId.get(id) as Location).apply(id, {
+          stable: rollout.previous[id] as string,
+          candidate: rollout.release,
+          weight: percent / 100,
+        })
+      )
+    );
     const samples = await this.samples(wave.locations, rollout.release);
     for (const id of wave.locations) {
       const sample = samples.get(id) as HealthSample;
@@ -302,11 +329,11 @@ export class Orchestrator {
   }
 
   private async complete(rollout: Rollout): Promise<string> {
-    for (const location of this.options.environment.locations) {
-      await this.options
-        .driverFor(location)
-        .apply(location.id, { stable: rollout.release, weight: 0 });
-    }
+    await Promise.all(
+      this.options.environment.locations.map((location) =>
+        this.options.driverFor(location).apply(location.id, { stable: rollout.release, weight: 0 })
+      )
+    );
     await this.save(
       rollout,
       { status: 'completed' },
@@ -322,12 +349,13 @@ export class Orchestrator {
     status: 'rolled-back' | 'aborted',
     reason: string
   ): Promise<string> {
-    for (const id of rollout.touched) {
-      const location = this.byId.get(id) as Location;
-      await this.options
-        .driverFor(location)
-        .apply(id, { stable: rollout.previous[id] as string, weight: 0 });
-    }
+    await Promise.all(
+      rollout.touched.map((id) =>
+        this.options
+          .driverFor(this.byId.get(id) as Location)
+          .apply(id, { stable: rollout.previous[id] as string, weight: 0 })
+      )
+    );
     await this.save(rollout, { status, reason }, `${status}: ${reason}`);
     await this.finish(rollout, `${status}: ${reason}`);
     return `rollout ${rollout.rolloutId} ${status}: ${reason}; back on stable at ${rollout.touched.join(', ') || 'no location'}`;

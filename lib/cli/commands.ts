@@ -99,6 +99,11 @@ export function plan(t: Target, release: string): Output {
  */
 export async function submit(t: Target, command: Command, waitMs = 30_000): Promise<Output> {
   const intent = await t.store.submit(command, t.actor);
+  // The intent is recorded either way: a failed wake only delays it to the next scheduled pass.
+  const notWoken = await t.wake().then(
+    () => undefined,
+    (err: unknown) => (err instanceof Error ? err.message : String(err))
+  );
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
     const now = await t.store.intent(intent);
@@ -108,8 +113,11 @@ export async function submit(t: Target, command: Command, waitMs = 30_000): Prom
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+  const why = notWoken
+    ? ` (it could not be woken: ${notWoken}; its next scheduled pass runs it)`
+    : '';
   return {
-    text: `${command.command} recorded as intent ${intent.intentId}; the orchestrator has not run it yet`,
+    text: `${command.command} recorded as intent ${intent.intentId}; the orchestrator has not run it yet${why}`,
     data: intent,
   };
 }

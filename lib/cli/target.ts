@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ControlStore } from '../../functions/orchestrator/control-store';
 import { createTableClient } from '../../functions/shared/table';
-import { tableNameOf } from '../config/fleet';
+import { orchestratorNameOf, tableNameOf } from '../config/fleet';
 import { loadEnvironment } from '../config/load';
 import type { Environment } from '../config/schema';
 import { type LocalFleetState, localStateFile } from '../local/fleet';
@@ -20,6 +21,34 @@ export interface Target {
   /** Who commands are recorded as. */
   readonly actor: string;
   readonly local: boolean;
+  /**
+   * Has the orchestrator run a pass now, so that a command takes effect in seconds rather
+   * than on the next scheduled pass; throws, saying why, when it cannot.
+   */
+  wake(): Promise<void>;
+}
+
+/** Invokes the orchestrator asynchronously (a reconcile pass); its reserved concurrency queues overlaps. */
+async function invokeOrchestrator(environment: Environment): Promise<void> {
+  const lambda = new LambdaClient({ region: environment.homeRegion });
+  try {
+    await lambda.send(
+      new InvokeCommand({
+        FunctionName: orchestratorNameOf(environment),
+        InvocationType: 'Event',
+        Payload: new TextEncoder().encode(JSON.stringify({ job: 'reconcile' })),
+      })
+    );
+  } finally {
+    lambda.destroy();
+  }
+}
+
+/** Asks the running local fleet for an orchestrator pass now. */
+async function wakeLocalFleet(controlUrl: string | undefined): Promise<void> {
+  if (!controlUrl) throw new Error('this local fleet has no control endpoint; restart it');
+  const res = await fetch(new URL('wake', controlUrl), { method: 'POST' });
+  if (!res.ok) throw new Error(`the local fleet answered ${res.status}`);
 }
 
 /** The IAM principal the credentials belong to: who the audit log names. */
@@ -58,6 +87,7 @@ export async function resolveTarget(options: { env?: string; stateDir?: string }
       urls: {},
       actor: await callerIdentity(environment.homeRegion),
       local: false,
+      wake: () => invokeOrchestrator(environment),
     };
   }
   const file = localStateFile(options.stateDir ?? DEFAULT_STATE_DIR);
@@ -81,5 +111,6 @@ export async function resolveTarget(options: { env?: string; stateDir?: string }
     urls: Object.fromEntries(state.locations.map((l) => [l.id, l.url])),
     actor: `local:${process.env.USER ?? 'developer'}`,
     local: true,
+    wake: () => wakeLocalFleet(state.controlUrl),
   };
 }

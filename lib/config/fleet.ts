@@ -28,6 +28,11 @@ export function tableNameOf(env: Environment): string {
   return `orbit-${env.name}`;
 }
 
+/** The orchestrator function of an environment: the control-plane stack and the CLI agree on it. */
+export function orchestratorNameOf(env: Environment): string {
+  return `orbit-${env.name}-orchestrator`;
+}
+
 /** Stack names, stable because they are what `cdk deploy` and CloudFormation know. */
 export const stackNames = {
   globalState: (env: Environment) => `Orbit-${env.name}-GlobalState`,

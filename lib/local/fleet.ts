@@ -15,6 +15,7 @@ import type { Environment, LocationKind } from '../config/schema';
 import { buildRelease } from '../release/build';
 import type { Release, ReleaseManifest } from '../release/manifest';
 import { RUNTIME_ENV } from '../satellite/config';
+import { startLocalControl } from './control';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type LocalStore, startLocalStore } from './store';
 
@@ -67,6 +68,8 @@ export interface LocalFleet {
   readonly locations: readonly LocalLocation[];
   /** The orchestrator the fleet's loop runs (tests call `reconcile()` directly too). */
   readonly orchestrator: Orchestrator;
+  /** Runs an orchestrator pass now (after the one in progress), as `npx orbit` commands do. */
+  wake(): void;
   /** Stops every runtime, the issuer and the store; frees every port. */
   stop(): Promise<void>;
 }
@@ -79,6 +82,8 @@ export interface LocalFleetState {
   readonly homeRegion: string;
   readonly locations: readonly LocalLocation[];
   readonly pid: number;
+  /** Where `POST wake` runs an orchestrator pass now. */
+  readonly controlUrl: string;
 }
 
 /** Where the local fleet's state file lives under a state directory. */
@@ -116,6 +121,13 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
 
     const children: ChildProcess[] = [];
     stops.push(() => stopChildren(children));
+    // Event-driven reconcile: when the orchestrator waits for a location's evidence, that
+    // location's next heartbeat runs a pass at once instead of on the next scheduled one.
+    let awaited = new Set<string>();
+    let wake = () => {};
+    const onHeartbeat = (locationId: string) => {
+      if (awaited.has(locationId)) wake();
+    };
     const locations = await Promise.all(
       env.locations.map(async (location, i) => {
         const port = basePort === 0 ? 0 : basePort + 2 + i;
@@ -133,6 +145,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
           [RUNTIME_ENV.authIssuer]: issuer.issuer,
           [RUNTIME_ENV.authAudience]: audience,
           [RUNTIME_ENV.pullIntervalSeconds]: String(options.pullIntervalSeconds ?? 2),
+          [RUNTIME_ENV.announceHeartbeats]: 'true',
           ...(env.api.cors ? { ORBIT_CORS: JSON.stringify(env.api.cors) } : {}),
         });
         children.push(child);
@@ -140,7 +153,8 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
           child,
           location.id,
           options.readyTimeoutMs ?? RUNTIME_READY_TIMEOUT_MS,
-          options.onLog
+          options.onLog,
+          onHeartbeat
         );
         return {
           id: location.id,
@@ -160,20 +174,23 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       healthFor: () => health,
       actor: 'local-orchestrator',
     });
-    stops.push(
-      runLoop(options.reconcileIntervalSeconds ?? 1, async (pass) => {
-        const { events } = await orchestrator.reconcile();
-        if (pass % 5 === 0) {
-          await runGovernance({
-            environment: env,
-            table: control,
-            tableName,
-            reporting: env.locations.map((l) => l.id),
-          });
-        }
-        if (events.length > 0) options.onReconcile?.(events);
-      })
-    );
+    const loop = runLoop(options.reconcileIntervalSeconds ?? 1, async (pass) => {
+      const { events, waitingOn } = await orchestrator.reconcile();
+      awaited = new Set(waitingOn);
+      if (pass % 5 === 0) {
+        await runGovernance({
+          environment: env,
+          table: control,
+          tableName,
+          reporting: env.locations.map((l) => l.id),
+        });
+      }
+      if (events.length > 0) options.onReconcile?.(events);
+    });
+    stops.push(loop.stop);
+    wake = loop.wake;
+    const controlEndpoint = await startLocalControl(loop.wake);
+    stops.push(controlEndpoint.stop);
     if (options.stateDir) {
       const file = localStateFile(options.stateDir);
       mkdirSync(options.stateDir, { recursive: true });
@@ -184,6 +201,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
         homeRegion: env.homeRegion,
         locations,
         pid: process.pid,
+        controlUrl: controlEndpoint.url,
       };
       writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
       stops.push(async () => rmSync(file, { force: true }));
@@ -192,6 +210,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       environment: env,
       releaseId,
       orchestrator,
+      wake: loop.wake,
       storeEndpoint: store.endpoint,
       issuer,
       token: await issuer.issue('local-developer'),
@@ -283,7 +302,8 @@ function waitReady(
   child: ChildProcess,
   locationId: string,
   timeoutMs: number,
-  onLog?: (locationId: string, line: string) => void
+  onLog?: (locationId: string, line: string) => void,
+  onHeartbeat?: (locationId: string) => void
 ): Promise<{ url: string }> {
   return new Promise((resolve, reject) => {
     const last: string[] = [];
@@ -297,6 +317,10 @@ function waitReady(
     const onLine = (line: string) => {
       last.push(line);
       if (last.length > 5) last.shift();
+      if (line.startsWith('{"event":"heartbeat"')) {
+        onHeartbeat?.(locationId);
+        return;
+      }
       if (line.startsWith('{"event":"ready"')) {
         clearTimeout(timer);
         resolve(JSON.parse(line) as { url: string });
@@ -318,24 +342,48 @@ function waitReady(
   });
 }
 
-/** Runs `pass` every `seconds`, never two at once; the returned function stops it. */
-function runLoop(seconds: number, pass: (n: number) => Promise<void>): () => Promise<void> {
+/**
+ * Runs `pass` every `seconds` (at a fixed rate), never two at once. `wake` runs a pass now, or right after the
+ * one in progress (wakes during a pass coalesce into one); `stop` waits for the pass running.
+ */
+function runLoop(
+  seconds: number,
+  pass: (n: number) => Promise<void>
+): { wake: () => void; stop: () => Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
+  let again = false;
   let n = 0;
-  const tick = () => {
+  const schedule = (ms: number) => {
+    clearTimeout(timer);
+    if (!stopped) timer = setTimeout(tick, ms);
+  };
+  function tick(): void {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    clearTimeout(timer);
+    const started = Date.now();
     running = pass(n++)
       .catch((err) => console.error(`orbit: orchestrator pass failed: ${(err as Error).message}`))
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, seconds * 1000);
+        running = undefined;
+        // A fixed rate, as a schedule in AWS keeps: a pass's own time does not stretch the interval.
+        schedule(again ? 0 : Math.max(0, seconds * 1000 - (Date.now() - started)));
+        again = false;
       });
-  };
-  timer = setTimeout(tick, seconds * 1000);
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await running;
+  }
+  schedule(seconds * 1000);
+  return {
+    wake: tick,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
   };
 }
 

@@ -21,6 +21,8 @@ export interface RuntimeConfig {
   };
   readonly pullIntervalSeconds: number;
   readonly cors?: CorsSettings;
+  /** Print a `{"event":"heartbeat",…}` line after each heartbeat (the local fleet listens). */
+  readonly announceHeartbeats: boolean;
 }
 
 /** The variables the runtime reads besides the location context ({@link ORBIT_ENV}). */
@@ -33,6 +35,7 @@ export const RUNTIME_ENV = {
   authAudience: 'ORBIT_AUTH_AUDIENCE',
   authJwksUri: 'ORBIT_AUTH_JWKS_URI',
   pullIntervalSeconds: 'ORBIT_PULL_INTERVAL_SECONDS',
+  announceHeartbeats: 'ORBIT_ANNOUNCE_HEARTBEATS',
 } as const;
 
 /** Reads the runtime's configuration; throws naming the first missing or bad variable. */
@@ -64,5 +67,6 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     auth: issuer ? { issuer, audience, jwksUri: env[RUNTIME_ENV.authJwksUri] } : undefined,
     pullIntervalSeconds,
     cors,
+    announceHeartbeats: env[RUNTIME_ENV.announceHeartbeats] === 'true',
   };
 }

@@ -27,6 +27,8 @@ export interface PullAgentOptions {
   readonly now?: () => number;
   /** Told when a pull fails; the runtime keeps serving what it has. @default - ignored */
   readonly onError?: (err: unknown) => void;
+  /** Told after each heartbeat is written. @default - nothing */
+  readonly onHeartbeat?: (heartbeat: Heartbeat) => void;
 }
 
 /**
@@ -43,6 +45,10 @@ export class PullAgent {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Whether the last tick changed what is served. */
+  private switched = false;
+  /** The newest staged release, loaded ahead of the rollout that will ask for it. */
+  private preloaded: string | undefined;
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly options: PullAgentOptions) {
@@ -60,25 +66,52 @@ export class PullAgent {
   /** One pull: desired state in, releases loaded, state switched, heartbeat out. */
   async tick(): Promise<void> {
     let lastError: string | undefined;
+    this.switched = false;
     try {
       const desired = await this.desired();
-      if (desired) this.state = await this.stateFor(desired);
+      if (desired) {
+        const next = await this.stateFor(desired);
+        this.switched = !sameSplit(this.state, next);
+        this.state = next;
+      }
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
       this.options.onError?.(err);
     }
     if (this.state) await this.heartbeat(lastError).catch((err) => this.options.onError?.(err));
     if (!this.state && lastError) throw new Error(lastError);
+    if (this.state) await this.preload().catch((err) => this.options.onError?.(err));
   }
 
-  /** Pulls every interval until {@link stop}. */
+  /**
+   * Fetches and loads the newest staged release before any rollout asks for it (after the
+   * heartbeat, so it never delays one): a switch then costs an assignment, not a download
+   * and a module load, and the candidate's first evidence reaches the gates sooner.
+   */
+  private async preload(): Promise<void> {
+    const newest = await this.newestStaged();
+    if (!newest || this.loaded.has(newest)) return;
+    await this.release(newest);
+    this.preloaded = newest;
+  }
+
+  /**
+   * When the next pull comes: an interval after the last, or half of one after a switch, as
+   * that pull's heartbeat is the first evidence of the new split, which a rollout's gates
+   * wait for.
+   */
+  get nextPullInMs(): number {
+    return this.switched ? this.intervalMs / 2 : this.intervalMs;
+  }
+
+  /** Pulls every interval until {@link stop} (see {@link nextPullInMs}). */
   start(): void {
     const loop = () => {
       if (this.stopped) return;
       this.running = this.tick()
         .catch(() => undefined)
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.intervalMs);
+          if (!this.stopped) this.timer = setTimeout(loop, this.nextPullInMs);
         });
     };
     this.timer = setTimeout(loop, this.intervalMs);
@@ -111,26 +144,10 @@ export class PullAgent {
    */
   private async adoptFirstStagedRelease(): Promise<DesiredTraffic | undefined> {
     const { table, tableName, locationId } = this.options;
-    const staged = await table.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :release)',
-        ExpressionAttributeValues: {
-          ':pk': keys.location(locationId).pk,
-          ':release': keys.stagedReleasePrefix,
-        },
-        ConsistentRead: true,
-      })
-    );
-    const newest = (staged.Items ?? [])
-      .map((i) => ({
-        id: String(i.sk).slice(keys.stagedReleasePrefix.length),
-        at: String(i.stagedAt ?? ''),
-      }))
-      .sort((a, b) => b.at.localeCompare(a.at))[0];
+    const newest = await this.newestStaged();
     if (!newest) return undefined;
     const desired: DesiredTraffic = {
-      stable: newest.id,
+      stable: newest,
       weight: 0,
       updatedAt: new Date(this.now()).toISOString(),
     };
@@ -149,6 +166,29 @@ export class PullAgent {
     }
   }
 
+  /** The id of the release staged last at this location, if any. */
+  private async newestStaged(): Promise<string | undefined> {
+    const { table, tableName, locationId } = this.options;
+    const staged = await table.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :release)',
+        ExpressionAttributeValues: {
+          ':pk': keys.location(locationId).pk,
+          ':release': keys.stagedReleasePrefix,
+        },
+        ConsistentRead: true,
+      })
+    );
+    const newest = (staged.Items ?? [])
+      .map((i) => ({
+        id: String(i.sk).slice(keys.stagedReleasePrefix.length),
+        at: String(i.stagedAt ?? ''),
+      }))
+      .sort((a, b) => b.at.localeCompare(a.at))[0];
+    return newest?.id;
+  }
+
   private async stateFor(desired: DesiredTraffic): Promise<TrafficState> {
     const stable = await this.release(desired.stable);
     const candidate = desired.candidate ? await this.release(desired.candidate) : undefined;
@@ -156,7 +196,8 @@ export class PullAgent {
     // Releases no longer desired are dropped from the cache; their modules stay loaded
     // until requests holding them finish, then are garbage once unreferenced.
     for (const id of this.loaded.keys()) {
-      if (id !== desired.stable && id !== desired.candidate) this.loaded.delete(id);
+      if (id !== desired.stable && id !== desired.candidate && id !== this.preloaded)
+        this.loaded.delete(id);
     }
     return { stable, candidate, weight };
   }
@@ -193,5 +234,12 @@ export class PullAgent {
         Item: { ...keys.heartbeat(locationId), ...heartbeat },
       })
     );
+    this.options.onHeartbeat?.(heartbeat);
   }
 }
+
+const sameSplit = (a: TrafficState | undefined, b: TrafficState): boolean =>
+  a !== undefined &&
+  a.stable.releaseId === b.stable.releaseId &&
+  a.candidate?.releaseId === b.candidate?.releaseId &&
+  a.weight === b.weight;

@@ -68,6 +68,12 @@ export async function startRuntime(
     stats,
     intervalMs: config.pullIntervalSeconds * 1000,
     onError: (err) => onError('pull failed; serving what is loaded', err),
+    onHeartbeat: config.announceHeartbeats
+      ? (hb) =>
+          process.stdout.write(
+            `${JSON.stringify({ event: 'heartbeat', location: hb.locationId, atMs: hb.atMs })}\n`
+          )
+      : undefined,
   });
   await agent.tick();
 

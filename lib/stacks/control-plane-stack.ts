@@ -14,7 +14,7 @@ import {
 } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { keys } from '../../functions/shared/keys';
-import { regionLocations, tableNameOf } from '../config/fleet';
+import { orchestratorNameOf, regionLocations, tableNameOf } from '../config/fleet';
 import type { Environment } from '../config/schema';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { OrbitFunction } from '../constructs/orbit-function';
@@ -77,7 +77,7 @@ export class ControlPlaneStack extends Stack {
         memoryMb: 512,
         timeoutSeconds: 60,
       },
-      functionName: `orbit-${env.name}-orchestrator`,
+      functionName: orchestratorNameOf(env),
       environment: { ORBIT_TABLE_NAME: tableName },
       table: dynamodb.TableV2.fromTableAttributes(this, 'Table', { tableArn }),
       locationId: 'control-plane',

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { resolveTarget } from '../../lib/cli/target';
@@ -103,6 +104,28 @@ describe('resolveTarget for an AWS environment', () => {
       local: false,
       tableName: 'orbit-prod',
     });
+  });
+
+  it('wakes the orchestrator with an asynchronous invocation of a reconcile pass', async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:iam::333333333333:user/alice' });
+    const lambda = mockClient(LambdaClient);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    try {
+      const target = await resolveTarget({ env: 'prod' });
+      await target.wake();
+      const calls = lambda.commandCalls(InvokeCommand);
+      expect(calls).toHaveLength(1);
+      const input = calls[0]?.args[0].input;
+      expect(input).toMatchObject({
+        FunctionName: 'orbit-prod-orchestrator',
+        InvocationType: 'Event',
+      });
+      expect(JSON.parse(new TextDecoder().decode(input?.Payload as Uint8Array))).toEqual({
+        job: 'reconcile',
+      });
+    } finally {
+      lambda.restore();
+    }
   });
 
   it('fails with one line when there are no credentials', async () => {

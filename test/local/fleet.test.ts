@@ -1,7 +1,17 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { submit } from '../../lib/cli/commands';
+import { resolveTarget } from '../../lib/cli/target';
 import { loadEnvironment } from '../../lib/config/load';
-import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
+import {
+  type LocalFleet,
+  type LocalFleetState,
+  localStateFile,
+  startLocalFleet,
+} from '../../lib/local/fleet';
 
 /** True when nothing listens on the port any more. */
 const portIsFree = (port: number) =>
@@ -103,5 +113,53 @@ describe('the local fleet', () => {
     }
     expect(status).toBe(1);
     expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^orbit: .*nope/)]);
+  });
+});
+
+describe('commands against the local fleet', () => {
+  const environment = loadEnvironment({ env: 'dev' });
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'orbit-wake-'));
+  let fleet: LocalFleet;
+
+  beforeAll(async () => {
+    // An hour between scheduled passes: only a wake can run a command within the test.
+    fleet = await startLocalFleet({
+      environment,
+      basePort: 0,
+      pullIntervalSeconds: 1,
+      reconcileIntervalSeconds: 3600,
+      stateDir,
+    });
+  });
+  afterAll(() => fleet?.stop());
+
+  it('run at once: the CLI wakes the orchestrator instead of waiting for its next pass', async () => {
+    const target = await resolveTarget({ stateDir });
+    const started = Date.now();
+    const out = await submit(target, { command: 'drain', location: 'lab', reason: 'wake test' });
+    expect(out.text).toBe('location lab drained');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await submit(target, { command: 'restore', location: 'lab' });
+  });
+
+  it('say so when the orchestrator cannot be woken, and still record the command', async () => {
+    const target = await resolveTarget({ stateDir });
+    const out = await submit(
+      { ...target, wake: () => Promise.reject(new Error('no route to the control endpoint')) },
+      { command: 'restore', location: 'boston' },
+      300
+    );
+    expect(out.text).toMatch(
+      /^restore recorded as intent .+; the orchestrator has not run it yet \(it could not be woken: no route to the control endpoint; its next scheduled pass runs it\)$/
+    );
+    expect(await target.store.intent(out.data as never)).toMatchObject({ status: 'pending' });
+  });
+
+  it('answer anything but POST /wake on the control endpoint with a 404 problem', async () => {
+    const state = JSON.parse(readFileSync(localStateFile(stateDir), 'utf8')) as LocalFleetState;
+    const res = await fetch(new URL('wake', state.controlUrl));
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(await res.json()).toMatchObject({ status: 404, type: 'urn:orbit:problem:not-found' });
   });
 });

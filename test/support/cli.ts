@@ -21,6 +21,7 @@ export function commandsFor(fleet: LocalFleet) {
     urls: Object.fromEntries(fleet.locations.map((l) => [l.id, l.url])),
     actor: 'local:test',
     local: true,
+    wake: async () => fleet.wake(),
   };
   return {
     status: () => commands.status(target),

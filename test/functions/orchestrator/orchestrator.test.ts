@@ -182,6 +182,45 @@ describe('the orchestrator', () => {
     expect((await active())?.step).toBe(1);
   });
 
+  it('names the locations whose evidence it waits for once the bake is over, so a pass can follow it', async () => {
+    await store.submit({ command: 'start', release: R2 }, 'alice');
+    const o = orchestrator();
+    // The canary wave bakes 5 minutes: no evidence can end the step before that.
+    expect((await o.reconcile()).waitingOn).toEqual([]);
+    minutes(1);
+    expect((await o.reconcile()).waitingOn).toEqual([]);
+    minutes(5);
+    expect((await o.reconcile()).waitingOn).toEqual(['canary']);
+    fleet.serve();
+    expect((await o.reconcile()).waitingOn).toEqual([]);
+  });
+
+  it('waits on a wave without bake from the pass that applies it', async () => {
+    const noBake = parseEnvironment(
+      {
+        ...environment,
+        rollout: {
+          ...environment.rollout,
+          waves: environment.rollout.waves.map((w) => ({ ...w, bakeMinutes: 0 })),
+        },
+      },
+      'test'
+    );
+    await store.submit({ command: 'start', release: R2 }, 'alice');
+    const o = new Orchestrator({
+      environment: noBake,
+      store,
+      driverFor: () => fleet.driver,
+      healthFor: () => fleet.health,
+      now: () => clock,
+    });
+    expect((await o.reconcile()).waitingOn).toEqual(['canary']);
+    fleet.serve();
+    expect((await o.reconcile()).waitingOn).toEqual(['canary']);
+    fleet.serve();
+    expect((await o.reconcile()).waitingOn).toEqual(['use1', 'usw2']);
+  });
+
   it('rolls every touched location back in one pass when a gate breaks', async () => {
     await store.submit({ command: 'start', release: R2 }, 'alice');
     const o = orchestrator();
