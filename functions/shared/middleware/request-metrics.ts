@@ -1,4 +1,4 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Logger, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { OrbitEvent, OrbitResult } from '../http';
@@ -48,7 +48,10 @@ export function requestMetrics(
       metrics.addMetric(REQUEST_METRICS.latency, MetricUnit.Milliseconds, latencyMs);
     }
     // Successes are already in API Gateway's access log; errors deserve a line of their own.
-    logger[status >= 400 ? 'info' : 'debug']('request', {
+    // The level is checked first: building a line only to drop it costs every request.
+    const failed = status >= 400;
+    if (!failed && logger.level > LogLevelThreshold.DEBUG) return;
+    logger[failed ? 'info' : 'debug']('request', {
       method: request.event.requestContext?.http?.method,
       path: request.event.rawPath,
       status,
