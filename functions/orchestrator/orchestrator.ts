@@ -4,7 +4,7 @@ import { keys } from '../shared/keys';
 import { ConflictError, type ControlStore } from './control-store';
 import { judge } from './gates';
 import type { Baseline, Intent, Rollout } from './model';
-import type { HealthSample, HealthSource, TrafficDriver } from './ports';
+import type { HealthSample, HealthSource, TrafficDriver, TrafficTarget } from './ports';
 
 /** Options of an {@link Orchestrator}. */
 export interface OrchestratorOptions {
@@ -284,15 +284,11 @@ export class Orchestrator {
     if (!wave) return this.complete(rollout);
     const percent = wave.steps[rollout.step] ?? 100;
     const baseline: Record<string, Baseline> = { ...rollout.baseline };
-    await Promise.all(
-      wave.locations.map((id) =>
-        this.options.driverFor(this.byId.get(id) as Location).apply(id, {
-          stable: rollout.previous[id] as string,
-          candidate: rollout.release,
-          weight: percent / 100,
-        })
-      )
-    );
+    await this.applyEverywhere(wave.locations, (id) => ({
+      stable: rollout.previous[id] as string,
+      candidate: rollout.release,
+      weight: percent / 100,
+    }));
     const samples = await this.samples(wave.locations, rollout.release);
     for (const id of wave.locations) {
       const sample = samples.get(id) as HealthSample;
@@ -305,6 +301,25 @@ export class Orchestrator {
       `wave ${wave.name} at ${percent}%`
     );
     return `rollout ${rollout.rolloutId}: wave ${wave.name} (${wave.locations.join(', ')}) at ${percent}%`;
+  }
+
+  /**
+   * Moves traffic at many locations at once, and returns only when every move has settled:
+   * a pass never ends with a write still in flight that could land after the next pass's.
+   * Failures are reported together, in location order; the next pass repeats the moves
+   * (absolute weights, so repeating one is harmless).
+   */
+  private async applyEverywhere(
+    ids: readonly string[],
+    target: (id: string) => TrafficTarget
+  ): Promise<void> {
+    const results = await Promise.allSettled(
+      ids.map((id) => this.options.driverFor(this.byId.get(id) as Location).apply(id, target(id)))
+    );
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [`${ids[i]}: ${(r.reason as Error)?.message ?? r.reason}`] : []
+    );
+    if (failed.length > 0) throw new Error(`moving traffic failed at ${failed.join('; ')}`);
   }
 
   /** Health of many locations, batched per health source where it can batch. */
@@ -329,10 +344,9 @@ export class Orchestrator {
   }
 
   private async complete(rollout: Rollout): Promise<string> {
-    await Promise.all(
-      this.options.environment.locations.map((location) =>
-        this.options.driverFor(location).apply(location.id, { stable: rollout.release, weight: 0 })
-      )
+    await this.applyEverywhere(
+      this.options.environment.locations.map((l) => l.id),
+      () => ({ stable: rollout.release, weight: 0 })
     );
     await this.save(
       rollout,
@@ -349,13 +363,10 @@ export class Orchestrator {
     status: 'rolled-back' | 'aborted',
     reason: string
   ): Promise<string> {
-    await Promise.all(
-      rollout.touched.map((id) =>
-        this.options
-          .driverFor(this.byId.get(id) as Location)
-          .apply(id, { stable: rollout.previous[id] as string, weight: 0 })
-      )
-    );
+    await this.applyEverywhere(rollout.touched, (id) => ({
+      stable: rollout.previous[id] as string,
+      weight: 0,
+    }));
     await this.save(rollout, { status, reason }, `${status}: ${reason}`);
     await this.finish(rollout, `${status}: ${reason}`);
     return `rollout ${rollout.rolloutId} ${status}: ${reason}; back on stable at ${rollout.touched.join(', ') || 'no location'}`;

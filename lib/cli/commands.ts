@@ -94,16 +94,27 @@ export function plan(t: Target, release: string): Output {
 }
 
 /**
- * Records a command and waits (up to `waitMs`) for the orchestrator to execute it; a
- * rejected command is an error with the orchestrator's reason.
+ * Records a command, wakes the orchestrator and waits (up to `waitMs`) for it to execute the
+ * command; a rejected command is an error with the orchestrator's reason. A failed wake is
+ * told to `warn` at once (the command stands; the next scheduled pass runs it).
  */
-export async function submit(t: Target, command: Command, waitMs = 30_000): Promise<Output> {
+export async function submit(
+  t: Target,
+  command: Command,
+  waitMs = 30_000,
+  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)
+): Promise<Output> {
   const intent = await t.store.submit(command, t.actor);
   // The intent is recorded either way: a failed wake only delays it to the next scheduled pass.
   const notWoken = await t.wake().then(
     () => undefined,
     (err: unknown) => (err instanceof Error ? err.message : String(err))
   );
+  if (notWoken) {
+    warn(
+      `orbit: ${command.command} is recorded, but the orchestrator could not be woken (${notWoken}); its next scheduled pass runs it`
+    );
+  }
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
     const now = await t.store.intent(intent);

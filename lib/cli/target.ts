@@ -47,8 +47,16 @@ async function invokeOrchestrator(environment: Environment): Promise<void> {
 /** Asks the running local fleet for an orchestrator pass now. */
 async function wakeLocalFleet(controlUrl: string | undefined): Promise<void> {
   if (!controlUrl) throw new Error('this local fleet has no control endpoint; restart it');
-  const res = await fetch(new URL('wake', controlUrl), { method: 'POST' });
-  if (!res.ok) throw new Error(`the local fleet answered ${res.status}`);
+  const url = new URL('wake', controlUrl);
+  const res = await fetch(url, { method: 'POST' }).catch(
+    (err: Error & { cause?: { code?: string; message?: string } }) => {
+      throw new Error(
+        `${url} is unreachable (${err.cause?.code ?? err.cause?.message ?? err.message})`
+      );
+    }
+  );
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
 }
 
 /** The IAM principal the credentials belong to: who the audit log names. */

@@ -6,7 +6,11 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import { ControlStore } from '../../functions/orchestrator/control-store';
 import { runGovernance } from '../../functions/orchestrator/governance';
 import { Orchestrator } from '../../functions/orchestrator/orchestrator';
-import { HeartbeatHealthSource, SatelliteTrafficDriver } from '../../functions/orchestrator/ports';
+import {
+  HeartbeatHealthSource,
+  SatelliteTrafficDriver,
+  type TrafficDriver,
+} from '../../functions/orchestrator/ports';
 import { ORBIT_ENV } from '../../functions/shared/env';
 import { keys } from '../../functions/shared/keys';
 import { createTableClient } from '../../functions/shared/table';
@@ -17,6 +21,7 @@ import type { Release, ReleaseManifest } from '../release/manifest';
 import { RUNTIME_ENV } from '../satellite/config';
 import { startLocalControl } from './control';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
+import { runLoop } from './loop';
 import { type LocalStore, startLocalStore } from './store';
 
 /** Options of {@link startLocalFleet}. */
@@ -90,6 +95,8 @@ export interface LocalFleetState {
 export const localStateFile = (stateDir: string) => path.join(stateDir, 'local.json');
 
 const RUNTIME_READY_TIMEOUT_MS = 20_000;
+/** Governance runs every this many reconcile intervals. */
+const GOVERNANCE_EVERY_INTERVALS = 5;
 
 /**
  * Brings a whole environment up on one machine: the embedded store with the fleet's table,
@@ -120,6 +127,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     await stageEverywhere(env, control, releaseId, release.manifest);
 
     const children: ChildProcess[] = [];
+    const runtimes = new Map<string, ChildProcess>();
     stops.push(() => stopChildren(children));
     // Event-driven reconcile: when the orchestrator waits for a location's evidence, that
     // location's next heartbeat runs a pass at once instead of on the next scheduled one.
@@ -149,6 +157,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
           ...(env.api.cors ? { ORBIT_CORS: JSON.stringify(env.api.cors) } : {}),
         });
         children.push(child);
+        runtimes.set(location.id, child);
         const ready = await waitReady(
           child,
           location.id,
@@ -165,7 +174,14 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
         };
       })
     );
-    const driver = new SatelliteTrafficDriver(control, tableName);
+    const records = new SatelliteTrafficDriver(control, tableName);
+    // What AWS cannot do for a satellite, one machine can: tell the runtime to pull at once.
+    const driver: TrafficDriver = {
+      apply: async (locationId, target) => {
+        await records.apply(locationId, target);
+        runtimes.get(locationId)?.kill('SIGHUP');
+      },
+    };
     const health = new HeartbeatHealthSource(control, tableName);
     const orchestrator = new Orchestrator({
       environment: env,
@@ -174,10 +190,14 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       healthFor: () => health,
       actor: 'local-orchestrator',
     });
-    const loop = runLoop(options.reconcileIntervalSeconds ?? 1, async (pass) => {
+    const intervalMs = (options.reconcileIntervalSeconds ?? 1) * 1000;
+    let governedAt = 0;
+    const loop = runLoop(intervalMs / 1000, async () => {
       const { events, waitingOn } = await orchestrator.reconcile();
       awaited = new Set(waitingOn);
-      if (pass % 5 === 0) {
+      // By the clock, not by passes: woken passes must not make governance run more often.
+      if (Date.now() - governedAt >= GOVERNANCE_EVERY_INTERVALS * intervalMs) {
+        governedAt = Date.now();
         await runGovernance({
           environment: env,
           table: control,
@@ -315,12 +335,12 @@ function waitReady(
       timeoutMs
     );
     const onLine = (line: string) => {
-      last.push(line);
-      if (last.length > 5) last.shift();
       if (line.startsWith('{"event":"heartbeat"')) {
         onHeartbeat?.(locationId);
         return;
       }
+      last.push(line);
+      if (last.length > 5) last.shift();
       if (line.startsWith('{"event":"ready"')) {
         clearTimeout(timer);
         resolve(JSON.parse(line) as { url: string });
@@ -340,51 +360,6 @@ function waitReady(
       );
     });
   });
-}
-
-/**
- * Runs `pass` every `seconds` (at a fixed rate), never two at once. `wake` runs a pass now, or right after the
- * one in progress (wakes during a pass coalesce into one); `stop` waits for the pass running.
- */
-function runLoop(
-  seconds: number,
-  pass: (n: number) => Promise<void>
-): { wake: () => void; stop: () => Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let n = 0;
-  const schedule = (ms: number) => {
-    clearTimeout(timer);
-    if (!stopped) timer = setTimeout(tick, ms);
-  };
-  function tick(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    clearTimeout(timer);
-    const started = Date.now();
-    running = pass(n++)
-      .catch((err) => console.error(`orbit: orchestrator pass failed: ${(err as Error).message}`))
-      .finally(() => {
-        running = undefined;
-        // A fixed rate, as a schedule in AWS keeps: a pass's own time does not stretch the interval.
-        schedule(again ? 0 : Math.max(0, seconds * 1000 - (Date.now() - started)));
-        again = false;
-      });
-  }
-  schedule(seconds * 1000);
-  return {
-    wake: tick,
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
 }
 
 async function stopChildren(children: readonly ChildProcess[]): Promise<void> {

@@ -21,6 +21,8 @@ export interface LoadedFunction {
 /** A release whose bundles are loaded into this process. */
 export interface LoadedRelease {
   readonly releaseId: string;
+  /** Where its bundles are. */
+  readonly dir: string;
   readonly routes: RouteTable;
   readonly functions: ReadonlyMap<string, LoadedFunction>;
   /** The function serving unmatched requests, if the release has one. */
@@ -70,7 +72,18 @@ export function loadRelease(
   const routes: ReleaseRoute[] = release.manifest.functions.flatMap((fn) =>
     fn.routes.map((r) => ({ ...r, functionName: fn.name }))
   );
-  return { releaseId, routes: new RouteTable(routes), functions, fallback };
+  return { releaseId, dir: release.dir, routes: new RouteTable(routes), functions, fallback };
+}
+
+/**
+ * Forgets a release's modules, so that they are garbage once the requests holding them
+ * finish; without it Node's module cache would keep every release ever loaded.
+ */
+export function unloadRelease(release: LoadedRelease): void {
+  const prefix = `${path.resolve(release.dir)}${path.sep}`;
+  for (const file of Object.keys(require.cache)) {
+    if (file.startsWith(prefix)) delete require.cache[file];
+  }
 }
 
 function loadFunction(

@@ -35,6 +35,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  // A reload, as daemons take it: read the desired state now rather than at the next interval.
+  process.on('SIGHUP', () => runtime.agent.pullNow());
   // A handler that crashes outside its own promise must not take the location down.
   process.on('uncaughtException', (err) =>
     console.error('orbit runtime: uncaught error in a handler', err)

@@ -20,6 +20,8 @@ export interface PullAgentOptions {
   readonly artifacts: ArtifactSource;
   /** Loads a fetched release into the process. */
   readonly load: (release: Release) => LoadedRelease;
+  /** Lets go of a release no longer needed. @default - nothing */
+  readonly unload?: (release: LoadedRelease) => void;
   readonly stats: ReleaseStats;
   /** @default 10000 */
   readonly intervalMs?: number;
@@ -45,10 +47,14 @@ export class PullAgent {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** A pull was asked for while one ran. */
+  private again = false;
   /** Whether the last tick changed what is served. */
   private switched = false;
   /** The newest staged release, loaded ahead of the rollout that will ask for it. */
   private preloaded: string | undefined;
+  private unpreloadable: string | undefined;
+  private preloading: Promise<void> | undefined;
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly options: PullAgentOptions) {
@@ -80,19 +86,34 @@ export class PullAgent {
     }
     if (this.state) await this.heartbeat(lastError).catch((err) => this.options.onError?.(err));
     if (!this.state && lastError) throw new Error(lastError);
-    if (this.state) await this.preload().catch((err) => this.options.onError?.(err));
+    if (this.state && !this.preloading) {
+      this.preloading = this.preload()
+        .catch((err) => this.options.onError?.(err))
+        .finally(() => {
+          this.preloading = undefined;
+        });
+    }
   }
 
   /**
-   * Fetches and loads the newest staged release before any rollout asks for it (after the
-   * heartbeat, so it never delays one): a switch then costs an assignment, not a download
-   * and a module load, and the candidate's first evidence reaches the gates sooner.
+   * Fetches and loads the newest staged release before any rollout asks for it, beside the
+   * pulls (a slow download never delays a heartbeat): a switch then costs an assignment, not
+   * a download and a module load, and the candidate's first evidence reaches the gates
+   * sooner. A release that fails to preload is not tried again until it is desired.
    */
   private async preload(): Promise<void> {
     const newest = await this.newestStaged();
-    if (!newest || this.loaded.has(newest)) return;
-    await this.release(newest);
+    if (!newest || newest === this.preloaded || newest === this.unpreloadable) return;
     this.preloaded = newest;
+    if (this.loaded.has(newest)) return;
+    try {
+      await this.release(newest);
+    } catch (err) {
+      this.unpreloadable = newest;
+      throw new Error(`cannot preload staged release ${newest}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   /**
@@ -106,22 +127,38 @@ export class PullAgent {
 
   /** Pulls every interval until {@link stop} (see {@link nextPullInMs}). */
   start(): void {
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.tick()
-        .catch(() => undefined)
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.nextPullInMs);
-        });
-    };
-    this.timer = setTimeout(loop, this.intervalMs);
+    this.timer = setTimeout(() => this.loop(), this.intervalMs);
   }
 
-  /** Stops pulling; waits for a pull in progress. */
+  /**
+   * Pulls now, or right after the pull in progress (a runtime does on SIGHUP): an operator,
+   * or the local fleet after it moved traffic, need not wait for the interval.
+   */
+  pullNow(): void {
+    if (this.stopped || this.timer === undefined) return;
+    if (this.running) this.again = true;
+    else this.loop();
+  }
+
+  private loop(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.running = this.tick()
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = undefined;
+        const delay = this.again ? 0 : this.nextPullInMs;
+        this.again = false;
+        if (!this.stopped) this.timer = setTimeout(() => this.loop(), delay);
+      });
+  }
+
+  /** Stops pulling; waits for a pull and a preload in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await this.preloading;
   }
 
   private async desired(): Promise<DesiredTraffic | undefined> {
@@ -193,11 +230,13 @@ export class PullAgent {
     const stable = await this.release(desired.stable);
     const candidate = desired.candidate ? await this.release(desired.candidate) : undefined;
     const weight = candidate ? Math.min(1, Math.max(0, Number(desired.weight) || 0)) : 0;
-    // Releases no longer desired are dropped from the cache; their modules stay loaded
-    // until requests holding them finish, then are garbage once unreferenced.
-    for (const id of this.loaded.keys()) {
-      if (id !== desired.stable && id !== desired.candidate && id !== this.preloaded)
+    // Releases neither desired nor preloaded are unloaded; requests holding them finish
+    // with them, and their modules are garbage once unreferenced.
+    for (const [id, release] of this.loaded) {
+      if (id !== desired.stable && id !== desired.candidate && id !== this.preloaded) {
         this.loaded.delete(id);
+        this.options.unload?.(release);
+      }
     }
     return { stable, candidate, weight };
   }

@@ -5,7 +5,7 @@ import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
 import { createTableClient } from '../../functions/shared/table';
 import { LocalArtifactSource, S3ArtifactSource } from './artifacts';
 import type { RuntimeConfig } from './config';
-import { loadRelease, prepareConcurrentInvocations } from './function-host';
+import { loadRelease, prepareConcurrentInvocations, unloadRelease } from './function-host';
 import { PullAgent } from './pull-agent';
 import { type Authenticate, createRuntimeServer } from './server';
 import { ReleaseStats } from './stats';
@@ -65,6 +65,7 @@ export async function startRuntime(
           })
         : new LocalArtifactSource(config.artifacts),
     load: (release) => loadRelease(release, functionEnv),
+    unload: unloadRelease,
     stats,
     intervalMs: config.pullIntervalSeconds * 1000,
     onError: (err) => onError('pull failed; serving what is loaded', err),

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -144,15 +144,42 @@ describe('commands against the local fleet', () => {
 
   it('say so when the orchestrator cannot be woken, and still record the command', async () => {
     const target = await resolveTarget({ stateDir });
+    const warnings: string[] = [];
     const out = await submit(
       { ...target, wake: () => Promise.reject(new Error('no route to the control endpoint')) },
       { command: 'restore', location: 'boston' },
-      300
+      300,
+      (line) => warnings.push(line)
     );
+    expect(warnings).toEqual([
+      'orbit: restore is recorded, but the orchestrator could not be woken (no route to the control endpoint); its next scheduled pass runs it',
+    ]);
     expect(out.text).toMatch(
       /^restore recorded as intent .+; the orchestrator has not run it yet \(it could not be woken: no route to the control endpoint; its next scheduled pass runs it\)$/
     );
     expect(await target.store.intent(out.data as never)).toMatchObject({ status: 'pending' });
+  });
+
+  it('name the control endpoint and the cause when it is unreachable', async () => {
+    const target = await resolveTarget({ stateDir });
+    const state = JSON.parse(readFileSync(localStateFile(stateDir), 'utf8')) as LocalFleetState;
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const gone = { ...state, controlUrl: `http://127.0.0.1:${closed}/` };
+    writeFileSync(localStateFile(stateDir), JSON.stringify(gone));
+    try {
+      const offline = await resolveTarget({ stateDir });
+      await expect(offline.wake()).rejects.toThrow(
+        `http://127.0.0.1:${closed}/wake is unreachable (ECONNREFUSED)`
+      );
+    } finally {
+      writeFileSync(localStateFile(stateDir), JSON.stringify(state));
+    }
+    await expect(target.wake()).resolves.toBeUndefined();
   });
 
   it('answer anything but POST /wake on the control endpoint with a 404 problem', async () => {

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../functions/shared/keys';
 import { RouteTable } from '../../functions/shared/route-table';
@@ -17,6 +21,7 @@ describe('the pull agent', () => {
   let drop: () => Promise<void>;
   let fetched: string[];
   let loaded: string[];
+  let unloaded: string[];
 
   const put = (Item: Record<string, unknown>) =>
     client.send(new PutCommand({ TableName: tableName, Item }));
@@ -41,16 +46,19 @@ describe('the pull agent', () => {
         loaded.push(release.manifest.releaseId);
         return {
           releaseId: release.manifest.releaseId,
+          dir: release.dir,
           routes: new RouteTable([]),
           functions: new Map(),
         };
       },
+      unload: (release) => unloaded.push(release.releaseId),
     });
 
   beforeEach(async () => {
     ({ tableName, drop } = await createTestTable());
     fetched = [];
     loaded = [];
+    unloaded = [];
     await stage(R1, '2026-11-25T10:00:00Z');
     await desire({ stable: R1, weight: 0 });
   });
@@ -62,6 +70,7 @@ describe('the pull agent', () => {
     expect(loaded).toEqual([R1]);
     await stage(R2, '2026-11-25T11:00:00Z');
     await a.tick();
+    await a.stop(); // waits for the preload, which runs beside the pulls
     expect(loaded).toEqual([R1, R2]);
     expect(a.current().candidate).toBeUndefined();
 
@@ -109,6 +118,7 @@ describe('the pull agent', () => {
       },
       load: (release) => ({
         releaseId: release.manifest.releaseId,
+        dir: release.dir,
         routes: new RouteTable([]),
         functions: new Map(),
       }),
@@ -116,7 +126,64 @@ describe('the pull agent', () => {
     });
     await stage(R2, '2026-11-25T11:00:00Z');
     await a.tick();
+    await a.stop();
+    await a.tick();
+    await a.stop();
     expect(a.current().stable.releaseId).toBe(R1);
-    expect(errors).toEqual([new Error('the bucket is unreachable')]);
+    // Reported once, not at every pull, and never at the cost of a heartbeat.
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      `cannot preload staged release ${R2}: the bucket is unreachable`,
+    ]);
+    const hb = await client.send(
+      new GetCommand({ TableName: tableName, Key: keys.heartbeat('sat1') })
+    );
+    expect(hb.Item).toMatchObject({ stable: R1 });
+  });
+
+  it('unloads releases that are neither served nor the newest staged one', async () => {
+    const R3 = 'r-3333333333333333';
+    const a = agent();
+    await stage(R2, '2026-11-25T11:00:00Z');
+    await desire({ stable: R1, candidate: R2, weight: 0.5 });
+    await a.tick();
+    await desire({ stable: R2, weight: 0 });
+    await a.tick();
+    expect(unloaded).toEqual([R1]);
+    await stage(R3, '2026-11-25T12:00:00Z');
+    await a.tick();
+    await a.stop();
+    expect(loaded).toEqual([R1, R2, R3]);
+    await desire({ stable: R2, weight: 0 });
+    await stage(R1, '2026-11-25T13:00:00Z');
+    await a.tick();
+    await a.stop();
+    await a.tick();
+    // R3 was preloaded, then a newer staging (R1 again) took its place: R3 goes.
+    expect(unloaded).toEqual([R1, R3]);
+  });
+});
+
+describe('unloadRelease', () => {
+  it("removes a release's modules from Node's module cache, and only its own", () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'orbit-unload-'));
+    for (const id of [R1, R2]) {
+      mkdirSync(path.join(root, id, 'health'), { recursive: true });
+      writeFileSync(path.join(root, id, 'health', 'index.js'), 'exports.handler = () => 1;');
+    }
+    // In a plain Node process: jest keeps a module registry of its own.
+    const script = `
+      const path = require('node:path');
+      const { unloadRelease } = require(${JSON.stringify(path.join(__dirname, '../../lib/satellite/function-host.ts'))});
+      const root = ${JSON.stringify(root)};
+      const file = (id) => path.join(root, id, 'health', 'index.js');
+      require(file('${R1}'));
+      require(file('${R2}'));
+      unloadRelease({ releaseId: '${R1}', dir: path.join(root, '${R1}') });
+      console.log(JSON.stringify([file('${R1}') in require.cache, file('${R2}') in require.cache]));
+    `;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: path.join(__dirname, '..', '..'),
+    });
+    expect(JSON.parse(out.toString())).toEqual([false, true]);
   });
 });

@@ -306,6 +306,35 @@ describe('the orchestrator', () => {
     );
   });
 
+  it('ends a pass only when every traffic move has settled, naming each failure in location order', async () => {
+    await store.submit({ command: 'start', release: R2 }, 'alice');
+    const o = orchestrator();
+    await o.reconcile();
+    fleet.serve();
+    minutes(6);
+    await o.reconcile();
+    fleet.serve();
+    minutes(6);
+    let slowDone = false;
+    const driver: TrafficDriver = {
+      apply: async (location, target) => {
+        if (location === 'use1') {
+          await new Promise((r) => setTimeout(r, 50));
+          slowDone = true;
+          return fleet.driver.apply(location, target);
+        }
+        throw new Error(`${location} is unreachable`);
+      },
+    };
+    await expect(orchestrator(driver).reconcile()).rejects.toThrow(
+      'moving traffic failed at usw2: usw2 is unreachable'
+    );
+    expect(slowDone).toBe(true);
+    // The next pass repeats the step's moves and carries on.
+    await runToEnd(o);
+    expect(fleet.path('usw2')).toEqual([`${R1}+${R2}@1`, R2]);
+  });
+
   describe('a crash between any two writes of a pass', () => {
     /** A driver and store that fail at the n-th write, once. */
     const crashingAt = (n: number) => {
