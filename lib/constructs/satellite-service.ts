@@ -233,6 +233,8 @@ function runtimeUserData(
     'After=network-online.target',
     '[Service]',
     'ExecStart=/usr/bin/node-20 /opt/orbit/runtime/index.js',
+    // `systemctl reload orbit-runtime`: pull the desired state now (SIGHUP), keep serving.
+    'ExecReload=/bin/kill -HUP $MAINPID',
     'Restart=always',
     'RestartSec=2',
     'DynamicUser=yes',

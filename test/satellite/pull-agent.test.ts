@@ -29,12 +29,12 @@ describe('the pull agent', () => {
     put({ ...keys.stagedRelease('sat1', releaseId), releaseId, stagedAt });
   const desire = (desired: { stable: string; candidate?: string; weight: number }) =>
     put({ ...keys.desiredTraffic('sat1'), ...desired, updatedAt: new Date().toISOString() });
-  const agent = () =>
+  const agent = (intervalMs = 1000) =>
     new PullAgent({
       table: client,
       tableName,
       locationId: 'sat1',
-      intervalMs: 1000,
+      intervalMs,
       stats: new ReleaseStats(),
       artifacts: {
         fetch: async (releaseId) => {
@@ -101,6 +101,21 @@ describe('the pull agent', () => {
       new GetCommand({ TableName: tableName, Key: keys.heartbeat('sat1') })
     );
     expect(hb.Item).toMatchObject({ stable: R1, candidate: R2, weight: 0.25 });
+  });
+
+  it('pulls at once when asked (as on SIGHUP), not at the next interval', async () => {
+    const a = agent(3_600_000);
+    await a.tick();
+    a.start();
+    await stage(R2, '2026-11-25T11:00:00Z');
+    await desire({ stable: R1, candidate: R2, weight: 1 });
+    a.pullNow();
+    a.pullNow(); // while that pull runs: one more after it, not two at once
+    for (let i = 0; i < 100 && a.current().candidate === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await a.stop();
+    expect(a.current()).toMatchObject({ candidate: { releaseId: R2 }, weight: 1 });
   });
 
   it('keeps serving and reporting when preloading a staged release fails', async () => {

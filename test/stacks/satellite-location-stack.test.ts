@@ -193,6 +193,7 @@ describe('SatelliteLocationStack for a Local Zone', () => {
       '/etc/systemd/system/orbit-runtime.service',
       'ExecStart=/usr/bin/node-20 /opt/orbit/runtime/index.js',
       'Restart=always',
+      'ExecReload=/bin/kill -HUP $MAINPID',
       'systemctl enable --now orbit-runtime.service',
     ]) {
       expect(userData).toContain(expected);
