@@ -98,7 +98,8 @@ export async function runtimeThroughput(
   const children: ChildProcess[] = [runtime];
   try {
     const url = await ready(runtime);
-    const seconds = options.quick ? 3 : 10;
+    const seconds = options.quick ? 2 : 10;
+    const warmUp = options.quick ? 0.5 : 1;
     const rows: Row[] = [];
     for (const [name, route, headers] of [
       ['GET /health', 'health', {}],
@@ -112,8 +113,8 @@ export async function runtimeThroughput(
       });
       children.push(bare);
       const bareUrl = await ready(bare);
-      await load(`${url}${route}`, headers, 1);
-      await load(bareUrl, {}, 1);
+      await load(`${url}${route}`, headers, warmUp);
+      await load(bareUrl, {}, warmUp);
       const base = await load(bareUrl, {}, seconds);
       const ours = await load(`${url}${route}`, headers, seconds);
       bare.kill();
