@@ -35,6 +35,40 @@ const environment = parseEnvironment(
   'rehearsal'
 );
 
+/** Keeps every location busy with /health requests, as real clients would. */
+function generateTraffic(fleet: LocalFleet) {
+  let running = true;
+  const loops = fleet.locations.map(async (l) => {
+    while (running) {
+      await fetch(`${l.url}health`).then(
+        (r) => r.arrayBuffer(),
+        () => undefined
+      );
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const servingAt = async (fleet: LocalFleet) =>
+  (await commandsFor(fleet).status()).data as {
+    locations: { location: string; stable: string; candidate: string; health: string }[];
+  };
+
 describe('a rollout rehearsed on the local fleet', () => {
   let fleet: LocalFleet;
   let release: Release;
@@ -42,37 +76,7 @@ describe('a rollout rehearsed on the local fleet', () => {
   const basePort = 5200 + Math.floor(Math.random() * 200);
   const cli = () => commandsFor(fleet);
 
-  /** Keeps every location busy with /health requests, as real clients would. */
-  const generateTraffic = () => {
-    let running = true;
-    const loops = fleet.locations.map(async (l) => {
-      while (running) {
-        await fetch(`${l.url}health`).then(
-          (r) => r.arrayBuffer(),
-          () => undefined
-        );
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    });
-    return {
-      stop: async () => {
-        running = false;
-        await Promise.all(loops);
-      },
-    };
-  };
-  const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
-  const serving = async () =>
-    (await cli().status()).data as {
-      locations: { location: string; stable: string; candidate: string; health: string }[];
-    };
+  const serving = () => servingAt(fleet);
 
   beforeAll(async () => {
     release = await buildRelease();
@@ -83,7 +87,7 @@ describe('a rollout rehearsed on the local fleet', () => {
       pullIntervalSeconds: 0.5,
       reconcileIntervalSeconds: 0.5,
     });
-    traffic = generateTraffic();
+    traffic = generateTraffic(fleet);
   });
   afterAll(async () => {
     await traffic?.stop();
@@ -152,5 +156,40 @@ describe('a rollout rehearsed on the local fleet', () => {
       async () => (await fetch(`${boston}items?limit=1`, { headers: auth })).status === 200,
       15_000
     );
+  });
+});
+
+describe('event-driven reconcile on the local fleet', () => {
+  let fleet: LocalFleet;
+  let release: Release;
+  let traffic: { stop: () => Promise<void> };
+
+  beforeAll(async () => {
+    release = await buildRelease();
+    // No scheduled pass within the test: only the CLI's wake and the heartbeats the
+    // orchestrator waits for can move the rollout.
+    fleet = await startLocalFleet({
+      environment,
+      basePort: 0,
+      release,
+      pullIntervalSeconds: 0.5,
+      reconcileIntervalSeconds: 3600,
+    });
+    traffic = generateTraffic(fleet);
+  });
+  afterAll(async () => {
+    await traffic?.stop();
+    await fleet?.stop();
+  });
+
+  it('completes a rollout without bake driven by commands and heartbeats alone', async () => {
+    const cli = commandsFor(fleet);
+    const next = variant(release, 'r-0000000000000a01');
+    await cli.stage(path.join(path.dirname(release.dir), next));
+    await cli.submit({ command: 'start', release: next });
+    await until('the release to be stable everywhere', async () =>
+      (await servingAt(fleet)).locations.every((l) => l.stable === next && l.candidate === '-')
+    );
+    expect((await cli.rolloutStatus()).data).toMatchObject({ status: 'completed' });
   });
 });
