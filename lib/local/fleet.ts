@@ -42,7 +42,10 @@ export interface LocalFleetOptions {
   readonly onLog?: (locationId: string, line: string) => void;
   /** How long a runtime may take to be ready. @default 20000 */
   readonly readyTimeoutMs?: number;
-  /** Seconds between orchestrator passes (governance runs every fifth). @default 1 */
+  /**
+   * Seconds between scheduled orchestrator passes (governance every five of them); commands
+   * and awaited heartbeats run passes in between. @default 1
+   */
   readonly reconcileIntervalSeconds?: number;
   /** What each orchestrator pass did. @default - dropped */
   readonly onReconcile?: (events: readonly string[]) => void;
