@@ -153,9 +153,25 @@ describe('deploy is not release', () => {
         'AWS::Lambda::Function',
         'AWS::Lambda::Version',
         'Custom::OrbitLiveAlias',
+        'Custom::OrbitLocationRegistration',
         'Custom::OrbitStagedRelease',
       ].sort()
     );
+    // The registration changes only in the newest staged release it names.
+    for (const id of changed.filter(
+      (i) => t2.Resources[i].Type === 'Custom::OrbitLocationRegistration'
+    )) {
+      const facts = (t: Record<string, any>) => {
+        const call = sdkCall(t.Resources[id].Properties.Update);
+        const names = call?.parameters.ExpressionAttributeNames as Record<string, string>;
+        const values = call?.parameters.ExpressionAttributeValues as Record<string, unknown>;
+        return Object.fromEntries(
+          Object.entries(names).map(([alias, name]) => [name, values[alias.replace('#a', ':v')]])
+        );
+      };
+      expect({ ...facts(t2), latestStaged: 'x' }).toEqual({ ...facts(t1), latestStaged: 'x' });
+      expect(facts(t2).latestStaged).toEqual({ S: R2.manifest.releaseId });
+    }
     for (const id of changed.filter((i) => t2.Resources[i].Type === 'AWS::Lambda::Function')) {
       const {
         Code: _c1,

@@ -86,6 +86,8 @@ export class LocationRecords extends Construct {
       type: s('location'),
       locationId: s(props.locationId),
       ...strings(props.location),
+      // The newest staged release, in one small item: satellites preload it by reading this.
+      latestStaged: s(props.releaseId),
     });
     new AwsCustomResource(this, 'Registration', {
       resourceType: 'Custom::OrbitLocationRegistration',

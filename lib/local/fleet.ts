@@ -268,6 +268,7 @@ export async function stageEverywhere(
           kind: location.kind,
           region: regionOf(location),
           dataRegion: dataRegionOf(env, location),
+          latestStaged: releaseId,
         },
       })
     );

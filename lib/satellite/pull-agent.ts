@@ -102,7 +102,7 @@ export class PullAgent {
    * sooner. A release that fails to preload is not tried again until it is desired.
    */
   private async preload(): Promise<void> {
-    const newest = await this.newestStaged();
+    const newest = await this.latestStaged();
     if (!newest || newest === this.preloaded || newest === this.unpreloadable) return;
     this.preloaded = newest;
     if (this.loaded.has(newest)) return;
@@ -203,7 +203,20 @@ export class PullAgent {
     }
   }
 
-  /** The id of the release staged last at this location, if any. */
+  /**
+   * The release the last deploy staged here, as its registration record says: one small read
+   * per pull, where querying every staged record would grow with every deploy.
+   */
+  private async latestStaged(): Promise<string | undefined> {
+    const { table, tableName, locationId } = this.options;
+    const out = await table.send(
+      new GetCommand({ TableName: tableName, Key: keys.location(locationId) })
+    );
+    const id = out.Item?.latestStaged;
+    return typeof id === 'string' ? id : undefined;
+  }
+
+  /** The id of the release staged last at this location, if any, from every staged record. */
   private async newestStaged(): Promise<string | undefined> {
     const { table, tableName, locationId } = this.options;
     const staged = await table.send(

@@ -25,8 +25,11 @@ describe('the pull agent', () => {
 
   const put = (Item: Record<string, unknown>) =>
     client.send(new PutCommand({ TableName: tableName, Item }));
-  const stage = (releaseId: string, stagedAt: string) =>
-    put({ ...keys.stagedRelease('sat1', releaseId), releaseId, stagedAt });
+  /** What a deploy writes: the staged record, and the newest staged id on the registration. */
+  const stage = async (releaseId: string, stagedAt: string) => {
+    await put({ ...keys.stagedRelease('sat1', releaseId), releaseId, stagedAt });
+    await put({ ...keys.location('sat1'), kind: 'on-prem', latestStaged: releaseId });
+  };
   const desire = (desired: { stable: string; candidate?: string; weight: number }) =>
     put({ ...keys.desiredTraffic('sat1'), ...desired, updatedAt: new Date().toISOString() });
   const agent = (intervalMs = 1000) =>
