@@ -92,7 +92,11 @@ describe('npx orbit', () => {
 
 describe('resolveTarget for an AWS environment', () => {
   const sts = mockClient(STSClient);
-  afterEach(() => sts.reset());
+  const lambda = mockClient(LambdaClient);
+  afterEach(() => {
+    sts.reset();
+    lambda.reset();
+  });
 
   it('records commands as the IAM principal of the credentials', async () => {
     sts
@@ -108,24 +112,16 @@ describe('resolveTarget for an AWS environment', () => {
 
   it('wakes the orchestrator with an asynchronous invocation of a reconcile pass', async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:iam::333333333333:user/alice' });
-    const lambda = mockClient(LambdaClient);
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-    try {
-      const target = await resolveTarget({ env: 'prod' });
-      await target.wake();
-      const calls = lambda.commandCalls(InvokeCommand);
-      expect(calls).toHaveLength(1);
-      const input = calls[0]?.args[0].input;
-      expect(input).toMatchObject({
-        FunctionName: 'orbit-prod-orchestrator',
-        InvocationType: 'Event',
-      });
-      expect(JSON.parse(new TextDecoder().decode(input?.Payload as Uint8Array))).toEqual({
-        job: 'reconcile',
-      });
-    } finally {
-      lambda.restore();
-    }
+    const target = await resolveTarget({ env: 'prod' });
+    await target.wake();
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, {
+      FunctionName: 'orbit-prod-orchestrator',
+      InvocationType: 'Event',
+    });
+    const payload = lambda.commandCalls(InvokeCommand)[0]?.args[0].input.Payload as Uint8Array;
+    expect(JSON.parse(new TextDecoder().decode(payload))).toEqual({ job: 'reconcile' });
   });
 
   it('fails with one line when there are no credentials', async () => {

@@ -142,7 +142,7 @@ describe('commands against the local fleet', () => {
     await submit(target, { command: 'restore', location: 'lab' });
   });
 
-  it('say so when the orchestrator cannot be woken, and still record the command', async () => {
+  it('fail to wake the orchestrator with a warning at once, and still record the command', async () => {
     const target = await resolveTarget({ stateDir });
     const warnings: string[] = [];
     const out = await submit(
@@ -160,7 +160,7 @@ describe('commands against the local fleet', () => {
     expect(await target.store.intent(out.data as never)).toMatchObject({ status: 'pending' });
   });
 
-  it('name the control endpoint and the cause when it is unreachable', async () => {
+  it('fail to wake a fleet whose control endpoint is gone, naming it and the cause', async () => {
     const target = await resolveTarget({ stateDir });
     const state = JSON.parse(readFileSync(localStateFile(stateDir), 'utf8')) as LocalFleetState;
     const closed = await new Promise<number>((resolve) => {
