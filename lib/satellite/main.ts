@@ -13,6 +13,10 @@ async function main(): Promise<void> {
   // CloudWatch here and cost every request a write. ORBIT_EMF=on keeps them (e.g. with an agent).
   if (process.env.ORBIT_EMF !== 'on') process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Powertools reads variables per request (AWS_LAMBDA_MAX_CONCURRENCY on every access to
+  // its per-request state); on Node's process.env each read is a call into C++. A plain
+  // copy makes them property reads. Nothing in this process needs the C-level environment.
+  process.env = { ...process.env };
   const config = runtimeConfigFromEnv();
   const verifier = config.auth
     ? new JwtVerifier({
