@@ -6,6 +6,7 @@ import { Orchestrator } from '../functions/orchestrator/orchestrator';
 import { HeartbeatHealthSource, SatelliteTrafficDriver } from '../functions/orchestrator/ports';
 import { keys } from '../functions/shared/keys';
 import { createTableClient } from '../functions/shared/table';
+import { heartbeatRecord } from '../lib/satellite/records';
 import { benchEnvironment } from './environments';
 import { type BenchOptions, median, type Row, ratio, round, spread } from './lib';
 import { createLocalTable } from './store';
@@ -59,14 +60,19 @@ export async function reconcileScaling(
       ...ids.map((id) => ({ ...keys.desiredTraffic(id), stable: R1, candidate: R2, weight: 1 })),
       ...ids.map((id) => ({
         ...keys.heartbeat(id),
-        locationId: id,
-        atMs: now,
-        intervalSeconds: 3600,
-        stable: R1,
-        candidate: R2,
-        weight: 1,
-        totals: { [R2]: { requests: 10, errors4xx: 0, errors5xx: 0 } },
-        releases: { [R2]: { p99Ms: 10 } },
+        ...heartbeatRecord({
+          instanceId: 'bench-host',
+          startedAt: new Date(now).toISOString(),
+          locationId: id,
+          at: new Date(now).toISOString(),
+          atMs: now,
+          intervalSeconds: 3600,
+          stable: R1,
+          candidate: R2,
+          weight: 1,
+          totals: { [R2]: { requests: 10, errors4xx: 0, errors5xx: 0 } },
+          releases: { [R2]: { requests: 10, errors4xx: 0, errors5xx: 0, p50Ms: 5, p99Ms: 10 } },
+        }),
       })),
     ]);
     const rollout: Rollout = {

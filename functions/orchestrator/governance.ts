@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Environment } from '../../lib/config/schema';
 import { publicRoutesNotAllowed } from '../../lib/release/manifest';
-import { type Heartbeat, isStale } from '../../lib/satellite/records';
+import { isStale, locationHeartbeat } from '../../lib/satellite/records';
 import { keys } from '../shared/keys';
 import type { Finding } from './model';
 
@@ -52,7 +52,7 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
             .Item
       )
     );
-    const hb = heartbeat as Heartbeat | undefined;
+    const hb = locationHeartbeat(heartbeat);
     if (!hb || isStale(hb, now())) {
       if (hb && (options.autoDrainStale ?? env.governance.autoDrainStale)) {
         await table.send(

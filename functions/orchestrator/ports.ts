@@ -6,8 +6,12 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { DesiredTraffic, Heartbeat } from '../../lib/satellite/records';
-import { isStale } from '../../lib/satellite/records';
+import {
+  type DesiredTraffic,
+  type Heartbeat,
+  isStale,
+  locationHeartbeat,
+} from '../../lib/satellite/records';
 import { keys } from '../shared/keys';
 
 /** What a location should serve. */
@@ -88,7 +92,7 @@ export class HeartbeatHealthSource implements HealthSource {
         ConsistentRead: true,
       })
     );
-    return this.toSample(out.Item as Heartbeat | undefined, release);
+    return this.toSample(locationHeartbeat(out.Item), release);
   }
 
   /** Reads the heartbeats in BatchGetItem pages of 100, not one request per location. */
@@ -108,8 +112,9 @@ export class HeartbeatHealthSource implements HealthSource {
         const out: BatchGetCommandOutput = await this.table.send(
           new BatchGetCommand({ RequestItems: request })
         );
-        for (const item of (out.Responses?.[this.tableName] ?? []) as Heartbeat[]) {
-          found.set(item.locationId, item);
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const hb = locationHeartbeat(item);
+          if (hb) found.set(hb.locationId, hb);
         }
         request = out.UnprocessedKeys;
       }

@@ -9,7 +9,7 @@
  * | staged release         | `LOCATION#<id>`      | `RELEASE#<release>` | deploy                |
  * | location drain         | `LOCATION#<id>`      | `DRAIN`             | orchestrator, CLI     |
  * | desired traffic        | `LOCATION#<id>`      | `DESIRED`           | orchestrator          |
- * | heartbeat (satellite)  | `LOCATION#<id>`      | `HEARTBEAT`         | the satellite runtime |
+ * | heartbeat (satellite)  | `LOCATION#<id>`      | `HEARTBEAT`         | each runtime process  |
  * | function drain (fleet) | `FUNCTION#<name>`    | `DRAIN`             | orchestrator, CLI     |
  * | item (sample app)      | `ITEMS`              | `ITEM#<id>`         | the `items` function  |
  * | active rollout pointer | `CONTROL`            | `ACTIVE_ROLLOUT`    | orchestrator          |
@@ -18,6 +18,9 @@
  * | intent (command)       | `INTENTS`            | `INTENT#<ms>#<id>`  | CLI; orchestrator     |
  * | audit entry            | `AUDIT`              | `<iso time>#<id>`   | orchestrator, CLI     |
  * | finding                | `FINDINGS`           | `<job>#<subject>`   | governance jobs       |
+ *
+ * A satellite location may run several runtime processes (an Auto Scaling group): its
+ * heartbeat item holds one entry per process in an `instances` map, so it is still one key.
  *
  * Items share one partition so that `GET /items?prefix=` is one ordered Query; DynamoDB
  * splits a hot partition by sort key range when the table has no local secondary index.

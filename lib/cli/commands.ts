@@ -6,7 +6,7 @@ import { keys } from '../../functions/shared/keys';
 import { stageEverywhere } from '../local/fleet';
 import { buildRelease } from '../release/build';
 import { loadRelease } from '../release/manifest';
-import { type Heartbeat, isStale } from '../satellite/records';
+import { isStale, locationHeartbeat } from '../satellite/records';
 import { age, table } from './format';
 import type { Target } from './target';
 
@@ -27,7 +27,7 @@ export async function status(t: Target): Promise<Output> {
     t.environment.locations.map(async (l) => {
       const [desired, hb, drain] = await Promise.all([
         get(t, keys.desiredTraffic(l.id)),
-        get(t, keys.heartbeat(l.id)) as Promise<Heartbeat | undefined>,
+        get(t, keys.heartbeat(l.id)).then(locationHeartbeat),
         get(t, keys.locationDrain(l.id)),
       ]);
       const health = drain?.drained

@@ -23,6 +23,8 @@ export interface RuntimeConfig {
   readonly cors?: CorsSettings;
   /** Print a `{"event":"heartbeat",…}` line after each heartbeat (the local fleet listens). */
   readonly announceHeartbeats: boolean;
+  /** This host among the location's. @default - the host name */
+  readonly instanceId?: string;
 }
 
 /** The variables the runtime reads besides the location context ({@link ORBIT_ENV}). */
@@ -36,6 +38,7 @@ export const RUNTIME_ENV = {
   authJwksUri: 'ORBIT_AUTH_JWKS_URI',
   pullIntervalSeconds: 'ORBIT_PULL_INTERVAL_SECONDS',
   announceHeartbeats: 'ORBIT_ANNOUNCE_HEARTBEATS',
+  instanceId: 'ORBIT_INSTANCE_ID',
 } as const;
 
 /** Reads the runtime's configuration; throws naming the first missing or bad variable. */
@@ -68,5 +71,6 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     pullIntervalSeconds,
     cors,
     announceHeartbeats: env[RUNTIME_ENV.announceHeartbeats] === 'true',
+    instanceId: env[RUNTIME_ENV.instanceId] || undefined,
   };
 }

@@ -1,14 +1,21 @@
+import { hostname } from 'node:os';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../functions/shared/keys';
 import type { Release } from '../release/manifest';
 import type { ArtifactSource } from './artifacts';
 import type { LoadedRelease } from './function-host';
-import type { DesiredTraffic, Heartbeat } from './records';
+import {
+  type DesiredTraffic,
+  type Heartbeat,
+  type InstanceHeartbeat,
+  instanceKey,
+} from './records';
 import type { ReleaseStats } from './stats';
 import type { TrafficState } from './traffic';
 
@@ -31,6 +38,8 @@ export interface PullAgentOptions {
   readonly onError?: (err: unknown) => void;
   /** Told after each heartbeat is written. @default - nothing */
   readonly onHeartbeat?: (heartbeat: Heartbeat) => void;
+  /** This host among the location's, in its heartbeat entry. @default - the host name */
+  readonly instanceId?: string;
 }
 
 /**
@@ -56,9 +65,11 @@ export class PullAgent {
   private unpreloadable: string | undefined;
   private preloading: Promise<void> | undefined;
   private readonly startedAt = new Date().toISOString();
+  private readonly instanceId: string;
 
   constructor(private readonly options: PullAgentOptions) {
     this.intervalMs = options.intervalMs ?? 10_000;
+    this.instanceId = options.instanceId ?? hostname();
     this.now = options.now ?? Date.now;
   }
 
@@ -267,7 +278,8 @@ export class PullAgent {
     const { table, tableName, locationId, stats } = this.options;
     const state = this.current();
     const atMs = this.now();
-    const heartbeat: Heartbeat = {
+    const heartbeat: InstanceHeartbeat = {
+      instanceId: this.instanceId,
       locationId,
       at: new Date(atMs).toISOString(),
       atMs,
@@ -280,12 +292,42 @@ export class PullAgent {
       startedAt: this.startedAt,
       ...(lastError ? { lastError } : {}),
     };
-    await table.send(
-      new PutCommand({
+    // Each process writes only its own entry, so that hosts of one location never overwrite
+    // each other's figures; the first write of a location creates the map.
+    const entry = (create: boolean) =>
+      new UpdateCommand({
         TableName: tableName,
-        Item: { ...keys.heartbeat(locationId), ...heartbeat },
-      })
-    );
+        Key: keys.heartbeat(locationId),
+        UpdateExpression: create
+          ? 'SET #instances = :entries, #location = :location, #at = :at'
+          : 'SET #instances.#me = :entry, #location = :location, #at = :at',
+        ConditionExpression: create
+          ? 'attribute_not_exists(#instances)'
+          : 'attribute_exists(#instances)',
+        ExpressionAttributeNames: {
+          '#instances': 'instances',
+          '#location': 'locationId',
+          '#at': 'atMs',
+          ...(create ? {} : { '#me': instanceKey(heartbeat) }),
+        },
+        ExpressionAttributeValues: {
+          ...(create
+            ? { ':entries': { [instanceKey(heartbeat)]: heartbeat } }
+            : { ':entry': heartbeat }),
+          ':location': locationId,
+          ':at': atMs,
+        },
+      });
+    const firstOfLocation = (err: unknown) =>
+      (err as Error).name === 'ConditionalCheckFailedException';
+    await table.send(entry(false)).catch(async (err: unknown) => {
+      if (!firstOfLocation(err)) throw err;
+      // Another process may create the map first: then its path exists for ours.
+      await table.send(entry(true)).catch((again: unknown) => {
+        if (!firstOfLocation(again)) throw again;
+        return table.send(entry(false));
+      });
+    });
     this.options.onHeartbeat?.(heartbeat);
   }
 }

@@ -46,3 +46,89 @@ export function isStale(
 ): boolean {
   return nowMs - heartbeat.atMs > STALE_AFTER_INTERVALS * heartbeat.intervalSeconds * 1000;
 }
+
+/** One runtime process's report: a location runs one process per host, and hosts scale out. */
+export interface InstanceHeartbeat extends Heartbeat {
+  /** The host (its name, or `ORBIT_INSTANCE_ID`). */
+  readonly instanceId: string;
+}
+
+/**
+ * A location's stored heartbeat: one entry per runtime process, under {@link instanceKey}, in
+ * one item, so that the orchestrator still reads a whole location with one key.
+ */
+export interface HeartbeatRecord {
+  readonly locationId: string;
+  /** The newest entry's time, for a quick look. */
+  readonly atMs: number;
+  readonly instances: Readonly<Record<string, InstanceHeartbeat>>;
+}
+
+/** A location's heartbeat as one report (see {@link locationHeartbeat}). */
+export interface LocationHeartbeat extends Heartbeat {
+  /** How many processes still report (not stale next to the freshest). */
+  readonly reporting: number;
+}
+
+/**
+ * The entry key of a process: host and start time. A restarted process starts its totals at
+ * zero under a new key, so every entry's totals only grow, and so does their sum.
+ */
+export const instanceKey = (hb: Pick<InstanceHeartbeat, 'instanceId' | 'startedAt'>): string =>
+  `${hb.instanceId}@${hb.startedAt}`;
+
+/** The attributes of a heartbeat record holding these entries. */
+export function heartbeatRecord(...entries: InstanceHeartbeat[]): HeartbeatRecord {
+  return {
+    locationId: entries[0]?.locationId ?? '',
+    atMs: Math.max(0, ...entries.map((e) => e.atMs)),
+    instances: Object.fromEntries(entries.map((e) => [instanceKey(e), e])),
+  };
+}
+
+type Counts = { readonly requests: number; readonly errors4xx: number; readonly errors5xx: number };
+
+/**
+ * A location's heartbeat as one report: what its freshest process serves; the totals of every
+ * process summed (each only grows, so the sum does, and gates can diff it); and the last
+ * window of the processes still reporting merged: counts summed, latency percentiles their
+ * maximum (a gate must not miss the slow host). Undefined when no process has reported.
+ */
+export function locationHeartbeat(record: unknown): LocationHeartbeat | undefined {
+  const instances = (record as Partial<HeartbeatRecord> | undefined)?.instances;
+  const entries = Object.values(instances ?? {});
+  const freshest = entries.reduce<InstanceHeartbeat | undefined>(
+    (best, e) => (!best || e.atMs > best.atMs ? e : best),
+    undefined
+  );
+  if (!freshest) return undefined;
+  const reporting = entries.filter((e) => !isStale(e, freshest.atMs));
+  const totals: Record<string, Counts> = {};
+  for (const e of entries) {
+    for (const [release, t] of Object.entries(e.totals ?? {})) {
+      const sum = totals[release] ?? { requests: 0, errors4xx: 0, errors5xx: 0 };
+      totals[release] = {
+        requests: sum.requests + t.requests,
+        errors4xx: sum.errors4xx + t.errors4xx,
+        errors5xx: sum.errors5xx + t.errors5xx,
+      };
+    }
+  }
+  const releases: Record<string, WindowStats> = {};
+  for (const e of reporting) {
+    for (const [release, w] of Object.entries(e.releases ?? {})) {
+      const m = releases[release];
+      releases[release] = m
+        ? {
+            requests: m.requests + w.requests,
+            errors4xx: m.errors4xx + w.errors4xx,
+            errors5xx: m.errors5xx + w.errors5xx,
+            p50Ms: Math.max(m.p50Ms, w.p50Ms),
+            p99Ms: Math.max(m.p99Ms, w.p99Ms),
+          }
+        : { ...w };
+    }
+  }
+  const { instanceId: _host, ...report } = freshest;
+  return { ...report, releases, totals, reporting: reporting.length };
+}

@@ -66,6 +66,7 @@ export async function startRuntime(
         : new LocalArtifactSource(config.artifacts),
     load: (release) => loadRelease(release, functionEnv),
     unload: unloadRelease,
+    instanceId: config.instanceId,
     stats,
     intervalMs: config.pullIntervalSeconds * 1000,
     onError: (err) => onError('pull failed; serving what is loaded', err),

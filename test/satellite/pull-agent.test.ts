@@ -8,6 +8,7 @@ import { RouteTable } from '../../functions/shared/route-table';
 import type { Release } from '../../lib/release/manifest';
 import type { LoadedRelease } from '../../lib/satellite/function-host';
 import { PullAgent } from '../../lib/satellite/pull-agent';
+import { type HeartbeatRecord, locationHeartbeat } from '../../lib/satellite/records';
 import { ReleaseStats } from '../../lib/satellite/stats';
 import { testTableClient } from '../support/handlers';
 import { createTestTable } from '../support/table';
@@ -103,7 +104,7 @@ describe('the pull agent', () => {
     const hb = await client.send(
       new GetCommand({ TableName: tableName, Key: keys.heartbeat('sat1') })
     );
-    expect(hb.Item).toMatchObject({ stable: R1, candidate: R2, weight: 0.25 });
+    expect(locationHeartbeat(hb.Item)).toMatchObject({ stable: R1, candidate: R2, weight: 0.25 });
   });
 
   it('pulls at once when asked (as on SIGHUP), not at the next interval', async () => {
@@ -119,6 +120,38 @@ describe('the pull agent', () => {
     }
     await a.stop();
     expect(a.current()).toMatchObject({ candidate: { releaseId: R2 }, weight: 1 });
+  });
+
+  it('keeps one heartbeat entry per host, so that hosts of a location never overwrite each other', async () => {
+    const onHost = (instanceId: string) =>
+      new PullAgent({
+        table: client,
+        tableName,
+        locationId: 'sat1',
+        instanceId,
+        stats: new ReleaseStats(),
+        artifacts: {
+          fetch: async (releaseId) => ({ dir: '/r', manifest: { releaseId } }) as never,
+        },
+        load: (release) => ({
+          releaseId: release.manifest.releaseId,
+          dir: release.dir,
+          routes: new RouteTable([]),
+          functions: new Map(),
+        }),
+      });
+    const [a, b] = [onHost('host-a'), onHost('host-b')];
+    await Promise.all([a.tick(), b.tick()]);
+    await a.tick();
+    const item = (
+      await client.send(new GetCommand({ TableName: tableName, Key: keys.heartbeat('sat1') }))
+    ).Item as HeartbeatRecord;
+    expect(
+      Object.values(item.instances)
+        .map((e) => e.instanceId)
+        .sort()
+    ).toEqual(['host-a', 'host-b']);
+    expect(locationHeartbeat(item)).toMatchObject({ stable: R1, reporting: 2 });
   });
 
   it('keeps serving and reporting when preloading a staged release fails', async () => {
@@ -155,7 +188,7 @@ describe('the pull agent', () => {
     const hb = await client.send(
       new GetCommand({ TableName: tableName, Key: keys.heartbeat('sat1') })
     );
-    expect(hb.Item).toMatchObject({ stable: R1 });
+    expect(locationHeartbeat(hb.Item)).toMatchObject({ stable: R1 });
   });
 
   it('unloads releases that are neither served nor the newest staged one', async () => {

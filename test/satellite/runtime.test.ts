@@ -8,7 +8,7 @@ import { keys } from '../../functions/shared/keys';
 import { type DevIssuer, startDevIssuer } from '../../lib/local/dev-issuer';
 import { buildRelease } from '../../lib/release/build';
 import type { Release } from '../../lib/release/manifest';
-import { type Heartbeat, isStale } from '../../lib/satellite/records';
+import { type Heartbeat, isStale, locationHeartbeat } from '../../lib/satellite/records';
 import { testTableClient } from '../support/handlers';
 import { createTestTable, testEndpoint } from '../support/table';
 
@@ -39,8 +39,13 @@ describe('the satellite runtime', () => {
       })
     );
   const heartbeat = async () =>
-    (await client.send(new GetCommand({ TableName: table.tableName, Key: keys.heartbeat('sat1') })))
-      .Item as Heartbeat | undefined;
+    locationHeartbeat(
+      (
+        await client.send(
+          new GetCommand({ TableName: table.tableName, Key: keys.heartbeat('sat1') })
+        )
+      ).Item
+    );
 
   beforeAll(async () => {
     table = await createTestTable();

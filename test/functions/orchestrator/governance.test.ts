@@ -2,6 +2,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { listFindings, runGovernance } from '../../../functions/orchestrator/governance';
 import { keys } from '../../../functions/shared/keys';
 import { loadEnvironment } from '../../../lib/config/load';
+import { heartbeatRecord } from '../../../lib/satellite/records';
 import { testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
 
@@ -15,14 +16,18 @@ describe('governance jobs', () => {
   const heartbeat = (id: string, atMs: number, stable = 'r-1111111111111111', weight = 0) =>
     put({
       ...keys.heartbeat(id),
-      locationId: id,
-      atMs,
-      at: new Date(atMs).toISOString(),
-      intervalSeconds: 10,
-      stable,
-      weight,
-      releases: {},
-      totals: {},
+      ...heartbeatRecord({
+        instanceId: 'host-1',
+        startedAt: '2026-11-25T11:00:00.000Z',
+        locationId: id,
+        atMs,
+        at: new Date(atMs).toISOString(),
+        intervalSeconds: 10,
+        stable,
+        weight,
+        releases: {},
+        totals: {},
+      }),
     });
   const run = () =>
     runGovernance({

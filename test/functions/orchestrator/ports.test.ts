@@ -4,6 +4,7 @@ import {
   SatelliteTrafficDriver,
 } from '../../../functions/orchestrator/ports';
 import { keys } from '../../../functions/shared/keys';
+import { heartbeatRecord, type InstanceHeartbeat } from '../../../lib/satellite/records';
 import { testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
 
@@ -25,11 +26,15 @@ describe('satellite ports', () => {
               PutRequest: {
                 Item: {
                   ...keys.heartbeat(id),
-                  locationId: id,
-                  atMs: now - 1000,
-                  intervalSeconds: 10,
-                  totals: { [R]: { requests: i + j, errors4xx: 0, errors5xx: 1 } },
-                  releases: { [R]: { p99Ms: 12 } },
+                  ...heartbeatRecord({
+                    instanceId: 'host-1',
+                    startedAt: '2026-11-25T11:00:00.000Z',
+                    locationId: id,
+                    atMs: now - 1000,
+                    intervalSeconds: 10,
+                    totals: { [R]: { requests: i + j, errors4xx: 0, errors5xx: 1 } },
+                    releases: { [R]: { p99Ms: 12 } },
+                  } as unknown as InstanceHeartbeat),
                 },
               },
             })),
