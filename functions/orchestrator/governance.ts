@@ -3,10 +3,11 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Environment } from '../../lib/config/schema';
 import { publicRoutesNotAllowed } from '../../lib/release/manifest';
-import { isStale, locationHeartbeat } from '../../lib/satellite/records';
+import { type HeartbeatRecord, isStale, locationHeartbeat } from '../../lib/satellite/records';
 import { keys } from '../shared/keys';
 import type { Finding } from './model';
 
@@ -33,6 +34,43 @@ export interface GovernanceOptions {
 
 type Observation = Pick<Finding, 'job' | 'subject' | 'severity' | 'message'>;
 
+/** Heartbeat entries of runtime processes silent this long are dropped (between rollouts). */
+export const HEARTBEAT_ENTRY_RETENTION_MS = 60 * 60 * 1000;
+
+/**
+ * Drops the heartbeat entries of runtime processes long gone (replaced hosts, restarts), so
+ * that a location's heartbeat item does not grow with every process it ever ran. The
+ * freshest entry stays, so that a silent location still says when it last reported.
+ */
+async function pruneHeartbeat(
+  table: DynamoDBDocumentClient,
+  tableName: string,
+  locationId: string,
+  record: unknown,
+  nowMs: number
+): Promise<void> {
+  const entries = Object.entries((record as Partial<HeartbeatRecord> | undefined)?.instances ?? {});
+  const newest = Math.max(...entries.map(([, e]) => e.atMs));
+  for (const [key, entry] of entries) {
+    if (entry.atMs === newest || nowMs - entry.atMs < HEARTBEAT_ENTRY_RETENTION_MS) continue;
+    await table
+      .send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keys.heartbeat(locationId),
+          UpdateExpression: 'REMOVE #instances.#entry',
+          // Only if that process has not reported meanwhile.
+          ConditionExpression: '#instances.#entry.#at = :at',
+          ExpressionAttributeNames: { '#instances': 'instances', '#entry': key, '#at': 'atMs' },
+          ExpressionAttributeValues: { ':at': entry.atMs },
+        })
+      )
+      .catch((err: unknown) => {
+        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      });
+  }
+}
+
 /**
  * The governance jobs over one environment: **drift** (a location serving something other
  * than its desired traffic), **stale heartbeats** (a location silent for three intervals)
@@ -44,6 +82,11 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
   const { environment: env, table, tableName } = options;
   const now = options.now ?? Date.now;
   const observed: Observation[] = [];
+  const rolloutActive = (
+    await table.send(
+      new GetCommand({ TableName: tableName, Key: keys.activeRollout, ConsistentRead: true })
+    )
+  ).Item;
   for (const id of options.reporting) {
     const [desired, heartbeat] = await Promise.all(
       [keys.desiredTraffic(id), keys.heartbeat(id)].map(
@@ -52,6 +95,8 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
             .Item
       )
     );
+    // Gates diff summed totals, so entries leave only between rollouts.
+    if (!rolloutActive) await pruneHeartbeat(table, tableName, id, heartbeat, now());
     const hb = locationHeartbeat(heartbeat);
     if (!hb || isStale(hb, now())) {
       if (hb && (options.autoDrainStale ?? env.governance.autoDrainStale)) {

@@ -1,8 +1,8 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { listFindings, runGovernance } from '../../../functions/orchestrator/governance';
 import { keys } from '../../../functions/shared/keys';
 import { loadEnvironment } from '../../../lib/config/load';
-import { heartbeatRecord } from '../../../lib/satellite/records';
+import { type HeartbeatRecord, heartbeatRecord } from '../../../lib/satellite/records';
 import { testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
 
@@ -126,6 +126,47 @@ describe('governance jobs', () => {
       by: 'governance',
       reason: expect.stringMatching(/^stale heartbeat/),
     });
+  });
+
+  it('drops heartbeat entries of processes gone for an hour, but only between rollouts', async () => {
+    const entry = (instanceId: string, atMs: number) => ({
+      instanceId,
+      startedAt: '2026-11-25T09:00:00.000Z',
+      locationId: 'boston',
+      atMs,
+      at: new Date(atMs).toISOString(),
+      intervalSeconds: 10,
+      stable: 'r-1111111111111111',
+      weight: 0,
+      releases: {},
+      totals: { 'r-1111111111111111': { requests: 5, errors4xx: 0, errors5xx: 0 } },
+    });
+    await put({
+      ...keys.heartbeat('boston'),
+      ...heartbeatRecord(
+        entry('replaced', now - 2 * 3_600_000),
+        entry('restarted', now - 3_600_001),
+        entry('current', now - 1_000)
+      ),
+    });
+    const hosts = async () =>
+      Object.values(
+        (
+          (
+            await client.send(
+              new GetCommand({ TableName: table.tableName, Key: keys.heartbeat('boston') })
+            )
+          ).Item as HeartbeatRecord
+        ).instances
+      )
+        .map((e) => e.instanceId)
+        .sort();
+    await put({ ...keys.activeRollout, rolloutId: 'ro-1' });
+    await run();
+    expect(await hosts()).toEqual(['current', 'replaced', 'restarted']);
+    await client.send(new DeleteCommand({ TableName: table.tableName, Key: keys.activeRollout }));
+    await run();
+    expect(await hosts()).toEqual(['current']);
   });
 
   it('finds a served release with public routes the environment does not allow', async () => {
