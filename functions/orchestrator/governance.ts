@@ -7,7 +7,16 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Environment } from '../../lib/config/schema';
 import { publicRoutesNotAllowed } from '../../lib/release/manifest';
-import { type HeartbeatRecord, isStale, locationHeartbeat } from '../../lib/satellite/records';
+import {
+  type DesiredTraffic,
+  type HeartbeatRecord,
+  type InstanceHeartbeat,
+  isStale,
+  locationHeartbeat,
+  RETIRED_ENTRY,
+  retiredEntry,
+  sumTotals,
+} from '../../lib/satellite/records';
 import { keys } from '../shared/keys';
 import type { Finding } from './model';
 
@@ -34,41 +43,73 @@ export interface GovernanceOptions {
 
 type Observation = Pick<Finding, 'job' | 'subject' | 'severity' | 'message'>;
 
-/** Heartbeat entries of runtime processes silent this long are dropped (between rollouts). */
+/** Heartbeat entries of runtime processes silent this long are folded into the retired one. */
 export const HEARTBEAT_ENTRY_RETENTION_MS = 60 * 60 * 1000;
 
 /**
- * Drops the heartbeat entries of runtime processes long gone (replaced hosts, restarts), so
- * that a location's heartbeat item does not grow with every process it ever ran. The
- * freshest entry stays, so that a silent location still says when it last reported.
+ * Folds the heartbeat entries of runtime processes long gone (replaced hosts, restarts) into
+ * the location's retired entry, in one conditional write: the item stops growing with every
+ * process it ever ran, and the summed totals stay exactly what they were, so this may run
+ * in the middle of a rollout. The freshest entry stays, so that a silent location still says
+ * when it last reported. A concurrent fold or a process reporting again makes the write fail
+ * its condition; the next run tries again.
  */
-async function pruneHeartbeat(
+async function foldGoneHeartbeats(
   table: DynamoDBDocumentClient,
   tableName: string,
   locationId: string,
   record: unknown,
   nowMs: number
 ): Promise<void> {
-  const entries = Object.entries((record as Partial<HeartbeatRecord> | undefined)?.instances ?? {});
-  const newest = Math.max(...entries.map(([, e]) => e.atMs));
-  for (const [key, entry] of entries) {
-    if (entry.atMs === newest || nowMs - entry.atMs < HEARTBEAT_ENTRY_RETENTION_MS) continue;
-    await table
-      .send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.heartbeat(locationId),
-          UpdateExpression: 'REMOVE #instances.#entry',
-          // Only if that process has not reported meanwhile.
-          ConditionExpression: '#instances.#entry.#at = :at',
-          ExpressionAttributeNames: { '#instances': 'instances', '#entry': key, '#at': 'atMs' },
-          ExpressionAttributeValues: { ':at': entry.atMs },
-        })
-      )
-      .catch((err: unknown) => {
-        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-      });
-  }
+  const instances = (record as Partial<HeartbeatRecord> | undefined)?.instances ?? {};
+  const live = Object.entries(instances).filter(([key]) => key !== RETIRED_ENTRY);
+  const newest = Math.max(...live.map(([, e]) => e.atMs));
+  const gone = live.filter(
+    ([, e]) => e.atMs !== newest && nowMs - e.atMs >= HEARTBEAT_ENTRY_RETENTION_MS
+  );
+  if (gone.length === 0) return;
+  const retired = instances[RETIRED_ENTRY] as
+    | (InstanceHeartbeat & { version?: number })
+    | undefined;
+  const version = retired?.version ?? 0;
+  const folded = {
+    ...retiredEntry(locationId),
+    version: version + 1,
+    totals: sumTotals([retired, ...gone.map(([, e]) => e)]),
+  };
+  const names: Record<string, string> = {
+    '#instances': 'instances',
+    '#retired': RETIRED_ENTRY,
+    '#at': 'atMs',
+    ...(retired ? { '#version': 'version' } : {}),
+  };
+  const values: Record<string, unknown> = {
+    ':retired': folded,
+    ...(retired ? { ':version': version } : {}),
+  };
+  gone.forEach(([key, e], i) => {
+    names[`#gone${i}`] = key;
+    values[`:at${i}`] = e.atMs;
+  });
+  await table
+    .send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.heartbeat(locationId),
+        UpdateExpression: `SET #instances.#retired = :retired REMOVE ${gone.map((_, i) => `#instances.#gone${i}`).join(', ')}`,
+        ConditionExpression: [
+          retired
+            ? '#instances.#retired.#version = :version'
+            : 'attribute_not_exists(#instances.#retired)',
+          ...gone.map((_, i) => `#instances.#gone${i}.#at = :at${i}`),
+        ].join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      })
+    )
+    .catch((err: unknown) => {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    });
 }
 
 /**
@@ -82,11 +123,6 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
   const { environment: env, table, tableName } = options;
   const now = options.now ?? Date.now;
   const observed: Observation[] = [];
-  const rolloutActive = (
-    await table.send(
-      new GetCommand({ TableName: tableName, Key: keys.activeRollout, ConsistentRead: true })
-    )
-  ).Item;
   for (const id of options.reporting) {
     const [desired, heartbeat] = await Promise.all(
       [keys.desiredTraffic(id), keys.heartbeat(id)].map(
@@ -95,8 +131,7 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
             .Item
       )
     );
-    // Gates diff summed totals, so entries leave only between rollouts.
-    if (!rolloutActive) await pruneHeartbeat(table, tableName, id, heartbeat, now());
+    await foldGoneHeartbeats(table, tableName, id, heartbeat, now());
     const hb = locationHeartbeat(heartbeat);
     if (!hb || isStale(hb, now())) {
       if (hb && (options.autoDrainStale ?? env.governance.autoDrainStale)) {
@@ -122,17 +157,23 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
       });
       continue;
     }
-    if (
-      desired &&
-      (desired.stable !== hb.stable ||
-        (desired.candidate ?? undefined) !== (hb.candidate ?? undefined) ||
-        Number(desired.weight) !== hb.weight)
-    ) {
+    // Every host still reporting, not only the freshest: one host stuck on an old split is drift.
+    const drifted = desired
+      ? hb.hosts.filter(
+          (h) =>
+            desired.stable !== h.stable ||
+            (desired.candidate ?? undefined) !== (h.candidate ?? undefined) ||
+            Number(desired.weight) !== h.weight
+        )
+      : [];
+    if (desired && drifted.length > 0) {
+      const split = (x: { stable: string; candidate?: string; weight: number }) =>
+        `${x.stable}${x.candidate ? ` + ${x.candidate} at ${x.weight}` : ''}`;
       observed.push({
         job: 'drift',
         subject: id,
         severity: 'medium',
-        message: `serves ${hb.stable}${hb.candidate ? ` + ${hb.candidate} at ${hb.weight}` : ''}, desired ${desired.stable}${desired.candidate ? ` + ${desired.candidate} at ${desired.weight}` : ''}`,
+        message: `${drifted.map((h) => `${h.instanceId} serves ${split(h)}`).join('; ')}; desired ${split(desired as DesiredTraffic)}`,
       });
     }
   }

@@ -59,16 +59,27 @@ export interface InstanceHeartbeat extends Heartbeat {
  */
 export interface HeartbeatRecord {
   readonly locationId: string;
-  /** The newest entry's time, for a quick look. */
+  /** When a host last wrote, for a quick look. */
   readonly atMs: number;
   readonly instances: Readonly<Record<string, InstanceHeartbeat>>;
 }
+
+/** What one host reports serving. */
+export type HostSplit = Pick<InstanceHeartbeat, 'instanceId' | 'stable' | 'candidate' | 'weight'>;
 
 /** A location's heartbeat as one report (see {@link locationHeartbeat}). */
 export interface LocationHeartbeat extends Heartbeat {
   /** How many processes still report (not stale next to the freshest). */
   readonly reporting: number;
+  /** What each of them serves (drift is judged per host). */
+  readonly hosts: readonly HostSplit[];
 }
+
+/**
+ * The entry that keeps the totals of processes long gone: governance folds their entries into
+ * it, so that the location's summed totals never go down (gates diff them mid-rollout).
+ */
+export const RETIRED_ENTRY = 'retired';
 
 /**
  * The entry key of a process: host and start time. A restarted process starts its totals at
@@ -90,30 +101,24 @@ type Counts = { readonly requests: number; readonly errors4xx: number; readonly 
 
 /**
  * A location's heartbeat as one report: what its freshest process serves; the totals of every
- * process summed (each only grows, so the sum does, and gates can diff it); and the last
- * window of the processes still reporting merged: counts summed, latency percentiles their
- * maximum (a gate must not miss the slow host). Undefined when no process has reported.
+ * process summed (each only grows, retired ones are kept, so the sum only grows and gates can
+ * diff it); and the last window of the processes still reporting merged: counts summed,
+ * latency percentiles the highest host's (conservative: a gate must not miss the slow host,
+ * and the merged p50 is an upper bound, not a median). Undefined when no process reported.
  */
 export function locationHeartbeat(record: unknown): LocationHeartbeat | undefined {
-  const instances = (record as Partial<HeartbeatRecord> | undefined)?.instances;
-  const entries = Object.values(instances ?? {});
-  const freshest = entries.reduce<InstanceHeartbeat | undefined>(
-    (best, e) => (!best || e.atMs > best.atMs ? e : best),
-    undefined
-  );
+  const entries = heartbeatEntries(record);
+  const freshest = entries
+    .filter((e) => e.instanceId !== RETIRED_ENTRY)
+    .reduce<InstanceHeartbeat | undefined>(
+      (best, e) => (!best || e.atMs > best.atMs ? e : best),
+      undefined
+    );
   if (!freshest) return undefined;
-  const reporting = entries.filter((e) => !isStale(e, freshest.atMs));
-  const totals: Record<string, Counts> = {};
-  for (const e of entries) {
-    for (const [release, t] of Object.entries(e.totals ?? {})) {
-      const sum = totals[release] ?? { requests: 0, errors4xx: 0, errors5xx: 0 };
-      totals[release] = {
-        requests: sum.requests + t.requests,
-        errors4xx: sum.errors4xx + t.errors4xx,
-        errors5xx: sum.errors5xx + t.errors5xx,
-      };
-    }
-  }
+  const reporting = entries.filter(
+    (e) => e.instanceId !== RETIRED_ENTRY && !isStale(e, freshest.atMs)
+  );
+  const totals = sumTotals(entries);
   const releases: Record<string, WindowStats> = {};
   for (const e of reporting) {
     for (const [release, w] of Object.entries(e.releases ?? {})) {
@@ -130,5 +135,58 @@ export function locationHeartbeat(record: unknown): LocationHeartbeat | undefine
     }
   }
   const { instanceId: _host, ...report } = freshest;
-  return { ...report, releases, totals, reporting: reporting.length };
+  const hosts = reporting.map(({ instanceId, stable, candidate, weight }) => ({
+    instanceId,
+    stable,
+    ...(candidate ? { candidate } : {}),
+    weight,
+  }));
+  return { ...report, releases, totals, reporting: reporting.length, hosts };
+}
+
+/**
+ * The entries of a stored heartbeat, by key. An item written before heartbeats had one entry
+ * per process (a flat report) reads as a single entry.
+ */
+export function heartbeatEntries(record: unknown): InstanceHeartbeat[] {
+  const item = record as (Partial<HeartbeatRecord> & Partial<Heartbeat>) | undefined;
+  if (item?.instances) return Object.values(item.instances);
+  if (item?.totals && typeof item.atMs === 'number') {
+    return [{ ...(item as unknown as Heartbeat), instanceId: 'unnamed' }];
+  }
+  return [];
+}
+
+/** Per release, the counts of these entries added up. */
+export function sumTotals(
+  entries: readonly (Pick<Heartbeat, 'totals'> | undefined)[]
+): Record<string, Counts> {
+  const totals: Record<string, Counts> = {};
+  for (const e of entries) {
+    for (const [release, t] of Object.entries(e?.totals ?? {})) {
+      const sum = totals[release] ?? { requests: 0, errors4xx: 0, errors5xx: 0 };
+      totals[release] = {
+        requests: sum.requests + t.requests,
+        errors4xx: sum.errors4xx + t.errors4xx,
+        errors5xx: sum.errors5xx + t.errors5xx,
+      };
+    }
+  }
+  return totals;
+}
+
+/** The retired entry of a location, without totals yet: never fresh, never serving. */
+export function retiredEntry(locationId: string): InstanceHeartbeat {
+  return {
+    instanceId: RETIRED_ENTRY,
+    locationId,
+    at: new Date(0).toISOString(),
+    atMs: 0,
+    intervalSeconds: 0,
+    stable: '',
+    weight: 0,
+    releases: {},
+    totals: {},
+    startedAt: new Date(0).toISOString(),
+  };
 }

@@ -3,6 +3,8 @@ import {
   type InstanceHeartbeat,
   isStale,
   locationHeartbeat,
+  RETIRED_ENTRY,
+  retiredEntry,
 } from '../../lib/satellite/records';
 
 const R1 = 'r-1111111111111111';
@@ -90,5 +92,32 @@ describe('a location heartbeat', () => {
     expect(hb).not.toHaveProperty('instanceId');
     expect(isStale(hb, T + 29_000)).toBe(false);
     expect(isStale(hb, T + 31_000)).toBe(true);
+  });
+
+  it('counts the retired entry in the totals only: it never serves, reports or is fresh', () => {
+    const retired = {
+      ...retiredEntry('boston'),
+      totals: { [R2]: { requests: 7, errors4xx: 0, errors5xx: 7 } },
+    };
+    const live = host('a', T, { totals: { [R2]: { requests: 3, errors4xx: 0, errors5xx: 0 } } });
+    const hb = locationHeartbeat({
+      ...heartbeatRecord(live),
+      instances: { ...heartbeatRecord(live).instances, [RETIRED_ENTRY]: retired },
+    });
+    expect(hb?.totals[R2]).toEqual({ requests: 10, errors4xx: 0, errors5xx: 7 });
+    expect(hb?.reporting).toBe(1);
+    expect(hb?.hosts.map((h) => h.instanceId)).toEqual(['a']);
+    expect(locationHeartbeat({ instances: { [RETIRED_ENTRY]: retired } })).toBeUndefined();
+  });
+
+  it('reads an item written before heartbeats had one entry per host as one host', () => {
+    const { instanceId: _id, ...flat } = host('a', T, {
+      totals: { [R2]: { requests: 9, errors4xx: 0, errors5xx: 0 } },
+    });
+    expect(locationHeartbeat(flat)).toMatchObject({
+      atMs: T,
+      reporting: 1,
+      totals: { [R2]: { requests: 9, errors4xx: 0, errors5xx: 0 } },
+    });
   });
 });

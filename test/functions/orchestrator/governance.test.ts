@@ -1,8 +1,14 @@
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { listFindings, runGovernance } from '../../../functions/orchestrator/governance';
 import { keys } from '../../../functions/shared/keys';
 import { loadEnvironment } from '../../../lib/config/load';
-import { type HeartbeatRecord, heartbeatRecord } from '../../../lib/satellite/records';
+import {
+  type HeartbeatRecord,
+  heartbeatRecord,
+  type InstanceHeartbeat,
+  locationHeartbeat,
+  RETIRED_ENTRY,
+} from '../../../lib/satellite/records';
 import { testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
 
@@ -128,45 +134,90 @@ describe('governance jobs', () => {
     });
   });
 
-  it('drops heartbeat entries of processes gone for an hour, but only between rollouts', async () => {
-    const entry = (instanceId: string, atMs: number) => ({
+  describe('with several hosts at a location', () => {
+    const R1 = 'r-1111111111111111';
+    const entry = (instanceId: string, atMs: number, fields: Partial<InstanceHeartbeat> = {}) => ({
       instanceId,
       startedAt: '2026-11-25T09:00:00.000Z',
       locationId: 'boston',
       atMs,
       at: new Date(atMs).toISOString(),
       intervalSeconds: 10,
-      stable: 'r-1111111111111111',
+      stable: R1,
       weight: 0,
       releases: {},
-      totals: { 'r-1111111111111111': { requests: 5, errors4xx: 0, errors5xx: 0 } },
+      totals: { [R1]: { requests: 5, errors4xx: 0, errors5xx: 1 } },
+      ...fields,
     });
-    await put({
-      ...keys.heartbeat('boston'),
-      ...heartbeatRecord(
-        entry('replaced', now - 2 * 3_600_000),
-        entry('restarted', now - 3_600_001),
-        entry('current', now - 1_000)
-      ),
+    const stored = async () =>
+      (
+        await client.send(
+          new GetCommand({ TableName: table.tableName, Key: keys.heartbeat('boston') })
+        )
+      ).Item as HeartbeatRecord;
+
+    it('folds the entries of processes gone for an hour into one, keeping every total', async () => {
+      await put({
+        ...keys.heartbeat('boston'),
+        ...heartbeatRecord(
+          entry('replaced', now - 2 * 3_600_000),
+          entry('restarted', now - 3_600_001),
+          entry('current', now - 1_000)
+        ),
+      });
+      const before = locationHeartbeat(await stored());
+      await run();
+      const after = await stored();
+      expect(Object.keys(after.instances).sort()).toEqual([
+        expect.stringMatching(/^current@/),
+        RETIRED_ENTRY,
+      ]);
+      expect(locationHeartbeat(after)?.totals).toEqual(before?.totals);
+      expect(locationHeartbeat(after)?.totals[R1]).toEqual({
+        requests: 15,
+        errors4xx: 0,
+        errors5xx: 3,
+      });
+      // Folding again later adds to the retired entry; the sum still does not move.
+      now += 2 * 3_600_000;
+      await put({
+        ...keys.heartbeat('boston'),
+        ...after,
+        instances: { ...after.instances, ...heartbeatRecord(entry('next', now - 500)).instances },
+      });
+      await run();
+      expect(locationHeartbeat(await stored())?.totals[R1]).toEqual({
+        requests: 20,
+        errors4xx: 0,
+        errors5xx: 4,
+      });
+      expect(Object.keys((await stored()).instances)).toHaveLength(2);
     });
-    const hosts = async () =>
-      Object.values(
-        (
-          (
-            await client.send(
-              new GetCommand({ TableName: table.tableName, Key: keys.heartbeat('boston') })
-            )
-          ).Item as HeartbeatRecord
-        ).instances
-      )
-        .map((e) => e.instanceId)
-        .sort();
-    await put({ ...keys.activeRollout, rolloutId: 'ro-1' });
-    await run();
-    expect(await hosts()).toEqual(['current', 'replaced', 'restarted']);
-    await client.send(new DeleteCommand({ TableName: table.tableName, Key: keys.activeRollout }));
-    await run();
-    expect(await hosts()).toEqual(['current']);
+
+    it('keeps the freshest entry even when every host has been silent for an hour', async () => {
+      await put({
+        ...keys.heartbeat('boston'),
+        ...heartbeatRecord(entry('a', now - 7_200_000), entry('b', now - 3_700_000)),
+      });
+      await run();
+      const hb = locationHeartbeat(await stored());
+      expect(hb?.at).toBe(new Date(now - 3_700_000).toISOString());
+      expect(hb?.totals[R1]?.requests).toBe(10);
+    });
+
+    it('finds drift at a host that serves another split while the others do not', async () => {
+      await put({
+        ...keys.heartbeat('boston'),
+        ...heartbeatRecord(
+          entry('host-a', now - 1_000),
+          entry('host-b', now - 2_000, { stable: 'r-2222222222222222' })
+        ),
+      });
+      const open = await run();
+      expect(open.find((f) => f.job === 'drift' && f.subject === 'boston')?.message).toBe(
+        `host-b serves r-2222222222222222; desired ${R1}`
+      );
+    });
   });
 
   it('finds a served release with public routes the environment does not allow', async () => {
