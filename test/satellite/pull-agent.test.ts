@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../functions/shared/keys';
 import { RouteTable } from '../../functions/shared/route-table';
 import type { Release } from '../../lib/release/manifest';
@@ -123,9 +123,9 @@ describe('the pull agent', () => {
   });
 
   it('keeps one heartbeat entry per host, so that hosts of a location never overwrite each other', async () => {
-    const onHost = (instanceId: string) =>
+    const onHost = (instanceId: string, table: DynamoDBDocumentClient = client) =>
       new PullAgent({
-        table: client,
+        table,
         tableName,
         locationId: 'sat1',
         instanceId,
@@ -140,9 +140,22 @@ describe('the pull agent', () => {
           functions: new Map(),
         }),
       });
-    const [a, b] = [onHost('host-a'), onHost('host-b')];
-    await Promise.all([a.tick(), b.tick()]);
+    // The race on a location's first heartbeat, forced: host-b creates the map between
+    // host-a's failed update and its own attempt to create it.
+    const b = onHost('host-b');
+    let raced = false;
+    const racing = {
+      send: async (command: { input: { UpdateExpression?: string } }) => {
+        if (!raced && command.input.UpdateExpression?.startsWith('SET #instances = ')) {
+          raced = true;
+          await b.tick();
+        }
+        return client.send(command as never);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const a = onHost('host-a', racing);
     await a.tick();
+    expect(raced).toBe(true);
     const item = (
       await client.send(new GetCommand({ TableName: tableName, Key: keys.heartbeat('sat1') }))
     ).Item as HeartbeatRecord;
