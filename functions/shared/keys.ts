@@ -62,8 +62,6 @@ export const keys = {
     pk: 'FINDINGS',
     sk: `${job}#${subject}`,
   }),
-  /** The sort key prefix of a location's staged releases. */
-  stagedReleasePrefix: 'RELEASE#',
   functionDrain: (functionName: string): TableKey => ({
     pk: `FUNCTION#${functionName}`,
     sk: 'DRAIN',

@@ -3,7 +3,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../functions/shared/keys';
@@ -186,13 +185,13 @@ export class PullAgent {
   }
 
   /**
-   * A location that never served takes its newest staged release as stable, once, with a
-   * conditional write (like a region's `live` alias created at its first version); from
-   * then on only the orchestrator changes what it serves.
+   * A location that never served takes the release its last deploy staged as stable, once,
+   * with a conditional write (like a region's `live` alias created at its first version);
+   * from then on only the orchestrator changes what it serves.
    */
   private async adoptFirstStagedRelease(): Promise<DesiredTraffic | undefined> {
     const { table, tableName, locationId } = this.options;
-    const newest = await this.newestStaged();
+    const newest = await this.latestStaged();
     if (!newest) return undefined;
     const desired: DesiredTraffic = {
       stable: newest,
@@ -225,29 +224,6 @@ export class PullAgent {
     );
     const id = out.Item?.latestStaged;
     return typeof id === 'string' ? id : undefined;
-  }
-
-  /** The id of the release staged last at this location, if any, from every staged record. */
-  private async newestStaged(): Promise<string | undefined> {
-    const { table, tableName, locationId } = this.options;
-    const staged = await table.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :release)',
-        ExpressionAttributeValues: {
-          ':pk': keys.location(locationId).pk,
-          ':release': keys.stagedReleasePrefix,
-        },
-        ConsistentRead: true,
-      })
-    );
-    const newest = (staged.Items ?? [])
-      .map((i) => ({
-        id: String(i.sk).slice(keys.stagedReleasePrefix.length),
-        at: String(i.stagedAt ?? ''),
-      }))
-      .sort((a, b) => b.at.localeCompare(a.at))[0];
-    return newest?.id;
   }
 
   private async stateFor(desired: DesiredTraffic): Promise<TrafficState> {
@@ -298,25 +274,17 @@ export class PullAgent {
       new UpdateCommand({
         TableName: tableName,
         Key: keys.heartbeat(locationId),
-        UpdateExpression: create
-          ? 'SET #instances = :entries, #location = :location, #at = :at'
-          : 'SET #instances.#me = :entry, #location = :location, #at = :at',
+        UpdateExpression: create ? 'SET #instances = :entries' : 'SET #instances.#me = :entry',
         ConditionExpression: create
           ? 'attribute_not_exists(#instances)'
           : 'attribute_exists(#instances)',
         ExpressionAttributeNames: {
           '#instances': 'instances',
-          '#location': 'locationId',
-          '#at': 'atMs',
           ...(create ? {} : { '#me': instanceKey(heartbeat) }),
         },
-        ExpressionAttributeValues: {
-          ...(create
-            ? { ':entries': { [instanceKey(heartbeat)]: heartbeat } }
-            : { ':entry': heartbeat }),
-          ':location': locationId,
-          ':at': atMs,
-        },
+        ExpressionAttributeValues: create
+          ? { ':entries': { [instanceKey(heartbeat)]: heartbeat } }
+          : { ':entry': heartbeat },
       });
     const firstOfLocation = (err: unknown) =>
       (err as Error).name === 'ConditionalCheckFailedException';

@@ -58,9 +58,6 @@ export interface InstanceHeartbeat extends Heartbeat {
  * one item, so that the orchestrator still reads a whole location with one key.
  */
 export interface HeartbeatRecord {
-  readonly locationId: string;
-  /** When a host last wrote, for a quick look. */
-  readonly atMs: number;
   readonly instances: Readonly<Record<string, InstanceHeartbeat>>;
 }
 
@@ -69,9 +66,7 @@ export type HostSplit = Pick<InstanceHeartbeat, 'instanceId' | 'stable' | 'candi
 
 /** A location's heartbeat as one report (see {@link locationHeartbeat}). */
 export interface LocationHeartbeat extends Heartbeat {
-  /** How many processes still report (not stale next to the freshest). */
-  readonly reporting: number;
-  /** What each of them serves (drift is judged per host). */
+  /** What each process still reporting (not stale next to the freshest) serves. */
   readonly hosts: readonly HostSplit[];
 }
 
@@ -90,11 +85,7 @@ export const instanceKey = (hb: Pick<InstanceHeartbeat, 'instanceId' | 'startedA
 
 /** The attributes of a heartbeat record holding these entries. */
 export function heartbeatRecord(...entries: InstanceHeartbeat[]): HeartbeatRecord {
-  return {
-    locationId: entries[0]?.locationId ?? '',
-    atMs: Math.max(0, ...entries.map((e) => e.atMs)),
-    instances: Object.fromEntries(entries.map((e) => [instanceKey(e), e])),
-  };
+  return { instances: Object.fromEntries(entries.map((e) => [instanceKey(e), e])) };
 }
 
 type Counts = { readonly requests: number; readonly errors4xx: number; readonly errors5xx: number };
@@ -141,7 +132,7 @@ export function locationHeartbeat(record: unknown): LocationHeartbeat | undefine
     ...(candidate ? { candidate } : {}),
     weight,
   }));
-  return { ...report, releases, totals, reporting: reporting.length, hosts };
+  return { ...report, releases, totals, hosts };
 }
 
 /**

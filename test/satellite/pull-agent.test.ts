@@ -2,7 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../functions/shared/keys';
 import { RouteTable } from '../../functions/shared/route-table';
 import type { Release } from '../../lib/release/manifest';
@@ -89,6 +94,24 @@ describe('the pull agent', () => {
     });
   });
 
+  it('adopts the release the last deploy staged, once, when the location has never served', async () => {
+    await client.send(
+      new DeleteCommand({ TableName: tableName, Key: keys.desiredTraffic('sat1') })
+    );
+    await stage(R2, '2026-11-25T11:00:00Z');
+    const a = agent();
+    await a.tick();
+    expect(a.current()).toMatchObject({ stable: { releaseId: R2 }, weight: 0 });
+    const desired = await client.send(
+      new GetCommand({ TableName: tableName, Key: keys.desiredTraffic('sat1') })
+    );
+    expect(desired.Item).toMatchObject({ stable: R2, weight: 0 });
+    // From then on only the orchestrator moves it: a later deploy changes nothing served.
+    await stage(R1, '2026-11-25T12:00:00Z');
+    await a.tick();
+    expect(a.current().stable.releaseId).toBe(R2);
+  });
+
   it('pulls again after half an interval when it switched, so the gates see the new split sooner', async () => {
     const a = agent();
     await a.tick();
@@ -164,7 +187,10 @@ describe('the pull agent', () => {
         .map((e) => e.instanceId)
         .sort()
     ).toEqual(['host-a', 'host-b']);
-    expect(locationHeartbeat(item)).toMatchObject({ stable: R1, reporting: 2 });
+    expect(locationHeartbeat(item)).toMatchObject({
+      stable: R1,
+      hosts: [expect.anything(), expect.anything()],
+    });
   });
 
   it('keeps serving and reporting when preloading a staged release fails', async () => {

@@ -33,7 +33,7 @@ const host = (
 describe('a location heartbeat', () => {
   it('is undefined until a process has reported', () => {
     expect(locationHeartbeat(undefined)).toBeUndefined();
-    expect(locationHeartbeat({ locationId: 'boston', atMs: 0, instances: {} })).toBeUndefined();
+    expect(locationHeartbeat({ instances: {} })).toBeUndefined();
   });
 
   it("sums every host's totals, so that one host's figures never hide another's", () => {
@@ -44,7 +44,7 @@ describe('a location heartbeat', () => {
       )
     );
     expect(hb?.totals[R2]).toEqual({ requests: 100, errors4xx: 1, errors5xx: 30 });
-    expect(hb?.reporting).toBe(2);
+    expect(hb?.hosts).toHaveLength(2);
   });
 
   it('keeps the totals of a stopped or restarted process, so that the sum only grows', () => {
@@ -58,7 +58,7 @@ describe('a location heartbeat', () => {
     });
     const hb = locationHeartbeat(heartbeatRecord(before, after));
     expect(hb?.totals[R2]).toEqual({ requests: 10, errors4xx: 0, errors5xx: 3 });
-    expect(hb?.reporting).toBe(1);
+    expect(hb?.hosts).toHaveLength(1);
   });
 
   it('merges the last window of the hosts still reporting: counts summed, the slowest p99', () => {
@@ -105,7 +105,7 @@ describe('a location heartbeat', () => {
       instances: { ...heartbeatRecord(live).instances, [RETIRED_ENTRY]: retired },
     });
     expect(hb?.totals[R2]).toEqual({ requests: 10, errors4xx: 0, errors5xx: 7 });
-    expect(hb?.reporting).toBe(1);
+    expect(hb?.hosts).toHaveLength(1);
     expect(hb?.hosts.map((h) => h.instanceId)).toEqual(['a']);
     expect(locationHeartbeat({ instances: { [RETIRED_ENTRY]: retired } })).toBeUndefined();
   });
@@ -116,7 +116,7 @@ describe('a location heartbeat', () => {
     });
     expect(locationHeartbeat(flat)).toMatchObject({
       atMs: T,
-      reporting: 1,
+      hosts: [expect.objectContaining({ instanceId: 'unnamed' })],
       totals: { [R2]: { requests: 9, errors4xx: 0, errors5xx: 0 } },
     });
   });

@@ -47,20 +47,13 @@ describe('the satellite runtime', () => {
       ).Item
     );
 
-  beforeAll(async () => {
-    table = await createTestTable();
-    release = await buildRelease({
-      functionsDir: path.join(__dirname, '..', 'fixtures', 'runtime'),
-      outDir: mkdtempSync(path.join(tmpdir(), 'orbit-runtime-')),
-    });
-    r2 = copyAs(release, 'r-00000000000000b2');
-    issuer = await startDevIssuer(0, 'orbit-test');
-    await setDesired({ stable: release.manifest.releaseId, weight: 0 });
-    child = spawn(process.execPath, [path.join(release.dir, 'runtime/index.js')], {
+  /** The release's runtime as its own process, for one location; resolves once it serves. */
+  const startRuntimeProcess = async (locationId: string, pullSeconds: number) => {
+    const proc = spawn(process.execPath, [path.join(release.dir, 'runtime/index.js')], {
       env: {
         ...process.env,
         ORBIT_ENVIRONMENT: 'test',
-        ORBIT_LOCATION_ID: 'sat1',
+        ORBIT_LOCATION_ID: locationId,
         ORBIT_LOCATION_KIND: 'local-zone',
         ORBIT_REGION: 'us-east-1',
         ORBIT_TABLE_NAME: table.tableName,
@@ -71,16 +64,29 @@ describe('the satellite runtime', () => {
         ORBIT_ARTIFACTS: path.dirname(release.dir),
         ORBIT_AUTH_ISSUER: issuer.issuer,
         ORBIT_AUTH_AUDIENCE: 'orbit-test',
-        ORBIT_PULL_INTERVAL_SECONDS: String(PULL_SECONDS),
+        ORBIT_PULL_INTERVAL_SECONDS: String(pullSeconds),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    const ready = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
         if (line.startsWith('{"event":"ready"')) resolve(JSON.parse(line).url);
       });
-      child.once('exit', (code) => reject(new Error(`runtime exited with ${code}`)));
+      proc.once('exit', (code) => reject(new Error(`runtime exited with ${code}`)));
     });
+    return { child: proc, url: ready };
+  };
+
+  beforeAll(async () => {
+    table = await createTestTable();
+    release = await buildRelease({
+      functionsDir: path.join(__dirname, '..', 'fixtures', 'runtime'),
+      outDir: mkdtempSync(path.join(tmpdir(), 'orbit-runtime-')),
+    });
+    r2 = copyAs(release, 'r-00000000000000b2');
+    issuer = await startDevIssuer(0, 'orbit-test');
+    await setDesired({ stable: release.manifest.releaseId, weight: 0 });
+    ({ child, url } = await startRuntimeProcess('sat1', PULL_SECONDS));
   });
   afterAll(async () => {
     child.kill('SIGKILL');
@@ -272,6 +278,33 @@ describe('the satellite runtime', () => {
     const pinned = await get('/echo/x', { headers: { 'x-orbit-target-release': 'stable' } });
     expect(pinned.headers.get('x-orbit-release')).toBe(release.manifest.releaseId);
     await setDesired({ stable: release.manifest.releaseId, weight: 0 });
+  });
+
+  it('pulls at once on SIGHUP (systemctl reload), not at its next interval', async () => {
+    const desire = (desired: { stable: string; candidate?: string; weight: number }) =>
+      client.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: { ...keys.desiredTraffic('sat2'), ...desired, updatedAt: new Date().toISOString() },
+        })
+      );
+    await desire({ stable: release.manifest.releaseId, weight: 0 });
+    const sat2 = await startRuntimeProcess('sat2', 3600);
+    try {
+      const serving = async () =>
+        (await fetch(new URL('/echo/x', sat2.url))).headers.get('x-orbit-release');
+      expect(await serving()).toBe(release.manifest.releaseId);
+      await desire({ stable: release.manifest.releaseId, candidate: r2, weight: 1 });
+      sat2.child.kill('SIGHUP');
+      let now = await serving();
+      for (let i = 0; i < 50 && now !== r2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        now = await serving();
+      }
+      expect(now).toBe(r2);
+    } finally {
+      sat2.child.kill('SIGKILL');
+    }
   });
 
   it('lets its heartbeat go stale once it is stopped mid-flight', async () => {
