@@ -1,5 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { keys } from '../../functions/shared/keys';
 import type { ReleaseFunction } from '../release/manifest';
@@ -29,6 +29,16 @@ export function onPremHosts(environmentName: string, locationId: string): iam.IP
   });
 }
 
+/**
+ * The key prefix under which an environment's satellite stacks publish their assets in the
+ * parent region's CDK assets bucket (the `bucketPrefix` of their synthesizer): every
+ * release's bundles sit at `<prefix><sha256>.zip`, so the runtime may read any release ever
+ * staged, and nothing else of the bucket. Environment names have no dashes or slashes, so no
+ * environment's prefix starts with another's.
+ */
+export const satelliteAssetPrefix = (environmentName: string): string =>
+  `orbit-${environmentName}/`;
+
 /** Props of a {@link SatelliteRole}. */
 export interface SatelliteRoleProps {
   /** Who assumes the role: EC2 instances, or on-prem hosts. */
@@ -38,8 +48,11 @@ export interface SatelliteRoleProps {
   readonly tableArn: string;
   /** The functions the runtime hosts: their declared table access is the runtime's too. */
   readonly functions: readonly ReleaseFunction[];
-  /** The release's assets the runtime downloads (every function's and its own). */
-  readonly assets: readonly s3assets.Asset[];
+  /**
+   * Where the bundles of every release staged at the location sit: the assets bucket of the
+   * parent region and the environment's {@link satelliteAssetPrefix}.
+   */
+  readonly releaseObjects: { readonly bucket: s3.IBucket; readonly keyPrefix: string };
 }
 
 /**
@@ -50,7 +63,11 @@ export interface SatelliteRoleProps {
  * - write its location's records (the heartbeat, and the desired traffic it adopts once);
  * - the union of the table access the hosted functions declare, as each function has on
  *   Lambda;
- * - read the release's asset objects, by key: not the whole asset bucket.
+ * - read the bundles of any release staged at the location, not only this deploy's: hosts
+ *   that start later (scale-out, replacement, after a rollback) load the release the
+ *   desired traffic names, which may be older or newer than the deploy that launched them.
+ *   Bundles are zips under the environment's asset prefix, so that is the grant: not the
+ *   whole asset bucket, not the stacks' templates (`.json`) under the same prefix.
  */
 export class SatelliteRole extends Construct {
   readonly role: iam.Role;
@@ -84,11 +101,13 @@ export class SatelliteRole extends Construct {
       this.role.addToPolicy(tableStatement(table, [...DATA_READ, ...DATA_WRITE], readWrite));
     }
 
-    // The exact objects: an asset's grantRead would open every object in the asset bucket.
+    // S3 authorizes GetObject on the object ARN, `arn:<partition>:s3:::<bucket>/<key>`
+    // (Service Authorization Reference, Amazon S3): a key pattern, not the bucket's grantRead.
+    const { bucket, keyPrefix } = props.releaseObjects;
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: props.assets.map((a) => a.bucket.arnForObjects(a.s3ObjectKey)),
+        resources: [bucket.arnForObjects(`${keyPrefix}*.zip`)],
       })
     );
   }

@@ -6,7 +6,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { RUNTIME_ENV } from '../satellite/config';
+import { keepAliveTimeoutFor, RUNTIME_ENV } from '../satellite/config';
 
 /** Props of a {@link SatelliteService}. */
 export interface SatelliteServiceProps {
@@ -29,7 +29,22 @@ export interface SatelliteServiceProps {
    * @default 8080
    */
   readonly port?: number;
+  /**
+   * How long the load balancer keeps an idle connection (to clients and to the runtime)
+   * open. The runtime's keep-alive timeout is derived from it, so it always outlasts it.
+   * @default Duration.seconds(60)
+   */
+  readonly idleTimeout?: Duration;
 }
+
+/**
+ * The major version of Node.js the hosts run: the newest LTS Amazon Linux 2023 packages
+ * itself (Node.js 24, supported upstream until April 2028; regions run `nodejs24.x`). AL2023
+ * namespaces its Node.js packages: `nodejs24` installs `/usr/bin/node-24`, which stays that
+ * version whatever the `alternatives` link `node` points to ("Node.js in AL2023", Amazon
+ * Linux 2023 User Guide). Bundles keep their Node 20 target (`RELEASE_TARGET`).
+ */
+export const HOST_NODEJS_MAJOR = 24;
 
 /** Graviton families carry a `g` after the generation digit (m7g, t4g, c6gn). */
 export const isGraviton = (instanceType: string): boolean =>
@@ -37,9 +52,12 @@ export const isGraviton = (instanceType: string): boolean =>
 
 /**
  * The compute of a Local Zone or Outpost location: an Auto Scaling group running the
- * satellite runtime under systemd (the runtime bundle from the release asset, Node.js 20
- * from the distribution), behind an internet-facing HTTPS Application Load Balancer in the
- * zone. Instances take traffic only from the load balancer; IMDSv2 and encrypted volumes.
+ * satellite runtime under systemd (the runtime bundle from the release asset, Node.js
+ * {@link HOST_NODEJS_MAJOR} from the distribution), behind an internet-facing HTTPS
+ * Application Load Balancer in the zone. Instances take traffic only from the load balancer;
+ * IMDSv2 and encrypted volumes. The load balancer's idle timeout is explicit and the
+ * runtime's keep-alive timeout outlasts it, so the balancer never reuses a connection the
+ * runtime has closed.
  */
 export class SatelliteService extends Construct {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
@@ -48,6 +66,7 @@ export class SatelliteService extends Construct {
   constructor(scope: Construct, id: string, props: SatelliteServiceProps) {
     super(scope, id);
     const port = props.port ?? 8080;
+    const idleTimeout = props.idleTimeout ?? Duration.seconds(60);
     const [primary, ...others] = props.instanceTypes;
     const [albSubnet] = props.subnets;
     if (!primary || !albSubnet) {
@@ -96,6 +115,7 @@ export class SatelliteService extends Construct {
       userData: runtimeUserData(props.runtime, {
         ...props.environment,
         [RUNTIME_ENV.port]: `${port}`,
+        [RUNTIME_ENV.keepAliveTimeoutSeconds]: `${keepAliveTimeoutFor(idleTimeout.toSeconds())}`,
       }),
       securityGroup: instanceSecurityGroup,
       requireImdsv2: true,
@@ -166,6 +186,9 @@ export class SatelliteService extends Construct {
       internetFacing: true,
       securityGroup: albSecurityGroup,
       dropInvalidHeaderFields: true,
+      // `idle_timeout.timeout_seconds`; ELB's default is 60 s, stated here because the
+      // runtime's keep-alive timeout is derived from it.
+      idleTimeout,
     });
     this.loadBalancer.logAccessLogs(logs);
     Validations.of(this.loadBalancer).acknowledge({
@@ -206,9 +229,9 @@ export class SatelliteService extends Construct {
 }
 
 /**
- * Installs Node.js 20 and the runtime bundle, and runs it as the systemd unit
- * `orbit-runtime.service` (restarted whenever it stops, as an unprivileged dynamic user whose
- * state directory, `/var/lib/orbit`, holds the releases it fetches).
+ * Installs Node.js {@link HOST_NODEJS_MAJOR} and the runtime bundle, and runs it as the
+ * systemd unit `orbit-runtime.service` (restarted whenever it stops, as an unprivileged
+ * dynamic user whose state directory, `/var/lib/orbit`, holds the releases it fetches).
  */
 function runtimeUserData(
   runtime: s3assets.Asset,
@@ -221,8 +244,7 @@ function runtimeUserData(
   const userData = ec2.UserData.forLinux();
   userData.addCommands(
     'set -euo pipefail',
-    // AL2023 namespaces Node.js: the package nodejs20 installs /usr/bin/node-20.
-    'dnf install -y nodejs20 unzip',
+    `dnf install -y nodejs${HOST_NODEJS_MAJOR} unzip`,
     'mkdir -p /opt/orbit/runtime',
     `aws s3 cp --region ${Stack.of(runtime).region} s3://${runtime.s3BucketName}/${runtime.s3ObjectKey} /opt/orbit/runtime.zip`,
     'unzip -o -q /opt/orbit/runtime.zip -d /opt/orbit/runtime',
@@ -232,7 +254,7 @@ function runtimeUserData(
     'Wants=network-online.target',
     'After=network-online.target',
     '[Service]',
-    'ExecStart=/usr/bin/node-20 /opt/orbit/runtime/index.js',
+    `ExecStart=/usr/bin/node-${HOST_NODEJS_MAJOR} /opt/orbit/runtime/index.js`,
     // `systemctl reload orbit-runtime`: pull the desired state now (SIGHUP), keep serving.
     'ExecReload=/bin/kill -HUP $MAINPID',
     'Restart=always',

@@ -20,12 +20,33 @@ export interface RuntimeConfig {
     readonly jwksUri?: string;
   };
   readonly pullIntervalSeconds: number;
+  /**
+   * How long an idle keep-alive connection stays open: longer than the idle timeout of the
+   * proxy in front (see {@link keepAliveTimeoutFor}).
+   */
+  readonly keepAliveTimeoutSeconds: number;
   readonly cors?: CorsSettings;
   /** Print a `{"event":"heartbeat",…}` line after each heartbeat (the local fleet listens). */
   readonly announceHeartbeats: boolean;
   /** This host among the location's. @default - the host name */
   readonly instanceId?: string;
 }
+
+/**
+ * How much longer than the idle timeout of the proxy in front (the load balancer, or an
+ * on-prem site's HTTPS terminator) the runtime keeps an idle connection open. The proxy must
+ * be the side that closes idle connections: if the runtime closes first, the proxy may send a
+ * request on the connection before it learns of the close, and answers 502 (Application Load
+ * Balancer guide, "Connection idle timeout").
+ */
+export const KEEP_ALIVE_MARGIN_SECONDS = 5;
+
+/** The runtime's keep-alive timeout behind a proxy with this idle timeout. */
+export const keepAliveTimeoutFor = (idleTimeoutSeconds: number): number =>
+  idleTimeoutSeconds + KEEP_ALIVE_MARGIN_SECONDS;
+
+/** The keep-alive timeout when none is configured: past an ALB's default idle timeout, 60 s. */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = keepAliveTimeoutFor(60);
 
 /** The variables the runtime reads besides the location context ({@link ORBIT_ENV}). */
 export const RUNTIME_ENV = {
@@ -37,6 +58,7 @@ export const RUNTIME_ENV = {
   authAudience: 'ORBIT_AUTH_AUDIENCE',
   authJwksUri: 'ORBIT_AUTH_JWKS_URI',
   pullIntervalSeconds: 'ORBIT_PULL_INTERVAL_SECONDS',
+  keepAliveTimeoutSeconds: 'ORBIT_KEEP_ALIVE_TIMEOUT_SECONDS',
   announceHeartbeats: 'ORBIT_ANNOUNCE_HEARTBEATS',
   instanceId: 'ORBIT_INSTANCE_ID',
 } as const;
@@ -55,6 +77,14 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
   if (!(pullIntervalSeconds > 0)) {
     throw new Error(`${RUNTIME_ENV.pullIntervalSeconds} must be a positive number of seconds`);
   }
+  const keepAliveTimeoutSeconds = Number(
+    env[RUNTIME_ENV.keepAliveTimeoutSeconds] ?? DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS
+  );
+  if (!(Number.isFinite(keepAliveTimeoutSeconds) && keepAliveTimeoutSeconds > 0)) {
+    throw new Error(
+      `${RUNTIME_ENV.keepAliveTimeoutSeconds}=${env[RUNTIME_ENV.keepAliveTimeoutSeconds]} is not a positive number of seconds: set it above the idle timeout of the proxy in front (default ${DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS})`
+    );
+  }
   const artifacts = env[RUNTIME_ENV.artifacts];
   if (!artifacts)
     throw new Error(`${RUNTIME_ENV.artifacts} is not set: a directory of built releases`);
@@ -69,6 +99,7 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     releaseCache: env[RUNTIME_ENV.releaseCache] ?? '/var/lib/orbit/releases',
     auth: issuer ? { issuer, audience, jwksUri: env[RUNTIME_ENV.authJwksUri] } : undefined,
     pullIntervalSeconds,
+    keepAliveTimeoutSeconds,
     cors,
     announceHeartbeats: env[RUNTIME_ENV.announceHeartbeats] === 'true',
     instanceId: env[RUNTIME_ENV.instanceId] || undefined,

@@ -6,6 +6,7 @@ import type { OrbitEvent } from '../../functions/shared/http';
 import { SECURITY_HEADERS } from '../../functions/shared/middleware/response-headers';
 import { problemResponse } from '../../functions/shared/problem';
 import { routeKeyOf } from '../../functions/shared/route-table';
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS } from './config';
 import { fromResult, type HttpResponse, toEvent } from './event';
 import {
   InvocationTimeoutError,
@@ -37,6 +38,31 @@ export interface RuntimeServerOptions {
   readonly onError?: (message: string, err: unknown) => void;
   /** @default Math.random */
   readonly random?: () => number;
+  /**
+   * How long an idle keep-alive connection stays open, in ms: longer than the idle timeout of
+   * the proxy in front, which must be the side that closes idle connections.
+   * @default DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS * 1000
+   */
+  readonly keepAliveTimeoutMs?: number;
+}
+
+/** Node's default `requestTimeout` (receiving a whole request), kept unless it must grow. */
+const NODE_REQUEST_TIMEOUT_MS = 300_000;
+
+/**
+ * The server's timeouts for a keep-alive timeout: `headersTimeout` above it and
+ * `requestTimeout` at least `headersTimeout`, the order Node's http.Server requires
+ * (`createServer` throws ERR_OUT_OF_RANGE when headersTimeout > requestTimeout). Headers
+ * above keep-alive: Node's docs before v18 measured headersTimeout from the connection's
+ * start, which closed keep-alive connections older than it; kept so on every Node version.
+ */
+export function serverTimeouts(keepAliveTimeoutMs: number) {
+  const headersTimeout = keepAliveTimeoutMs + 1000;
+  return {
+    keepAliveTimeout: keepAliveTimeoutMs,
+    headersTimeout,
+    requestTimeout: Math.max(NODE_REQUEST_TIMEOUT_MS, headersTimeout),
+  };
 }
 
 class BodyTooLargeError extends HttpError {
@@ -77,7 +103,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
  * send, routes it to a function of the release the traffic split picks, verifies tokens on
  * `jwt` routes, enforces Lambda's limits (6 MB each way, the function's timeout) and maps
  * the result back as API Gateway does. A handler that throws, crashes or hangs costs its own
- * request a 500 or 504, never the host.
+ * request a 500 or 504, never the host. Idle keep-alive connections stay open past the
+ * proxy's idle timeout (Node's default, 5 s, is far below an ALB's 60 s).
  */
 export function createRuntimeServer(options: RuntimeServerOptions): Server {
   const onError = options.onError ?? ((m, e) => console.error(m, e));
@@ -138,7 +165,10 @@ export function createRuntimeServer(options: RuntimeServerOptions): Server {
     return { response, releaseId: release.releaseId };
   };
 
-  return createServer((req, res) => {
+  const timeouts = serverTimeouts(
+    options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS * 1000
+  );
+  return createServer(timeouts, (req, res) => {
     answer(req)
       .then(({ response, releaseId }) => write(res, response, releaseId, options.locationId))
       .catch((err) => {

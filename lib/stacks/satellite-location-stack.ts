@@ -1,4 +1,10 @@
-import { AssetHashType, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  AssetHashType,
+  CfnOutput,
+  DefaultStackSynthesizer,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
@@ -8,13 +14,18 @@ import type { Environment, SatelliteLocation } from '../config/schema';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { LocationRecords } from '../constructs/location-record';
 import { SatelliteNetwork } from '../constructs/satellite-network';
-import { ON_PREM_PRINCIPAL_TAGS, onPremHosts, SatelliteRole } from '../constructs/satellite-role';
+import {
+  ON_PREM_PRINCIPAL_TAGS,
+  onPremHosts,
+  SatelliteRole,
+  satelliteAssetPrefix,
+} from '../constructs/satellite-role';
 import { SatelliteService } from '../constructs/satellite-service';
 import { functionDir, type Release, runtimeDir } from '../release/manifest';
 import { RUNTIME_ENV } from '../satellite/config';
 
 /** Props of a {@link SatelliteLocationStack}. */
-export interface SatelliteLocationStackProps extends StackProps {
+export interface SatelliteLocationStackProps extends Omit<StackProps, 'synthesizer'> {
   readonly environment: Environment;
   readonly location: SatelliteLocation;
   /** The release this deploy stages at the location. */
@@ -28,9 +39,14 @@ const RUNTIME_ARTIFACT = 'runtime';
  * One satellite location, deployed in its parent region. Local Zones and Outposts get a
  * network in the zone, an Auto Scaling group running the satellite runtime and an HTTPS load
  * balancer; on-prem sites get only a role their hosts assume. Every satellite gets the
- * release's bundles as assets (the very assets, by hash, the region stacks deploy), a
+ * release's bundles as assets (the very bytes, by hash, the region stacks deploy), a
  * least-privilege role, and its registration and staged-release records. A deploy stages;
  * the runtime's pull agent and the orchestrator decide what serves.
+ *
+ * Its assets are published under the environment's {@link satelliteAssetPrefix} in the
+ * parent region's assets bucket (the synthesizer's `bucketPrefix`; the hash, and so the
+ * release's identity, stays the same): the runtime's role may read every release ever
+ * staged there, which a host launched after a newer deploy needs, and nothing else.
  */
 export class SatelliteLocationStack extends Stack {
   /** The runtime's role: the instance role, or the role on-prem hosts assume. */
@@ -51,6 +67,7 @@ export class SatelliteLocationStack extends Stack {
       description: `Orbit ${env.name}: ${location.kind} location ${location.id}`,
       ...props,
       env: { account: env.account, region: location.parentRegion },
+      synthesizer: new DefaultStackSynthesizer({ bucketPrefix: satelliteAssetPrefix(env.name) }),
     });
     this.dataRegion = dataRegionOf(env, location);
     const tableName = tableNameOf(env);
@@ -91,7 +108,11 @@ export class SatelliteLocationStack extends Stack {
       locationId: location.id,
       tableArn,
       functions: release.manifest.functions,
-      assets: [...Object.values(assets), this.runtimeAsset],
+      // Every asset of the stack is in the one bucket of the parent region.
+      releaseObjects: {
+        bucket: this.runtimeAsset.bucket,
+        keyPrefix: satelliteAssetPrefix(env.name),
+      },
     }).role;
 
     const registration: Record<string, string> = {

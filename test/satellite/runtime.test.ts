@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -132,6 +133,23 @@ describe('the satellite runtime', () => {
     expect(releaseId).toBe(release.manifest.releaseId);
     expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2']);
     expect(res.headers.get('x-orbit-location')).toBe('sat1');
+  });
+
+  // ELB guide, "Connection idle timeout": the target's keep-alive must outlast the load
+  // balancer's idle timeout (60 s by default); Node's own default is 5 s.
+  it("keeps keep-alive connections open past the load balancer's idle timeout, and says so", async () => {
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const header = await new Promise<unknown>((resolve, reject) => {
+        httpGet(new URL('/plain', url), { agent }, (res) => {
+          res.resume();
+          resolve(res.headers['keep-alive']);
+        }).on('error', reject);
+      });
+      expect(header).toEqual(expect.stringMatching(/^timeout=65\b/));
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers a result without statusCode as 200 JSON, as API Gateway does', async () => {

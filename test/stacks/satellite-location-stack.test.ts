@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { dataRegionOf } from '../../lib/config/fleet';
@@ -8,6 +11,8 @@ import type {
   RegionLocation,
   SatelliteLocation,
 } from '../../lib/config/schema';
+import { OrbitFunction } from '../../lib/constructs/orbit-function';
+import { HOST_NODEJS_MAJOR } from '../../lib/constructs/satellite-service';
 import type { Release } from '../../lib/release/manifest';
 import { RegionLocationStack } from '../../lib/stacks/region-location-stack';
 import { SatelliteLocationStack } from '../../lib/stacks/satellite-location-stack';
@@ -75,6 +80,43 @@ function roleStatements(t: Template): Statement[] {
 }
 
 const actionsOf = (s: Statement) => [s.Action].flat();
+
+/** An ARN from the template, with the partition resolved as in the commercial partition. */
+function arnOf(resource: unknown): string {
+  if (typeof resource === 'string') return resource;
+  const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (!join) throw new Error(`not an ARN: ${JSON.stringify(resource)}`);
+  return join[1]
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      if ((part as { Ref?: string }).Ref === 'AWS::Partition') return 'aws';
+      throw new Error(`unresolvable ARN part: ${JSON.stringify(part)}`);
+    })
+    .join(join[0]);
+}
+
+/** Whether an IAM resource pattern (`*` any characters, `?` one) names `arn`. */
+const matchesArn = (pattern: string, arn: string) =>
+  new RegExp(
+    `^${pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('')}$`
+  ).test(arn);
+
+/** Whether the runtime's role allows `action` on `arn` (its statements all allow). */
+const allows = (t: Template, action: string, arn: string) =>
+  roleStatements(t).some(
+    (s) =>
+      actionsOf(s).includes(action) && [s.Resource].flat().some((r) => matchesArn(arnOf(r), arn))
+  );
+
+/** The CDK bootstrap assets bucket of a satellite's parent region. */
+const assetsBucket = (environment: Environment, location: SatelliteLocation) =>
+  `cdk-hnb659fds-assets-${environment.account}-${location.parentRegion}`;
+
+/** A bundle's object name as CDK's file assets are named: its sha256 and `.zip`. */
+const bundleKey = (seed: string) => `${createHash('sha256').update(seed).digest('hex')}.zip`;
 const leadingKeys = (s: Statement) =>
   s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
 
@@ -106,10 +148,10 @@ function expectLeastPrivilege(t: Template, environment: Environment, location: S
   const s3 = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
   expect(s3).toHaveLength(1);
   expect(s3[0]?.Action).toBe('s3:GetObject');
-  const objects = [s3[0]?.Resource].flat().map((r) => JSON.stringify(r));
-  // One object per function bundle and one for the runtime, each named by its hash.
-  expect(objects).toHaveLength(release.manifest.functions.length + 1);
-  for (const o of objects) expect(o).toMatch(/\/[0-9a-f]{64}\.zip"/);
+  // The environment's bundles in the parent region's assets bucket: any release's, zips only.
+  expect([s3[0]?.Resource].flat().map((r) => arnOf(r))).toEqual([
+    `arn:aws:s3:::${assetsBucket(environment, location)}/orbit-${environment.name}/*.zip`,
+  ]);
 
   for (const s of statements) expect(s.Resource).not.toBe('*');
 }
@@ -186,18 +228,31 @@ describe('SatelliteLocationStack for a Local Zone', () => {
     const { t, lz, stack } = losAngeles();
     const userData = userDataOf(t);
     for (const expected of [
-      'dnf install -y nodejs20',
       `aws s3 cp --region ${lz.parentRegion} s3://cdk-`,
-      `${stack.runtimeAsset.assetHash}.zip /opt/orbit/runtime.zip`,
+      `/orbit-prod/${stack.runtimeAsset.assetHash}.zip /opt/orbit/runtime.zip`,
       'unzip -o -q /opt/orbit/runtime.zip -d /opt/orbit/runtime',
       '/etc/systemd/system/orbit-runtime.service',
-      'ExecStart=/usr/bin/node-20 /opt/orbit/runtime/index.js',
       'Restart=always',
       'ExecReload=/bin/kill -HUP $MAINPID',
       'systemctl enable --now orbit-runtime.service',
     ]) {
       expect(userData).toContain(expected);
     }
+  });
+
+  // "Node.js in AL2023" (Amazon Linux 2023 User Guide): AL2023 packages Node.js 20, 22 and 24
+  // as `nodejs<major>`, each installing `/usr/bin/node-<major>`; Node.js 20 left upstream
+  // support on 2026-04-30, 24 is the newest LTS (to 2028-04-30).
+  it("runs the runtime on Node.js 24 from Amazon Linux 2023's own packages, by its namespaced binary", () => {
+    const lines = userDataOf(losAngeles().t).split('\n');
+    expect(HOST_NODEJS_MAJOR).toBe(24);
+    expect(lines).toContain('dnf install -y nodejs24 unzip');
+    expect(lines).toContain('ExecStart=/usr/bin/node-24 /opt/orbit/runtime/index.js');
+    expect(lines.join('\n')).not.toMatch(/nodejs20|node-20/);
+  });
+
+  it('runs the same Node.js major as the region functions, whose bundles it hosts', () => {
+    expect(OrbitFunction.RUNTIME.name).toBe(`nodejs${HOST_NODEJS_MAJOR}.x`);
   });
 
   it.each([
@@ -215,6 +270,8 @@ describe('SatelliteLocationStack for a Local Zone', () => {
     ['ORBIT_AUTH_AUDIENCE', prod.auth.audience.join(',')],
     ['ORBIT_PULL_INTERVAL_SECONDS', '10'],
     ['ORBIT_ARTIFACTS', 's3'],
+    // The load balancer's idle timeout (60 s) plus the margin: the runtime never closes first.
+    ['ORBIT_KEEP_ALIVE_TIMEOUT_SECONDS', '65'],
   ])('sets %s=%s for the runtime', (name, value) => {
     const { t } = losAngeles();
     expect(userDataOf(t).split('\n')).toContain(`Environment="${name}=${value}"`);
@@ -266,6 +323,22 @@ describe('SatelliteLocationStack for a Local Zone', () => {
     });
   });
 
+  // ELB guide, "Edit attributes for your Application Load Balancer" / "Connection idle
+  // timeout": the application's idle timeout must be larger than the load balancer's, or the
+  // balancer may send a request on a connection the target closed and answer 502.
+  it("sets the load balancer's idle timeout explicitly, and the runtime's keep-alive timeout past it", () => {
+    const { t } = losAngeles();
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: 'idle_timeout.timeout_seconds', Value: '60' },
+      ]),
+    });
+    const keepAlive = userDataOf(t)
+      .split('\n')
+      .find((l) => l.startsWith('Environment="ORBIT_KEEP_ALIVE_TIMEOUT_SECONDS='));
+    expect(Number(keepAlive?.match(/=(\d+)"$/)?.[1])).toBeGreaterThan(60);
+  });
+
   it('checks the runtime on /health at port 8080, and keeps a draining runtime in service', () => {
     const { t } = losAngeles();
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
@@ -315,7 +388,7 @@ describe('SatelliteLocationStack for a Local Zone', () => {
     });
   });
 
-  it('deploys each function bundle as the very asset (same hash) a region stack of the environment deploys', () => {
+  it('deploys each function bundle as the very bytes (same hash) a region stack of the environment deploys, under the satellite prefix', () => {
     const { stack } = losAngeles();
     const region = new RegionLocationStack(new App(), 'Region', {
       environment: prod,
@@ -330,9 +403,69 @@ describe('SatelliteLocationStack for a Local Zone', () => {
     );
     for (const fn of release.manifest.functions) {
       const asset = stack.assets[fn.name];
-      expect(asset?.s3ObjectKey).toBe(`${asset?.assetHash}.zip`);
-      expect(lambdaKeys[`orbit-prod-${fn.name}`]).toBe(asset?.s3ObjectKey);
+      expect(lambdaKeys[`orbit-prod-${fn.name}`]).toBe(`${asset?.assetHash}.zip`);
+      expect(asset?.s3ObjectKey).toBe(`orbit-prod/${asset?.assetHash}.zip`);
     }
+  });
+
+  // CDK DefaultStackSynthesizer, `bucketPrefix`: file assets are published at
+  // `<bucketPrefix><source hash><extension>`; the hash itself does not change.
+  it('publishes every bundle under the prefix the role may read, as `cdk deploy` uploads them', () => {
+    const app = new App();
+    const location = prod.locations.find((l) => l.id === 'los-angeles') as SatelliteLocation;
+    const stack = new SatelliteLocationStack(app, 'Satellite', {
+      environment: prod,
+      location,
+      release,
+    });
+    const out = app.synth().directory;
+    const manifest = JSON.parse(
+      readFileSync(
+        path.join(out, readdirSync(out).find((f) => f.endsWith('.assets.json')) as string),
+        'utf8'
+      )
+    ) as {
+      files: Record<
+        string,
+        { destinations: Record<string, { bucketName: string; objectKey: string }> }
+      >;
+    };
+    const destinations = Object.values(manifest.files).flatMap((f) =>
+      Object.values(f.destinations)
+    );
+    const bundles = destinations.filter((d) => d.objectKey.endsWith('.zip'));
+    for (const asset of [...Object.values(stack.assets), stack.runtimeAsset]) {
+      expect(bundles.map((d) => d.objectKey)).toContain(`orbit-prod/${asset.assetHash}.zip`);
+    }
+    for (const d of destinations) {
+      expect(d.bucketName).toBe(assetsBucket(prod, location));
+      expect(d.objectKey.startsWith('orbit-prod/')).toBe(true);
+    }
+  });
+
+  // Service Authorization Reference, "Actions, resources, and condition keys for Amazon S3":
+  // GetObject is authorized on the object resource, arn:${Partition}:s3:::${BucketName}/${ObjectName}.
+  it('lets a host launched after a newer deploy read the bundles of an earlier release, and nothing else of the bucket', () => {
+    const { t, lz } = losAngeles();
+    const bucket = assetsBucket(prod, lz);
+    const earlier = bundleKey('a bundle of an earlier release');
+    expect(release.manifest.functions.map((f) => `${f.sha256}.zip`)).not.toContain(earlier);
+    expect(allows(t, 's3:GetObject', `arn:aws:s3:::${bucket}/orbit-prod/${earlier}`)).toBe(true);
+    for (const outside of [
+      // the region stacks' Lambda code, unprefixed
+      `arn:aws:s3:::${bucket}/${earlier}`,
+      // another environment's bundles
+      `arn:aws:s3:::${bucket}/orbit-staging/${earlier}`,
+      `arn:aws:s3:::${bucket}/orbit-prodx/${earlier}`,
+      // the stacks' templates under the same prefix
+      `arn:aws:s3:::${bucket}/orbit-prod/${earlier.replace('.zip', '.json')}`,
+      // the assets bucket of another region, and any other bucket
+      `arn:aws:s3:::${assetsBucket(prod, { ...lz, parentRegion: 'us-east-1' })}/orbit-prod/${earlier}`,
+      `arn:aws:s3:::some-other-bucket/orbit-prod/${earlier}`,
+    ]) {
+      expect([outside, allows(t, 's3:GetObject', outside)]).toEqual([outside, false]);
+    }
+    expect(allows(t, 's3:PutObject', `arn:aws:s3:::${bucket}/orbit-prod/${earlier}`)).toBe(false);
   });
 
   it('registers the location with its HTTPS URL, and records the staged release with where each bundle is', () => {
@@ -375,6 +508,9 @@ describe('SatelliteLocationStack for a Local Zone', () => {
           sha256: { S: sha256 },
         },
       });
+      // Where `cdk deploy` publishes it, and so where the role may read it.
+      expect(record.artifacts.M[name].M.key.S).toBe(`orbit-prod/${asset?.assetHash}.zip`);
+      expect(record.artifacts.M[name].M.bucket.S).toBe(assetsBucket(prod, lz));
     }
   });
 
