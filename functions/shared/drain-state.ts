@@ -9,6 +9,11 @@ export interface Drain {
   readonly reason?: string;
   /** What clients are told to wait before retrying. */
   readonly retryAfterSeconds: number;
+  /**
+   * False when the location serves neither this function's release as stable nor as a
+   * candidate with a share of traffic (only with {@link DrainStateOptions.releaseId}).
+   */
+  readonly released?: boolean;
 }
 
 /** Props of a {@link DrainState}. */
@@ -26,7 +31,23 @@ export interface DrainStateOptions {
   readonly now?: () => number;
   /** Told when the flags cannot be read (the last known state stays in force). @default - ignored */
   readonly onReadError?: (err: unknown) => void;
+  /**
+   * The release this code belongs to: when set, the location's desired-traffic record is read
+   * in the same request, and {@link Drain.released} says whether the location serves this
+   * release. Region locations need it: their `live` aliases route per function, so a function
+   * that a staged release adds, or that a stable release keeps after a newer one removed it,
+   * would otherwise answer for a release the location does not serve.
+   * @default - not checked (satellites load only the releases they serve)
+   */
+  readonly releaseId?: string;
 }
+
+/**
+ * How old a cached "not served" may be before a request re-reads it. A traffic driver that
+ * adds a release to what a location serves writes the desired-traffic record first and waits
+ * this long before routing to the release, so no request meets a stale refusal.
+ */
+export const SERVED_RECHECK_MS = 1_000;
 
 const NOT_DRAINED: Drain = { drained: false, retryAfterSeconds: 0 };
 const DEFAULT_RETRY_AFTER_SECONDS = 30;
@@ -35,6 +56,22 @@ interface DrainRecord {
   readonly drained?: boolean;
   readonly reason?: string;
   readonly retryAfterSeconds?: number;
+}
+
+interface DesiredRecord {
+  readonly stable?: string;
+  readonly candidate?: string;
+  readonly weight?: number;
+}
+
+/** Whether a location whose desired traffic is `desired` serves `releaseId` at all. */
+export function servesRelease(desired: DesiredRecord | undefined, releaseId: string): boolean {
+  // A location that has never recorded what it serves serves what it runs (its first deploy).
+  if (!desired?.stable) return true;
+  return (
+    desired.stable === releaseId ||
+    (desired.candidate === releaseId && Number(desired.weight ?? 0) > 0)
+  );
 }
 
 /**
@@ -56,9 +93,9 @@ export class DrainState {
     this.now = options.now ?? Date.now;
   }
 
-  /** The drain state, from cache when it is fresh enough. */
-  async get(): Promise<Drain> {
-    if (this.now() - this.readAt < this.ttlMs) return this.current;
+  /** The drain state, from cache when it is younger than `maxAgeMs`. */
+  async get(maxAgeMs = this.ttlMs): Promise<Drain> {
+    if (this.now() - this.readAt < maxAgeMs) return this.current;
     this.pending ??= this.refresh().finally(() => {
       this.pending = undefined;
     });
@@ -66,20 +103,33 @@ export class DrainState {
   }
 
   private async refresh(): Promise<Drain> {
-    const { table, tableName, locationId, functionName } = this.options;
+    const { table, tableName, locationId, functionName, releaseId } = this.options;
     const locationKey = keys.locationDrain(locationId);
     const functionKey = keys.functionDrain(functionName);
+    const desiredKey = keys.desiredTraffic(locationId);
     try {
       const out = await table.send(
         new BatchGetCommand({
           RequestItems: {
-            [tableName]: { Keys: [locationKey, functionKey], ConsistentRead: false },
+            [tableName]: {
+              Keys: [locationKey, functionKey, ...(releaseId ? [desiredKey] : [])],
+              ConsistentRead: false,
+            },
           },
         })
       );
-      const records = (out.Responses?.[tableName] ?? []) as (DrainRecord & { pk: string })[];
-      const location = records.find((r) => r.pk === locationKey.pk && r.drained);
+      const records = (out.Responses?.[tableName] ?? []) as (DrainRecord & {
+        pk: string;
+        sk: string;
+      })[];
+      const location = records.find(
+        (r) => r.pk === locationKey.pk && r.sk === locationKey.sk && r.drained
+      );
       const fn = records.find((r) => r.pk === functionKey.pk && r.drained);
+      const desired = records.find((r) => r.pk === desiredKey.pk && r.sk === desiredKey.sk) as
+        | DesiredRecord
+        | undefined;
+      const released = releaseId ? { released: servesRelease(desired, releaseId) } : {};
       const hit = location
         ? { record: location, scope: `location ${locationId}` }
         : fn
@@ -91,8 +141,9 @@ export class DrainState {
             scope: hit.scope,
             reason: hit.record.reason,
             retryAfterSeconds: hit.record.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
+            ...released,
           }
-        : NOT_DRAINED;
+        : { ...NOT_DRAINED, ...released };
     } catch (err) {
       // Keep the last known state; the next request after the TTL tries again.
       this.options.onReadError?.(err);

@@ -28,6 +28,14 @@ export function tableNameOf(env: Environment): string {
   return `orbit-${env.name}`;
 }
 
+/**
+ * The prefix of every Lambda function name of an environment's fleet: `orbit-<env>-<function>`.
+ * Environment names hold no dash, so `orbit-dev-` never matches another environment's.
+ */
+export function fleetFunctionPrefix(env: Pick<Environment, 'name'>): string {
+  return `orbit-${env.name}-`;
+}
+
 /** The orchestrator function of an environment: the control-plane stack and the CLI agree on it. */
 export function orchestratorNameOf(env: Environment): string {
   return `orbit-${env.name}-orchestrator`;

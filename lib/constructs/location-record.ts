@@ -34,6 +34,13 @@ export interface LocationRecordsProps {
   readonly artifacts?: StagedEntries;
   /** The release manifest (satellites load functions by it). @default - none */
   readonly manifest?: string;
+  /**
+   * Record, on the location's first deploy only, that it serves this release (its
+   * desired-traffic record), as the `live` aliases created at their first version do. Region
+   * locations need it; satellites' runtimes adopt their first release themselves.
+   * @default false
+   */
+  readonly adoptFirstRelease?: boolean;
 }
 
 type Attr = { S: string } | { M: Record<string, Attr> };
@@ -70,17 +77,19 @@ function updateItem(
 export class LocationRecords extends Construct {
   constructor(scope: Construct, id: string, props: LocationRecordsProps) {
     super(scope, id);
-    const writeOwnRecords = AwsCustomResourcePolicy.fromStatements([
-      new iam.PolicyStatement({
-        actions: ['dynamodb:UpdateItem'],
-        resources: [props.tableArn],
-        conditions: {
-          'ForAllValues:StringEquals': {
-            'dynamodb:LeadingKeys': [keys.location(props.locationId).pk],
+    const ownRecords = (action: string) =>
+      AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({
+          actions: [action],
+          resources: [props.tableArn],
+          conditions: {
+            'ForAllValues:StringEquals': {
+              'dynamodb:LeadingKeys': [keys.location(props.locationId).pk],
+            },
           },
-        },
-      }),
-    ]);
+        }),
+      ]);
+    const writeOwnRecords = ownRecords('dynamodb:UpdateItem');
 
     const registration = updateItem(props.tableName, keys.location(props.locationId), {
       type: s('location'),
@@ -126,5 +135,33 @@ export class LocationRecords extends Construct {
       },
       policy: writeOwnRecords,
     });
+
+    if (props.adoptFirstRelease) {
+      const desired = keys.desiredTraffic(props.locationId);
+      // onCreate only, and conditional: a later deploy never touches what the location serves.
+      new AwsCustomResource(this, 'FirstRelease', {
+        resourceType: 'Custom::OrbitFirstRelease',
+        installLatestAwsSdk: false,
+        onCreate: {
+          service: 'DynamoDB',
+          action: 'putItem',
+          region: props.dataRegion,
+          parameters: {
+            TableName: props.tableName,
+            Item: {
+              pk: s(desired.pk),
+              sk: s(desired.sk),
+              stable: s(props.releaseId),
+              weight: { N: '0' },
+              updatedAt: s('first deploy'),
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+          physicalResourceId: PhysicalResourceId.of(`first-release:${props.locationId}`),
+          ignoreErrorCodesMatching: 'ConditionalCheckFailedException',
+        },
+        policy: ownRecords('dynamodb:PutItem'),
+      });
+    }
   }
 }

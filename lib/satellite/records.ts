@@ -10,6 +10,7 @@ export interface DesiredTraffic {
   readonly candidate?: string;
   /** Share of requests for the candidate, 0..1. */
   readonly weight: number;
+  /** When it was written (ISO 8601), or `first deploy` for a region's adopted first release. */
   readonly updatedAt: string;
 }
 

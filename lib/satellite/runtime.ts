@@ -85,6 +85,7 @@ export async function startRuntime(
     stats,
     locationId: location.locationId,
     onError,
+    keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -14,7 +14,12 @@ import {
 } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { keys } from '../../functions/shared/keys';
-import { orchestratorNameOf, regionLocations, tableNameOf } from '../config/fleet';
+import {
+  fleetFunctionPrefix,
+  orchestratorNameOf,
+  regionLocations,
+  tableNameOf,
+} from '../config/fleet';
 import type { Environment } from '../config/schema';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { OrbitFunction } from '../constructs/orbit-function';
@@ -83,18 +88,23 @@ export class ControlPlaneStack extends Stack {
       locationId: 'control-plane',
       codeDir: path.join(release.dir, path.dirname(release.manifest.orchestrator.file)),
     });
+    // No reserved concurrency: reserving even 1 fails in accounts whose unreserved
+    // concurrency would drop below 100 (new accounts have 10), and the reconciler fences
+    // overlapping passes with conditional writes anyway.
     this.orchestrator = fn.function;
-    // One pass at a time is the intended rhythm; the reconciler stays safe if two overlap.
-    (this.orchestrator.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
 
     const role = this.orchestrator.role as iam.Role;
     const regions = [...new Set(regionLocations(env).map((l) => l.region))];
+    // Lambda authorizes UpdateAlias and GetAlias on the function, not on the alias: the
+    // resource is the unqualified function ARN (Service Authorization Reference, "Actions
+    // defined by AWS Lambda"; Lambda developer guide, "Fine-tuning the Resources and
+    // Conditions sections of policies"). `function:NAME:live` would match no request.
     const fleetFunctions = regions.map((region) =>
       this.formatArn({
         service: 'lambda',
         region,
         resource: 'function',
-        resourceName: `orbit-${env.name}-*:live`,
+        resourceName: `${fleetFunctionPrefix(env)}*`,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       })
     );
@@ -121,8 +131,8 @@ export class ControlPlaneStack extends Stack {
     );
     for (const region of regions) {
       Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${env.account}:function:orbit-${env.name}-*:live]`,
-        reason: `The orchestrator moves traffic only on the live alias of this environment's functions in ${region}.`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${env.account}:function:${fleetFunctionPrefix(env)}*]`,
+        reason: `The orchestrator reads and moves the live alias of this environment's functions in ${region}; Lambda authorizes alias calls on the function, and a release may add functions.`,
       });
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${region}:${env.account}:alarm:orbit-${env.name}-*]`,

@@ -1,8 +1,9 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
-import { dataRegionOf, stackNames, tableNameOf } from '../config/fleet';
+import { dataRegionOf, fleetFunctionPrefix, stackNames, tableNameOf } from '../config/fleet';
 import type { Environment, RegionLocation } from '../config/schema';
 import { GateAlarms } from '../constructs/gate-alarms';
 import { LiveAlias, suppressCustomResourceProvider } from '../constructs/live-alias';
@@ -80,7 +81,7 @@ export class RegionLocationStack extends Stack {
       );
     }
     for (const fn of release.manifest.functions) {
-      const functionName = `orbit-${env.name}-${fn.name}`;
+      const functionName = `${fleetFunctionPrefix(env)}${fn.name}`;
       const orbitFunction = new OrbitFunction(this, `Fn-${fn.name}`, {
         release,
         fn,
@@ -106,6 +107,7 @@ export class RegionLocationStack extends Stack {
     }
     this.functions = functions;
     this.aliases = aliases;
+    retainServingResources(this);
 
     new LocationRecords(this, 'Records', {
       tableName,
@@ -120,6 +122,7 @@ export class RegionLocationStack extends Stack {
         apiUrl: this.api.url,
       },
       manifest: JSON.stringify(release.manifest),
+      adoptFirstRelease: true,
       functions: Object.fromEntries(
         Object.entries(functions).map(([name, f]) => [
           name,
@@ -138,5 +141,36 @@ export class RegionLocationStack extends Stack {
     });
 
     suppressCustomResourceProvider(this);
+  }
+}
+
+/** Resource types that carry a location's traffic: a function and the routes to it. */
+const SERVING_TYPES = new Set([
+  'AWS::Lambda::Function',
+  'AWS::Lambda::Version',
+  'AWS::Lambda::Permission',
+  'AWS::IAM::Role',
+  'AWS::IAM::Policy',
+  'AWS::Logs::LogGroup',
+  'AWS::ApiGatewayV2::Route',
+  'AWS::ApiGatewayV2::Integration',
+  'Custom::OrbitLiveAlias',
+]);
+
+/**
+ * Deploy is not release: a release that drops a function must not delete it while the stable
+ * release still serves it. CloudFormation keeps these resources when a later template no
+ * longer has them (DeletionPolicy Retain), the orchestrator keeps moving their aliases, and
+ * their code stops answering once the location no longer serves their release (the served-
+ * release check in the middleware). Deleting the stack leaves them too: see the README.
+ */
+function retainServingResources(stack: Stack): void {
+  for (const node of stack.node.findAll()) {
+    if (!CfnResource.isCfnResource(node)) continue;
+    const type = node.cfnResourceType;
+    const provider = node.node.path.includes(
+      `AWS${AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`
+    );
+    if (SERVING_TYPES.has(type) && !provider) node.applyRemovalPolicy(RemovalPolicy.RETAIN);
   }
 }

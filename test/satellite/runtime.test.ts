@@ -49,7 +49,11 @@ describe('the satellite runtime', () => {
     );
 
   /** The release's runtime as its own process, for one location; resolves once it serves. */
-  const startRuntimeProcess = async (locationId: string, pullSeconds: number) => {
+  const startRuntimeProcess = async (
+    locationId: string,
+    pullSeconds: number,
+    extraEnv: Record<string, string> = {}
+  ) => {
     const proc = spawn(process.execPath, [path.join(release.dir, 'runtime/index.js')], {
       env: {
         ...process.env,
@@ -66,6 +70,7 @@ describe('the satellite runtime', () => {
         ORBIT_AUTH_ISSUER: issuer.issuer,
         ORBIT_AUTH_AUDIENCE: 'orbit-test',
         ORBIT_PULL_INTERVAL_SECONDS: String(pullSeconds),
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -149,6 +154,34 @@ describe('the satellite runtime', () => {
       expect(header).toEqual(expect.stringMatching(/^timeout=65\b/));
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('takes its keep-alive timeout from ORBIT_KEEP_ALIVE_TIMEOUT_SECONDS, as the stack sets it', async () => {
+    await client.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          ...keys.desiredTraffic('sat3'),
+          stable: release.manifest.releaseId,
+          weight: 0,
+          updatedAt: new Date().toISOString(),
+        },
+      })
+    );
+    const sat3 = await startRuntimeProcess('sat3', 3600, { ORBIT_KEEP_ALIVE_TIMEOUT_SECONDS: '7' });
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const header = await new Promise<unknown>((resolve, reject) => {
+        httpGet(new URL('/plain', sat3.url), { agent }, (res) => {
+          res.resume();
+          resolve(res.headers['keep-alive']);
+        }).on('error', reject);
+      });
+      expect(header).toEqual(expect.stringMatching(/^timeout=7\b/));
+    } finally {
+      agent.destroy();
+      sat3.child.kill('SIGKILL');
     }
   });
 

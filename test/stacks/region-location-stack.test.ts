@@ -277,6 +277,65 @@ describe('RegionLocationStack', () => {
     });
   });
 
+  // Deploy is not release: what the first deploy serves is recorded once (like the alias
+  // created at the first version), so that rollouts know the location's stable release.
+  it("records the first deploy's release as what the location serves, once and conditionally", () => {
+    const [first, ...more] = Object.values(t.findResources('Custom::OrbitFirstRelease'));
+    expect(more).toHaveLength(0);
+    expect(sdkCall(first?.Properties.Create)).toMatchObject({
+      service: 'DynamoDB',
+      action: 'putItem',
+      region: 'us-east-1',
+      parameters: {
+        TableName: 'orbit-prod',
+        Item: {
+          pk: { S: 'LOCATION#us-west-2' },
+          sk: { S: 'DESIRED' },
+          stable: { S: release.manifest.releaseId },
+          weight: { N: '0' },
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+      ignoreErrorCodesMatching: 'ConditionalCheckFailedException',
+    });
+    expect(first?.Properties.Update).toBeUndefined();
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: 'dynamodb:PutItem',
+            Condition: {
+              'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['LOCATION#us-west-2'] },
+            },
+          }),
+        ],
+      },
+    });
+  });
+
+  // CloudFormation deletes a resource a new template drops unless its DeletionPolicy is
+  // Retain (CloudFormation user guide, "DeletionPolicy attribute"): a release that removes a
+  // function would delete it while the stable release still routes to it.
+  it('keeps every function, its role, logs and routes when a later release drops it', () => {
+    for (const type of [
+      'AWS::Lambda::Function',
+      'AWS::IAM::Role',
+      'AWS::Logs::LogGroup',
+      'AWS::Lambda::Permission',
+      'AWS::ApiGatewayV2::Route',
+      'AWS::ApiGatewayV2::Integration',
+      'Custom::OrbitLiveAlias',
+    ]) {
+      const all = Object.entries(t.findResources(type)).filter(
+        ([id]) => !id.startsWith('AWS679f53fac002430cb0da5b7982bd2287')
+      );
+      expect(all.length).toBeGreaterThan(0);
+      for (const [id, resource] of all) {
+        expect({ id, policy: resource.DeletionPolicy }).toEqual({ id, policy: 'Retain' });
+      }
+    }
+  });
+
   it('registers the location and records the staged release in the data-region table, writing only its own keys', () => {
     const registration = Object.values(t.findResources('Custom::OrbitLocationRegistration'))[0];
     const staged = Object.values(t.findResources('Custom::OrbitStagedRelease'))[0];

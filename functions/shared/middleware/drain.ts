@@ -1,6 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import type { DrainState } from '../drain-state';
-import { DrainedError } from '../errors';
+import { type DrainState, SERVED_RECHECK_MS } from '../drain-state';
+import { DrainedError, NotFoundError } from '../errors';
 import type { OrbitEvent, OrbitResult } from '../http';
 import { requestState } from '../request-state';
 
@@ -16,15 +16,24 @@ export interface DrainOptions {
 
 /**
  * The kill switch: while the location, or this function fleet-wide, is drained, requests
- * get 503 with `Retry-After`. The flags come from {@link DrainState}'s cache, never from a
+ * get 503 with `Retry-After`. Code of a release the location does not serve (see
+ * {@link DrainState}'s `releaseId`) answers 404, as the served release would. The flags come from {@link DrainState}'s cache, never from a
  * table read per request.
  */
 export function drain(options: DrainOptions): MiddlewareObj<OrbitEvent, OrbitResult> {
   const before = async (request: Request<OrbitEvent, OrbitResult>): Promise<void> => {
-    const current = await options.state.get();
+    let current = await options.state.get();
+    // A refusal is checked against a fresh read: the orchestrator may have just added this
+    // release (it records that before routing here, see SERVED_RECHECK_MS).
+    if (current.released === false) current = await options.state.get(SERVED_RECHECK_MS);
     requestState(request.event).drain = current;
-    if (current.drained && !options.reportOnly) {
+    if (options.reportOnly) return;
+    if (current.drained) {
       throw new DrainedError(current.scope ?? 'this location', current.retryAfterSeconds);
+    }
+    // What the served releases' routes would answer: this route is not in them.
+    if (current.released === false) {
+      throw new NotFoundError(`no route matches ${request.event.rawPath}`);
     }
   };
   return { before };

@@ -1,0 +1,595 @@
+import { keys } from '../functions/shared/keys';
+import { dataRegionOf, orchestratorNameOf, regionLocations, tableNameOf } from './config/fleet';
+import type { Environment, Location } from './config/schema';
+import { ON_PREM_PRINCIPAL_TAGS } from './constructs/satellite-role';
+
+/**
+ * Every AWS call Orbit makes at run time, per component, with the action and the resource AWS
+ * authorizes it on (the Service Authorization Reference, "Actions, resources, and condition
+ * keys for <service>"), and the calls just outside each component's scope, which its policy
+ * must deny. The IAM tests simulate each row against the synthesized policies
+ * (test/iam/), and fail when code sends an SDK command that has no row here.
+ */
+
+/** Who makes a call: one principal (role or policy) each. */
+export type Component =
+  /** The orchestrator Lambda (control plane, home region). */
+  | 'orchestrator'
+  /** An Orbit function on Lambda at a region location. */
+  | 'function'
+  /** A satellite runtime: the instance role, or the role on-prem hosts assume. */
+  | 'satellite'
+  /** An on-prem host, assuming its location's role. */
+  | 'on-prem-host'
+  /** The deploy-time custom resources (live alias, location records, environment definition). */
+  | 'deploy'
+  /** EventBridge Scheduler, invoking the orchestrator. */
+  | 'scheduler'
+  /** A person or pipeline running the `orbit` CLI against AWS. */
+  | 'operator';
+
+/** What a call is about: the environment, and the location or function making it. */
+export interface CallSubject {
+  readonly environment: Environment;
+  /** The location whose component calls (functions, satellites, records). */
+  readonly location?: Location;
+  /** The Orbit function calling (function roles), e.g. `items`. */
+  readonly functionName?: string;
+  /** The release's functions (their short names). @default ['items'] */
+  readonly functions?: readonly string[];
+  /** Partitions the function or satellite declares as application data. */
+  readonly dataPartitions?: { readonly read: readonly string[]; readonly write: readonly string[] };
+  /** The bundles a satellite downloads: the S3 objects its staged-release records name. */
+  readonly artifacts?: readonly { readonly bucket: string; readonly key: string }[];
+  /** The role an on-prem host assumes. */
+  readonly roleArn?: string;
+}
+
+/** One request as IAM evaluates it. */
+export interface AuthorizedRequest {
+  readonly action: string;
+  readonly resource: string;
+  /** Request context keys, e.g. `dynamodb:LeadingKeys`, `aws:PrincipalTag/…`. */
+  readonly context?: Readonly<Record<string, string | readonly string[]>>;
+  /** Why this request is expected (a neighbour: why it must be denied). */
+  readonly why: string;
+}
+
+/** One row: an AWS call a component makes. */
+export interface AwsCall {
+  readonly component: Component;
+  /** The SDK v3 command classes that make this call (what aws-sdk-client-mock records). */
+  readonly commands: readonly string[];
+  /** Where the code sending it lives. */
+  readonly source: readonly string[];
+  /** The requests the component makes, for a subject: each must be allowed. */
+  readonly requests: (subject: CallSubject) => readonly AuthorizedRequest[];
+  /** Requests just outside the scope: each must be denied. */
+  readonly outside: (subject: CallSubject) => readonly AuthorizedRequest[];
+  /** Whether the component makes this call for that subject. @default - always */
+  readonly appliesTo?: (subject: CallSubject) => boolean;
+}
+
+/** ARNs as AWS authorizes them. */
+export const arns = {
+  table: (env: Environment, region: string, name = tableNameOf(env)) =>
+    `arn:aws:dynamodb:${region}:${env.account}:table/${name}`,
+  /** The unqualified function ARN: Lambda authorizes alias and invoke calls on it. */
+  lambda: (env: Environment, region: string, name: string) =>
+    `arn:aws:lambda:${region}:${env.account}:function:${name}`,
+  alarm: (env: Environment, region: string, name: string) =>
+    `arn:aws:cloudwatch:${region}:${env.account}:alarm:${name}`,
+  logStream: (env: Environment, region: string, group: string) =>
+    `arn:aws:logs:${region}:${env.account}:log-group:${group}:log-stream:2026/12/01/[$LATEST]0f1e2d3c`,
+  role: (env: Environment, name: string) => `arn:aws:iam::${env.account}:role/${name}`,
+  ssmParameter: (env: Environment, region: string, name: string) =>
+    `arn:aws:ssm:${region}:${env.account}:parameter${name}`,
+  certificate: (env: Environment, region: string, id: string) =>
+    `arn:aws:acm:${region}:${env.account}:certificate/${id}`,
+} as const;
+
+/** An account that is not the environment's: calls into it must be denied. */
+export const OTHER_ACCOUNT = '999999999999';
+/** A region no Orbit environment uses in tests: calls into it must be denied. */
+export const OUTSIDE_REGION = 'sa-east-1';
+
+/** The document client's commands and the low-level client's, per DynamoDB action. */
+const DYNAMODB_COMMANDS: Record<string, readonly string[]> = {
+  'dynamodb:GetItem': ['GetCommand', 'GetItemCommand'],
+  'dynamodb:PutItem': ['PutCommand', 'PutItemCommand'],
+  'dynamodb:UpdateItem': ['UpdateCommand', 'UpdateItemCommand'],
+  'dynamodb:DeleteItem': ['DeleteCommand', 'DeleteItemCommand'],
+  'dynamodb:Query': ['QueryCommand'],
+  'dynamodb:BatchGetItem': ['BatchGetCommand', 'BatchGetItemCommand'],
+  'dynamodb:BatchWriteItem': ['BatchWriteCommand', 'BatchWriteItemCommand'],
+};
+
+const regionOfSubject = (s: CallSubject): string =>
+  s.location
+    ? s.location.kind === 'region'
+      ? s.location.region
+      : s.location.parentRegion
+    : s.environment.homeRegion;
+const dataRegionOfSubject = (s: CallSubject): string =>
+  s.location ? dataRegionOf(s.environment, s.location) : s.environment.homeRegion;
+const locationPk = (s: CallSubject) => keys.location(s.location?.id ?? 'none').pk;
+/** A location id of the fleet that is not the subject's (or a made-up one in a fleet of one). */
+const otherLocationPk = (s: CallSubject) =>
+  keys.location(
+    s.environment.locations.find((l) => l.id !== s.location?.id)?.id ?? 'another-location'
+  ).pk;
+/** The same table name for an environment that is not the subject's. */
+const otherEnvironmentTable = (s: CallSubject) =>
+  arns.table(s.environment, dataRegionOfSubject(s), `orbit-${s.environment.name}x`);
+
+/**
+ * A DynamoDB call on the subject's table: one request per partition the component touches,
+ * with `dynamodb:LeadingKeys` as DynamoDB sets it (the request's partition key values).
+ */
+function tableCall(
+  component: Component,
+  action: keyof typeof DYNAMODB_COMMANDS,
+  source: readonly string[],
+  partitions: (s: CallSubject) => readonly string[],
+  outsidePartitions: (s: CallSubject) => readonly string[],
+  region: (s: CallSubject) => string = dataRegionOfSubject
+): AwsCall {
+  const on = (pk: string, resource: string, why: string): AuthorizedRequest => ({
+    action,
+    resource,
+    context: { 'dynamodb:LeadingKeys': [pk] },
+    why,
+  });
+  return {
+    component,
+    commands: DYNAMODB_COMMANDS[action] as readonly string[],
+    source,
+    requests: (s) =>
+      partitions(s).map((pk) =>
+        on(pk, arns.table(s.environment, region(s)), `${action} on partition ${pk}`)
+      ),
+    outside: (s) => {
+      const own = partitions(s)[0] as string;
+      return [
+        ...outsidePartitions(s).map((pk) =>
+          on(pk, arns.table(s.environment, region(s)), `${action} on partition ${pk}`)
+        ),
+        on(own, otherEnvironmentTable(s), `${action} on another environment's table`),
+        on(
+          own,
+          arns.table(s.environment, OUTSIDE_REGION),
+          `${action} on a replica outside the data region`
+        ),
+      ];
+    },
+  };
+}
+
+const ORCHESTRATOR_SOURCE = [
+  'functions/orchestrator/control-store.ts',
+  'functions/orchestrator/orchestrator.ts',
+  'functions/orchestrator/governance.ts',
+  'functions/orchestrator/ports.ts',
+  'functions/orchestrator/aws.ts',
+  'functions/orchestrator/index.ts',
+];
+/** The partitions the orchestrator reads and writes, one example key each. */
+const controlPartitions = (s: CallSubject): string[] => [
+  keys.environmentDefinition.pk,
+  keys.rollout('ro-1').pk,
+  keys.intent(0, 'i').pk,
+  keys.audit('2026-12-01T00:00:00.000Z', 'a').pk,
+  keys.finding('drift', 'x').pk,
+  ...s.environment.locations.map((l) => keys.location(l.id).pk),
+  keys.functionDrain('items').pk,
+];
+const appData = (): string[] => ['ITEMS'];
+
+const fleetFunction = (s: CallSubject, region: string, name: string) =>
+  arns.lambda(s.environment, region, `orbit-${s.environment.name}-${name}`);
+const functionsOf = (s: CallSubject) => s.functions ?? ['items'];
+const fleetRegions = (s: CallSubject) => [
+  ...new Set(regionLocations(s.environment).map((l) => l.region)),
+];
+
+/** Lambda alias calls of the orchestrator, on every function of the fleet. */
+function aliasCall(action: 'lambda:UpdateAlias' | 'lambda:GetAlias', command: string): AwsCall {
+  return {
+    component: 'orchestrator',
+    commands: [command],
+    source: ['functions/orchestrator/aws.ts'],
+    requests: (s) =>
+      fleetRegions(s).flatMap((region) =>
+        functionsOf(s).map((name) => ({
+          action,
+          resource: fleetFunction(s, region, name),
+          why: `${action} of ${name}'s live alias in ${region} (authorized on the function)`,
+        }))
+      ),
+    outside: (s) => {
+      const region = s.environment.homeRegion;
+      return [
+        {
+          action,
+          resource: arns.lambda(s.environment, region, `orbit-${s.environment.name}x-items`),
+          why: `${action} on another environment's function`,
+        },
+        {
+          action,
+          resource: fleetFunction(s, OUTSIDE_REGION, 'items'),
+          why: `${action} in a region outside the fleet`,
+        },
+        {
+          action,
+          resource: `arn:aws:lambda:${region}:${OTHER_ACCOUNT}:function:orbit-${s.environment.name}-items`,
+          why: `${action} in another account`,
+        },
+        {
+          action: 'lambda:UpdateFunctionCode',
+          resource: fleetFunction(s, region, 'items'),
+          why: 'changing a fleet function’s code',
+        },
+        {
+          action: 'lambda:UpdateFunctionConfiguration',
+          resource: fleetFunction(s, region, 'items'),
+          why: 'changing a fleet function’s configuration',
+        },
+      ];
+    },
+  };
+}
+
+/** Another object key beside `key`: the same prefix, another content hash. */
+const sibling = (key: string): string => key.replace(/[0-9a-f]{64}(\.zip)$/, `${'0'.repeat(64)}$1`);
+
+const onPremTags = (environment: string, location: string) => ({
+  [`aws:PrincipalTag/${ON_PREM_PRINCIPAL_TAGS.environment}`]: environment,
+  [`aws:PrincipalTag/${ON_PREM_PRINCIPAL_TAGS.location}`]: location,
+});
+
+/** The calls, one row each. */
+export const AWS_CALLS: readonly AwsCall[] = [
+  // The orchestrator: control records in the home region's table.
+  ...(
+    [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+    ] as const
+  ).map((action) =>
+    tableCall('orchestrator', action, ORCHESTRATOR_SOURCE, controlPartitions, appData)
+  ),
+  aliasCall('lambda:UpdateAlias', 'UpdateAliasCommand'),
+  aliasCall('lambda:GetAlias', 'GetAliasCommand'),
+  {
+    component: 'orchestrator',
+    commands: ['DescribeAlarmsCommand'],
+    source: ['functions/orchestrator/aws.ts'],
+    requests: (s) =>
+      fleetRegions(s).map((region) => ({
+        action: 'cloudwatch:DescribeAlarms',
+        resource: arns.alarm(
+          s.environment,
+          region,
+          `orbit-${s.environment.name}-${region}-items-error-rate`
+        ),
+        why: `gate alarms of the fleet in ${region}`,
+      })),
+    outside: (s) => [
+      {
+        action: 'cloudwatch:DescribeAlarms',
+        resource: arns.alarm(s.environment, s.environment.homeRegion, 'billing-alarm'),
+        why: 'alarms that are not the environment’s',
+      },
+      {
+        action: 'cloudwatch:PutMetricAlarm',
+        resource: arns.alarm(
+          s.environment,
+          s.environment.homeRegion,
+          `orbit-${s.environment.name}-x-error-rate`
+        ),
+        why: 'changing an alarm',
+      },
+    ],
+  },
+  {
+    component: 'orchestrator',
+    commands: ['GetMetricDataCommand'],
+    source: ['functions/orchestrator/aws.ts'],
+    // GetMetricData has no resource-level permissions: the Service Authorization Reference
+    // lists no resource type for it.
+    requests: () => [
+      { action: 'cloudwatch:GetMetricData', resource: '*', why: 'gate metrics (no resource)' },
+    ],
+    outside: () => [
+      { action: 'cloudwatch:PutMetricData', resource: '*', why: 'publishing metrics' },
+    ],
+  },
+
+  // Orbit functions at a region location: their location's records, their drain flag, the
+  // data their declaration names, all in the data region's table.
+  ...(['dynamodb:GetItem', 'dynamodb:BatchGetItem'] as const).map((action) =>
+    tableCall(
+      'function',
+      action,
+      ['functions/shared/drain-state.ts', 'functions/api/health/health.ts'],
+      (s) => [locationPk(s), keys.functionDrain(s.functionName ?? 'x').pk],
+      (s) => [otherLocationPk(s), keys.functionDrain(`${s.functionName}x`).pk, 'CONTROL']
+    )
+  ),
+  ...(
+    [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    ] as const
+  ).map((action) =>
+    tableCall(
+      'function',
+      action,
+      ['functions/api/items/store.ts'],
+      (s) =>
+        action === 'dynamodb:GetItem' || action === 'dynamodb:Query'
+          ? [...(s.dataPartitions?.read ?? []), ...(s.dataPartitions?.write ?? [])]
+          : [...(s.dataPartitions?.write ?? [])],
+      (s) => ['CONTROL', keys.rollout('ro-1').pk, `${s.dataPartitions?.write[0] ?? 'ITEMS'}X`]
+    )
+  ),
+
+  // Satellite runtimes: their location's records and every function's drain flag; the
+  // hosted functions' data; the release bundles in S3.
+  ...(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const).map((action) =>
+    tableCall(
+      'satellite',
+      action,
+      [
+        'lib/satellite/pull-agent.ts',
+        'lib/satellite/artifacts.ts',
+        'functions/shared/drain-state.ts',
+      ],
+      (s) => [locationPk(s), keys.functionDrain('items').pk],
+      (s) => [otherLocationPk(s), 'CONTROL', keys.rollout('ro-1').pk]
+    )
+  ),
+  ...(['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const).map((action) =>
+    tableCall(
+      'satellite',
+      action,
+      ['lib/satellite/pull-agent.ts', 'functions/api/items/store.ts'],
+      (s) => [locationPk(s), ...(s.dataPartitions?.write ?? [])],
+      (s) => [otherLocationPk(s), 'CONTROL', keys.functionDrain('items').pk]
+    )
+  ),
+  {
+    component: 'satellite',
+    commands: ['GetObjectCommand'],
+    source: ['lib/satellite/artifacts.ts'],
+    // s3:GetObject is authorized on the object ARN (arn:aws:s3:::bucket/key).
+    requests: (s) => {
+      const [first] = s.artifacts ?? [];
+      return [
+        ...(s.artifacts ?? []).map((a) => ({
+          action: 's3:GetObject',
+          resource: `arn:aws:s3:::${a.bucket}/${a.key}`,
+          why: `the bundle ${a.key} this deploy staged`,
+        })),
+        // A host launched after a newer deploy must still load the stable release's bundles.
+        ...(first
+          ? [
+              {
+                action: 's3:GetObject',
+                resource: `arn:aws:s3:::${first.bucket}/${sibling(first.key)}`,
+                why: 'a bundle of an earlier release, staged by an earlier deploy',
+              },
+            ]
+          : []),
+      ];
+    },
+    outside: (s) => {
+      const [first] = s.artifacts ?? [];
+      if (!first) return [];
+      return [
+        {
+          action: 's3:GetObject',
+          resource: `arn:aws:s3:::${first.bucket}/someone-else/${first.key.split('/').pop()}`,
+          why: 'another object of the assets bucket',
+        },
+        {
+          action: 's3:GetObject',
+          resource: `arn:aws:s3:::${first.bucket}x/${first.key}`,
+          why: 'another bucket',
+        },
+        {
+          action: 's3:PutObject',
+          resource: `arn:aws:s3:::${first.bucket}/${first.key}`,
+          why: 'overwriting a release bundle',
+        },
+      ];
+    },
+  },
+
+  // On-prem hosts assume their location's role (as IAM principals tagged for the location).
+  {
+    component: 'on-prem-host',
+    commands: ['AssumeRoleCommand'],
+    source: ['README.md (on-prem hosts)'],
+    requests: (s) => [
+      {
+        action: 'sts:AssumeRole',
+        resource: s.roleArn ?? '',
+        context: onPremTags(s.environment.name, s.location?.id ?? ''),
+        why: 'a host tagged for the location',
+      },
+    ],
+    outside: (s) => [
+      {
+        action: 'sts:AssumeRole',
+        resource: s.roleArn ?? '',
+        context: onPremTags(s.environment.name, `${s.location?.id}x`),
+        why: 'a host tagged for another location',
+      },
+      {
+        action: 'sts:AssumeRole',
+        resource: s.roleArn ?? '',
+        context: onPremTags(`${s.environment.name}x`, s.location?.id ?? ''),
+        why: 'a host tagged for another environment',
+      },
+      {
+        action: 'sts:AssumeRole',
+        resource: s.roleArn ?? '',
+        why: 'a principal without the tags',
+      },
+    ],
+  },
+
+  // Deploy-time custom resources.
+  {
+    component: 'deploy',
+    commands: ['CreateAliasCommand'],
+    appliesTo: (s) => s.location?.kind === 'region',
+    source: ['lib/constructs/live-alias.ts'],
+    requests: (s) =>
+      functionsOf(s).map((name) => ({
+        action: 'lambda:CreateAlias',
+        resource: fleetFunction(s, regionOfSubject(s), name),
+        why: `creating ${name}'s live alias once (authorized on the function)`,
+      })),
+    outside: (s) => [
+      {
+        action: 'lambda:UpdateAlias',
+        resource: fleetFunction(s, regionOfSubject(s), 'items'),
+        why: 'moving the live alias at deploy (deploy is not release)',
+      },
+      {
+        action: 'lambda:CreateAlias',
+        resource: arns.lambda(
+          s.environment,
+          regionOfSubject(s),
+          `orbit-${s.environment.name}x-items`
+        ),
+        why: 'an alias of another environment’s function',
+      },
+    ],
+  },
+  // The location records (every location) and the environment definition (control plane).
+  {
+    ...tableCall(
+      'deploy',
+      'dynamodb:UpdateItem',
+      ['lib/constructs/location-record.ts'],
+      (s) => [locationPk(s)],
+      (s) => [otherLocationPk(s), 'CONTROL', 'ITEMS']
+    ),
+    appliesTo: (s) => s.location !== undefined,
+  },
+  {
+    // A region location adopts its first release once; the control plane records its environment.
+    ...tableCall(
+      'deploy',
+      'dynamodb:PutItem',
+      ['lib/constructs/location-record.ts', 'lib/stacks/control-plane-stack.ts'],
+      (s) => (s.location ? [locationPk(s)] : [keys.environmentDefinition.pk]),
+      (s) =>
+        s.location
+          ? [otherLocationPk(s), 'CONTROL', 'ITEMS']
+          : [keys.rollout('ro-1').pk, 'ITEMS', otherLocationPk(s)]
+    ),
+    appliesTo: (s) => s.location === undefined || s.location.kind === 'region',
+  },
+
+  // EventBridge Scheduler invokes the orchestrator.
+  {
+    component: 'scheduler',
+    commands: [],
+    source: ['lib/stacks/control-plane-stack.ts'],
+    requests: (s) => [
+      {
+        action: 'lambda:InvokeFunction',
+        resource: arns.lambda(
+          s.environment,
+          s.environment.homeRegion,
+          orchestratorNameOf(s.environment)
+        ),
+        why: 'a scheduled pass',
+      },
+    ],
+    outside: (s) => [
+      {
+        action: 'lambda:InvokeFunction',
+        resource: fleetFunction(s, s.environment.homeRegion, 'items'),
+        why: 'invoking a fleet function',
+      },
+    ],
+  },
+
+  // The `orbit` CLI against AWS (the operator policy in the README).
+  {
+    component: 'operator',
+    commands: ['InvokeCommand'],
+    source: ['lib/cli/target.ts'],
+    requests: (s) => [
+      {
+        action: 'lambda:InvokeFunction',
+        resource: arns.lambda(
+          s.environment,
+          s.environment.homeRegion,
+          orchestratorNameOf(s.environment)
+        ),
+        why: 'waking the orchestrator after a command',
+      },
+    ],
+    outside: (s) => [
+      {
+        action: 'lambda:InvokeFunction',
+        resource: fleetFunction(s, s.environment.homeRegion, 'items'),
+        why: 'invoking a fleet function directly',
+      },
+      {
+        action: 'lambda:UpdateAlias',
+        resource: fleetFunction(s, s.environment.homeRegion, 'items'),
+        why: 'moving traffic around the orchestrator',
+      },
+    ],
+  },
+  {
+    component: 'operator',
+    // STS answers GetCallerIdentity to any signed request: no permission is involved.
+    commands: ['GetCallerIdentityCommand'],
+    source: ['lib/cli/target.ts'],
+    requests: () => [],
+    outside: () => [],
+  },
+  ...(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] as const).map((action) =>
+    tableCall(
+      'operator',
+      action,
+      ['lib/cli/commands.ts', 'functions/orchestrator/control-store.ts'],
+      controlPartitions,
+      appData,
+      (s) => s.environment.homeRegion
+    )
+  ),
+  // Commands are intents the orchestrator carries out: an operator writes nothing else.
+  tableCall(
+    'operator',
+    'dynamodb:PutItem',
+    ['functions/orchestrator/control-store.ts'],
+    () => [keys.intent(0, 'i').pk],
+    (s) => [
+      keys.environmentDefinition.pk,
+      keys.rollout('ro-1').pk,
+      keys.location(s.environment.locations[0]?.id ?? 'x').pk,
+      keys.finding('drift', 'x').pk,
+      'ITEMS',
+    ],
+    (s) => s.environment.homeRegion
+  ),
+];
+
+/** SDK commands that only the local fleet sends (to its embedded store), never to AWS. */
+export const LOCAL_ONLY_COMMANDS: readonly string[] = ['CreateTableCommand'];

@@ -1,0 +1,234 @@
+import { App, type Stack } from 'aws-cdk-lib';
+import { addOrbitEnvironment } from '../../lib/app';
+import {
+  type AuthorizedRequest,
+  AWS_CALLS,
+  type CallSubject,
+  type Component,
+} from '../../lib/aws-calls';
+import { operatorPolicy } from '../../lib/cli/operator-policy';
+import { orchestratorNameOf, regionLocations, satelliteLocations } from '../../lib/config/fleet';
+import { loadEnvironment } from '../../lib/config/load';
+import type { SatelliteLocationStack } from '../../lib/stacks/satellite-location-stack';
+import {
+  type DeployedTemplate,
+  decide,
+  logicalIds,
+  type PolicyDocument,
+  resolve,
+  roleOfFunction,
+  rolePolicies,
+  trustPolicy,
+} from '../support/iam';
+import { fakeRelease } from '../support/release';
+
+/**
+ * Every AWS call in the table of lib/aws-calls.ts, simulated against the policies of the
+ * synthesized templates (intrinsics resolved) with the IAM policy evaluation logic, with the
+ * action and resource as the Service Authorization Reference says AWS authorizes them:
+ * each call is allowed, each neighbour just outside the scope is denied.
+ */
+
+const release = fakeRelease('IAM');
+
+/** One principal of a deployed environment and what it is for. */
+interface Principal {
+  readonly name: string;
+  readonly component: Component;
+  readonly subject: CallSubject;
+  readonly policies: readonly PolicyDocument[];
+  readonly account: string;
+  readonly principal?: string;
+  readonly resourcePolicy?: PolicyDocument;
+}
+
+function deployed(stack: Stack, app: App): DeployedTemplate {
+  return {
+    stackName: stack.stackName,
+    account: stack.account,
+    region: stack.region,
+    template: app.synth().getStackByName(stack.stackName).template,
+  };
+}
+
+const dataPartitions = (functions: typeof release.manifest.functions) => ({
+  read: functions.flatMap((f) => (f.table?.access === 'read' ? f.table.partitions : [])),
+  write: functions.flatMap((f) => (f.table?.access === 'read-write' ? f.table.partitions : [])),
+});
+
+/** The custom-resource provider's role (one per stack, shared by its AwsCustomResources). */
+const providerRole = (t: DeployedTemplate) => {
+  const [id] = logicalIds(t, 'AWS::IAM::Role', (_, logicalId) =>
+    logicalId.startsWith('AWS679f53fac002430cb0da5b7982bd2287ServiceRole')
+  );
+  if (!id) throw new Error(`${t.stackName}: no custom resource provider role`);
+  return id;
+};
+
+function principalsOf(envName: string): Principal[] {
+  const app = new App();
+  const environment = loadEnvironment({ env: envName });
+  const stacks = addOrbitEnvironment(app, environment, release, { nag: false });
+  const { account } = environment;
+  const functions = release.manifest.functions.map((f) => f.name);
+  const principals: Principal[] = [];
+
+  const control = deployed(stacks.controlPlane, app);
+  principals.push({
+    name: 'orchestrator',
+    component: 'orchestrator',
+    subject: { environment, functions },
+    policies: rolePolicies(control, roleOfFunction(control, orchestratorNameOf(environment))),
+    account,
+  });
+  for (const id of logicalIds(control, 'AWS::IAM::Role', (_, l) =>
+    l.startsWith('SchedulerRoleForTarget')
+  )) {
+    principals.push({
+      name: 'scheduler',
+      component: 'scheduler',
+      subject: { environment, functions },
+      policies: rolePolicies(control, id),
+      account,
+    });
+  }
+  principals.push({
+    name: 'control-plane custom resources',
+    component: 'deploy',
+    subject: { environment, functions },
+    policies: rolePolicies(control, providerRole(control)),
+    account,
+  });
+
+  regionLocations(environment).forEach((location, i) => {
+    const t = deployed(stacks.regionLocations[i] as Stack, app);
+    for (const fn of release.manifest.functions) {
+      principals.push({
+        name: `function ${fn.name} at ${location.id}`,
+        component: 'function',
+        subject: {
+          environment,
+          location,
+          functions,
+          functionName: fn.name,
+          dataPartitions: dataPartitions([fn]),
+        },
+        policies: rolePolicies(t, roleOfFunction(t, `orbit-${environment.name}-${fn.name}`)),
+        account,
+      });
+    }
+    principals.push({
+      name: `custom resources at ${location.id}`,
+      component: 'deploy',
+      subject: { environment, location, functions },
+      policies: rolePolicies(t, providerRole(t)),
+      account,
+    });
+  });
+
+  satelliteLocations(environment).forEach((location, i) => {
+    const stack = stacks.satelliteLocations[i] as SatelliteLocationStack;
+    const t = deployed(stack, app);
+    const roleId = stack.getLogicalId(stack.role.node.defaultChild as never);
+    const artifacts = [...Object.values(stack.assets), stack.runtimeAsset].map((a) => ({
+      bucket: String(resolve(t, stack.resolve(a.s3BucketName))),
+      key: String(resolve(t, stack.resolve(a.s3ObjectKey))),
+    }));
+    const policies = rolePolicies(t, roleId);
+    principals.push({
+      name: `satellite runtime at ${location.id}`,
+      component: 'satellite',
+      subject: {
+        environment,
+        location,
+        dataPartitions: dataPartitions(release.manifest.functions),
+        artifacts,
+      },
+      policies,
+      account,
+    });
+    principals.push({
+      name: `custom resources at ${location.id}`,
+      component: 'deploy',
+      subject: { environment, location, functions },
+      policies: rolePolicies(t, providerRole(t)),
+      account,
+    });
+    if (location.kind === 'on-prem') {
+      const roleArn = String(resolve(t, { 'Fn::GetAtt': [roleId, 'Arn'] }));
+      principals.push({
+        name: `on-prem host of ${location.id}`,
+        component: 'on-prem-host',
+        subject: { environment, location, roleArn },
+        // The identity policy the README gives the host's IAM user or role.
+        policies: [
+          {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }],
+          },
+        ],
+        account,
+        principal: `arn:aws:iam::${account}:user/orbit-${location.id}-host`,
+        resourcePolicy: trustPolicy(t, roleId),
+      });
+    }
+  });
+
+  principals.push({
+    name: 'operator',
+    component: 'operator',
+    subject: { environment, functions },
+    policies: [operatorPolicy(environment) as unknown as PolicyDocument],
+    account,
+  });
+  return principals;
+}
+
+describe.each(['dev', 'staging', 'prod'])('IAM of the %s environment, simulated', (envName) => {
+  const principals = principalsOf(envName);
+  const cases = principals.flatMap((p) =>
+    AWS_CALLS.filter(
+      (row) => row.component === p.component && (row.appliesTo?.(p.subject) ?? true)
+    ).map((row) => ({
+      p,
+      row,
+      name: `${p.name}: ${[...new Set(row.requests(p.subject).map((r) => r.action))].join(', ') || row.commands.join(', ')}`,
+    }))
+  );
+
+  it('has a principal for every component that calls AWS', () => {
+    const components = new Set(principals.map((p) => p.component));
+    const expected: Component[] = [
+      'orchestrator',
+      'function',
+      'satellite',
+      'deploy',
+      'scheduler',
+      'operator',
+    ];
+    if (satelliteLocations(loadEnvironment({ env: envName })).some((l) => l.kind === 'on-prem'))
+      expected.push('on-prem-host');
+    for (const c of expected) expect(components).toContain(c);
+  });
+
+  it.each(cases.map((c) => [c.name, c]))(
+    '%s: every call allowed, every neighbour denied',
+    async (_name, { p, row }) => {
+      const judged = async (request: AuthorizedRequest) => {
+        const decision = await decide(request, p.policies, p);
+        return `${request.why} [${request.action} ${request.resource}]: ${decision === 'Allowed' ? 'allowed' : 'denied'}`;
+      };
+      const requests = row.requests(p.subject);
+      const outside = row.outside(p.subject);
+      const actual = [
+        ...(await Promise.all(requests.map(judged))),
+        ...(await Promise.all(outside.map(judged))),
+      ];
+      const expected = [
+        ...requests.map((r) => `${r.why} [${r.action} ${r.resource}]: allowed`),
+        ...outside.map((r) => `${r.why} [${r.action} ${r.resource}]: denied`),
+      ];
+      expect(actual).toEqual(expected);
+    }
+  );
+});
