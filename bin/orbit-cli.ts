@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import * as commands from '../lib/cli/commands';
+import { preflight } from '../lib/cli/preflight';
 import { resolveTarget } from '../lib/cli/target';
 
 const USAGE = `usage: npx orbit <command> [--env NAME] [--json]
@@ -14,6 +15,7 @@ const USAGE = `usage: npx orbit <command> [--env NAME] [--json]
   findings                            what governance jobs found
   governance run                      run the governance jobs now
   audit                               who did what, when, with what outcome
+  preflight --env NAME                what a deploy needs, checked read-only with your credentials
 
 Targets the running local fleet (npm start) unless --env names an AWS environment.`;
 
@@ -37,9 +39,16 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const target = await resolveTarget({ env: values.env, stateDir: values['state-dir'] });
   const print = (out: commands.Output) =>
     console.log(values.json ? JSON.stringify(out.data, null, 2) : out.text);
+  if (command === 'preflight') {
+    const out = await preflight(values.env);
+    print(out);
+    if (out.failed > 0)
+      throw new Error(`preflight: ${out.failed} check(s) failed; fix them, then deploy`);
+    return;
+  }
+  const target = await resolveTarget({ env: values.env, stateDir: values['state-dir'] });
   const needRelease = () => {
     if (!arg || !/^r-[0-9a-f]{16}$/.test(arg))
       throw new Error(`rollout ${sub} needs a release id (r- and 16 hex digits)`);
