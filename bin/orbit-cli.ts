@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import * as commands from '../lib/cli/commands';
+import { onPremHostPolicy, operatorPolicy } from '../lib/cli/operator-policy';
 import { preflight } from '../lib/cli/preflight';
 import { resolveTarget } from '../lib/cli/target';
+import { loadEnvironment } from '../lib/config/load';
 
 const USAGE = `usage: npx orbit <command> [--env NAME] [--json]
 
@@ -16,6 +18,8 @@ const USAGE = `usage: npx orbit <command> [--env NAME] [--json]
   governance run                      run the governance jobs now
   audit                               who did what, when, with what outcome
   preflight --env NAME                what a deploy needs, checked read-only with your credentials
+  operator-policy --env NAME          the IAM policy this CLI needs against an AWS environment
+  host-policy --env NAME --location ID  the IAM policy an on-prem host needs to assume its role
 
 Targets the running local fleet (npm start) unless --env names an AWS environment.`;
 
@@ -46,6 +50,16 @@ async function main(): Promise<void> {
     print(out);
     if (out.failed > 0)
       throw new Error(`preflight: ${out.failed} check(s) failed; fix them, then deploy`);
+    return;
+  }
+  if (command === 'operator-policy' || command === 'host-policy') {
+    if (!values.env) throw new Error(`${command} needs --env NAME`);
+    const environment = loadEnvironment({ env: values.env });
+    const policy =
+      command === 'operator-policy'
+        ? operatorPolicy(environment)
+        : onPremHostPolicy(environment, values.location ?? '');
+    console.log(JSON.stringify(policy, null, 2));
     return;
   }
   const target = await resolveTarget({ env: values.env, stateDir: values['state-dir'] });

@@ -1,4 +1,5 @@
 import { keys } from '../functions/shared/keys';
+import { preflightCalls } from './cli/preflight';
 import { dataRegionOf, orchestratorNameOf, regionLocations, tableNameOf } from './config/fleet';
 import type { Environment, Location } from './config/schema';
 import { ON_PREM_PRINCIPAL_TAGS } from './constructs/satellite-role';
@@ -246,6 +247,52 @@ const onPremTags = (environment: string, location: string) => ({
   [`aws:PrincipalTag/${ON_PREM_PRINCIPAL_TAGS.environment}`]: environment,
   [`aws:PrincipalTag/${ON_PREM_PRINCIPAL_TAGS.location}`]: location,
 });
+
+/** `orbit preflight`'s read-only calls, as it lists them itself. */
+const PREFLIGHT_COMMANDS: Record<string, string> = {
+  'ssm:GetParameter': 'GetParameterCommand',
+  'ec2:DescribeAvailabilityZones': 'DescribeAvailabilityZonesCommand',
+  'ec2:DescribeInstanceTypeOfferings': 'DescribeInstanceTypeOfferingsCommand',
+  'acm:DescribeCertificate': 'DescribeCertificateCommand',
+  'lambda:GetAccountSettings': 'GetAccountSettingsCommand',
+};
+
+/** Rows for preflight, one per action (its requests are the ones `preflightCalls` lists). */
+function preflightRows(): AwsCall[] {
+  return Object.entries(PREFLIGHT_COMMANDS).map(([action, command]) => ({
+    component: 'operator',
+    commands: [command],
+    source: ['lib/cli/preflight-checks.ts'],
+    requests: (s) =>
+      preflightCalls(s.environment)
+        .filter((c) => c.action === action)
+        .map((c) => ({ ...c, why: `preflight: ${action} on ${c.resource}` })),
+    outside: (s) =>
+      action === 'ssm:GetParameter'
+        ? [
+            {
+              action,
+              resource: arns.ssmParameter(s.environment, s.environment.homeRegion, '/orbit/secret'),
+              why: 'preflight may not read other parameters',
+            },
+          ]
+        : action === 'acm:DescribeCertificate'
+          ? [
+              {
+                action: 'acm:ExportCertificate',
+                resource: arns.certificate(s.environment, s.environment.homeRegion, 'x'),
+                why: 'exporting a certificate',
+              },
+            ]
+          : [
+              {
+                action: action.startsWith('ec2:') ? 'ec2:RunInstances' : 'lambda:CreateFunction',
+                resource: '*',
+                why: 'preflight writes nothing',
+              },
+            ],
+  }));
+}
 
 /** The calls, one row each. */
 export const AWS_CALLS: readonly AwsCall[] = [
@@ -589,6 +636,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
     ],
     (s) => s.environment.homeRegion
   ),
+  ...preflightRows(),
 ];
 
 /** SDK commands that only the local fleet sends (to its embedded store), never to AWS. */

@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { addOrbitEnvironment } from '../lib/app';
 import { regionLocations, satelliteLocations } from '../lib/config/fleet';
 import { loadEnvironment } from '../lib/config/load';
+import { satelliteAssetPrefix } from '../lib/constructs/satellite-role';
 import { sdkCall } from './support/cfn';
 import { fakeRelease } from './support/release';
 
@@ -78,7 +79,8 @@ describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
       `orbit-${envName}-fallback`,
     ]);
     for (const other of rest) expect(other).toEqual(first);
-    // Satellites stage the very same objects (by key) the region locations run on Lambda.
+    // Satellites stage the very same bundles (by content hash) the region locations run on
+    // Lambda, under the environment's prefix that their hosts may read.
     for (const satellite of stacks.satelliteLocations) {
       const keys = Object.fromEntries(
         Object.entries(satellite.assets).map(([name, a]) => [
@@ -86,7 +88,14 @@ describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
           a.s3ObjectKey,
         ])
       );
-      expect(keys).toEqual(first);
+      expect(keys).toEqual(
+        Object.fromEntries(
+          Object.entries(first ?? {}).map(([fn, key]) => [
+            fn,
+            `${satelliteAssetPrefix(envName)}${key}`,
+          ])
+        )
+      );
     }
   });
 });
@@ -152,11 +161,17 @@ describe('deploy is not release', () => {
       [
         'AWS::Lambda::Function',
         'AWS::Lambda::Version',
+        'Custom::OrbitFirstRelease',
         'Custom::OrbitLiveAlias',
         'Custom::OrbitLocationRegistration',
         'Custom::OrbitStagedRelease',
       ].sort()
     );
+    // What a first-ever deploy would adopt changes; a later deploy runs no call for it.
+    for (const first of Object.values(byType(t2, 'Custom::OrbitFirstRelease'))) {
+      expect(first.Properties.Update).toBeUndefined();
+      expect(first.Properties.Delete).toBeUndefined();
+    }
     // The registration changes only in the newest staged release it names.
     for (const id of changed.filter(
       (i) => t2.Resources[i].Type === 'Custom::OrbitLocationRegistration'

@@ -41,6 +41,14 @@ export function orchestratorNameOf(env: Environment): string {
   return `orbit-${env.name}-orchestrator`;
 }
 
+/**
+ * The role a satellite's runtime uses (the instance role, or the role on-prem hosts assume),
+ * named so that a site's own IAM policy can name it: at most 51 characters (IAM allows 64).
+ */
+export function satelliteRoleNameOf(env: Environment, location: Location): string {
+  return `orbit-${env.name}-${location.id}-runtime`;
+}
+
 /** Stack names, stable because they are what `cdk deploy` and CloudFormation know. */
 export const stackNames = {
   globalState: (env: Environment) => `Orbit-${env.name}-GlobalState`,

@@ -1,3 +1,4 @@
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -41,6 +42,8 @@ export const satelliteAssetPrefix = (environmentName: string): string =>
 
 /** Props of a {@link SatelliteRole}. */
 export interface SatelliteRoleProps {
+  /** The role's name. @default - a name CloudFormation generates */
+  readonly roleName?: string;
   /** Who assumes the role: EC2 instances, or on-prem hosts. */
   readonly assumedBy: iam.IPrincipal;
   readonly locationId: string;
@@ -75,6 +78,7 @@ export class SatelliteRole extends Construct {
   constructor(scope: Construct, id: string, props: SatelliteRoleProps) {
     super(scope, id);
     this.role = new iam.Role(this, 'Role', {
+      roleName: props.roleName,
       assumedBy: props.assumedBy,
       description: `Orbit satellite ${props.locationId}: its own records, the release assets, the functions' data`,
     });
@@ -110,6 +114,11 @@ export class SatelliteRole extends Construct {
         resources: [bucket.arnForObjects(`${keyPrefix}*.zip`)],
       })
     );
+    const bucketName = Stack.of(this).resolve(bucket.bucketName);
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucketName}/${keyPrefix}*.zip]`,
+      reason: `A host loads the bundles of whichever release its desired traffic names, staged by this or an earlier deploy: only release zips under ${keyPrefix}, read-only.`,
+    });
   }
 }
 

@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
-import { dataRegionOf, stackNames, tableNameOf } from '../config/fleet';
+import { dataRegionOf, satelliteRoleNameOf, stackNames, tableNameOf } from '../config/fleet';
 import type { Environment, SatelliteLocation } from '../config/schema';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { LocationRecords } from '../constructs/location-record';
@@ -105,6 +105,7 @@ export class SatelliteLocationStack extends Stack {
         location.kind === 'on-prem'
           ? onPremHosts(env.name, location.id)
           : new iam.ServicePrincipal('ec2.amazonaws.com'),
+      roleName: satelliteRoleNameOf(env, location),
       locationId: location.id,
       tableArn,
       functions: release.manifest.functions,

@@ -6,7 +6,7 @@ import {
   type CallSubject,
   type Component,
 } from '../../lib/aws-calls';
-import { operatorPolicy } from '../../lib/cli/operator-policy';
+import { onPremHostPolicy, operatorPolicy } from '../../lib/cli/operator-policy';
 import { orchestratorNameOf, regionLocations, satelliteLocations } from '../../lib/config/fleet';
 import { loadEnvironment } from '../../lib/config/load';
 import type { SatelliteLocationStack } from '../../lib/stacks/satellite-location-stack';
@@ -160,13 +160,8 @@ function principalsOf(envName: string): Principal[] {
         name: `on-prem host of ${location.id}`,
         component: 'on-prem-host',
         subject: { environment, location, roleArn },
-        // The identity policy the README gives the host's IAM user or role.
-        policies: [
-          {
-            Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }],
-          },
-        ],
+        // The identity policy `orbit host-policy` prints for the host's IAM user or role.
+        policies: [onPremHostPolicy(environment, location.id) as unknown as PolicyDocument],
         account,
         principal: `arn:aws:iam::${account}:user/orbit-${location.id}-host`,
         resourcePolicy: trustPolicy(t, roleId),

@@ -1,5 +1,9 @@
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import dynalite from 'dynalite';
+import { SDK_CALLS_DIR_ENV } from './sdk-calls';
 
 declare global {
   var __ORBIT_DYNALITE__: Server | undefined;
@@ -20,4 +24,5 @@ export default async function globalSetup(): Promise<void> {
     throw new Error('dynalite did not bind a port');
   process.env.ORBIT_TEST_DYNAMODB_ENDPOINT = `http://127.0.0.1:${address.port}`;
   globalThis.__ORBIT_DYNALITE__ = server;
+  process.env[SDK_CALLS_DIR_ENV] = mkdtempSync(path.join(tmpdir(), 'orbit-sdk-calls-'));
 }
