@@ -44,6 +44,9 @@ export function createTableClient(options: TableClientOptions): DynamoDBDocument
 const TRANSIENT = new Set([
   'ProvisionedThroughputExceededException',
   'ThrottlingException',
+  // MRSC: another region is writing the same item; retrying later succeeds (DynamoDB API
+  // Reference, "Common errors" / ReplicatedWriteConflictException).
+  'ReplicatedWriteConflictException',
   'RequestLimitExceeded',
   'InternalServerError',
   'ServiceUnavailable',

@@ -2,6 +2,7 @@ import {
   ConditionalCheckFailedException,
   DynamoDBServiceException,
   ProvisionedThroughputExceededException,
+  ReplicatedWriteConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -88,6 +89,26 @@ describe('the items API when the table fails', () => {
       type: 'urn:orbit:problem:table-unavailable',
       retryAfterSeconds: 2,
     });
+  });
+
+  // On a multi-Region strongly consistent table a write can meet a concurrent write of the
+  // same item in another region; DynamoDB answers ReplicatedWriteConflictException, which
+  // a retry resolves: 503 with Retry-After, not a 500. Both the SDK's modelled exception and
+  // one known only by name (as another SDK build or a proxy may deliver it).
+  it.each([
+    [
+      'the modelled exception',
+      () => new ReplicatedWriteConflictException({ message: 'conflict', ...meta }),
+    ],
+    [
+      'an exception known by name only',
+      () => Object.assign(new Error('conflict'), { name: 'ReplicatedWriteConflictException' }),
+    ],
+  ])('answers 503 with Retry-After when an MRSC write conflicts (%s)', async (_, fault) => {
+    ddb.on(UpdateCommand).rejects(fault());
+    const res = await call('PUT', '/items/a', { x: 1 });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('2');
   });
 
   it('answers 503 with Retry-After when a write is throttled', async () => {
