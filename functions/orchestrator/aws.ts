@@ -2,11 +2,36 @@ import {
   CloudWatchClient,
   DescribeAlarmsCommand,
   GetMetricDataCommand,
+  type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
-import { GetAliasCommand, LambdaClient, UpdateAliasCommand } from '@aws-sdk/client-lambda';
+import {
+  GetAliasCommand,
+  LambdaClient,
+  type LambdaClientConfig,
+  UpdateAliasCommand,
+} from '@aws-sdk/client-lambda';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { SERVED_RECHECK_MS, servesRelease } from '../shared/drain-state';
 import { keys } from '../shared/keys';
-import type { HealthSample, HealthSource, TrafficDriver, TrafficTarget } from './ports';
+import { ControlStore } from './control-store';
+import {
+  countingWindow,
+  freshnessQueries,
+  LIVE_ALIAS,
+  MAX_QUERIES_PER_CALL,
+  type MetricWindow,
+  queryId,
+  recentWindow,
+  type StagedFunction,
+  totalQueries,
+} from './metric-queries';
+import {
+  type HealthSample,
+  type HealthSource,
+  SatelliteTrafficDriver,
+  type TrafficDriver,
+  type TrafficTarget,
+} from './ports';
 
 /** Per function at a location: its Lambda name and the version a release staged there. */
 type StagedFunctions = Record<string, { functionName: string; version: string }>;
@@ -17,13 +42,29 @@ export interface AwsAdapterOptions {
   readonly tableName: string;
   /** The region of a region location. */
   readonly regionOf: (locationId: string) => string;
-  /** @default - one client per region, created on first use */
+  /** @default - one client per region, created on first use by {@link createLambdaClient} */
   readonly lambdaFor?: (region: string) => LambdaClient;
+  /** @default - one client per region, created on first use */
   readonly cloudWatchFor?: (region: string) => CloudWatchClient;
-  /** Attempts per alias update when Lambda throttles. @default 4 */
-  readonly maxAttempts?: number;
-  /** @default exponential, from 200 ms */
-  readonly backoffMs?: (attempt: number) => number;
+}
+
+/** Attempts per Lambda API call, the first included. */
+export const LAMBDA_MAX_ATTEMPTS = 4;
+
+/**
+ * A Lambda client whose retries are the SDK's own (AWS SDKs and Tools reference guide,
+ * "Retry behavior"): throttling (`TooManyRequestsException`) is retried with jittered
+ * exponential backoff and, in adaptive mode, client-side rate limiting, at most
+ * {@link LAMBDA_MAX_ATTEMPTS} attempts in all. Adaptive suits it: one client per region
+ * makes only control-plane calls, which Lambda throttles together.
+ */
+export function createLambdaClient(region: string, config: LambdaClientConfig = {}): LambdaClient {
+  return new LambdaClient({
+    ...config,
+    region,
+    maxAttempts: LAMBDA_MAX_ATTEMPTS,
+    retryMode: 'adaptive',
+  });
 }
 
 const perRegion = <T>(make: (region: string) => T) => {
@@ -56,19 +97,40 @@ async function stagedFunctions(
   return functions;
 }
 
+/** Options of a {@link LambdaTrafficDriver}. */
+export interface LambdaTrafficDriverOptions extends AwsAdapterOptions {
+  /**
+   * How long a move that adds a release waits between recording it and routing to it: the
+   * time a function's cached "not served" takes to expire.
+   * @default SERVED_RECHECK_MS
+   */
+  readonly servedRecheckMs?: number;
+}
+
 /**
  * Regions: every function's `live` alias points at the stable version, with the candidate
  * version in `RoutingConfig.AdditionalVersionWeights` (Lambda allows exactly one extra
  * version, so an alias never serves more than two). Versions come from the staged-release
- * records the deploys wrote. Throttling is retried with backoff; a function that still
- * fails does not stop the others, and the pass then fails naming it, so the next run
- * applies the (idempotent) target again.
+ * records the deploys wrote. Throttling is retried by the Lambda client
+ * ({@link createLambdaClient}); a function that still fails does not stop the others, and
+ * the pass then fails naming it, so the next run applies the (idempotent) target again.
+ *
+ * The location's desired-traffic record says what it serves, written as for a satellite:
+ * starting a rollout, governance's drift job and the functions themselves (which answer only
+ * for releases the location serves) read it. A move that takes a release away, or only
+ * changes weights, records the target once every alias moved, and not when one failed. A
+ * move that adds a release records it first, and routes to it once the functions' cached
+ * refusals have expired, so that none of its first requests is refused.
  */
 export class LambdaTrafficDriver implements TrafficDriver {
   private readonly lambdaFor: (region: string) => LambdaClient;
+  private readonly record: TrafficDriver;
+  private readonly servedRecheckMs: number;
 
-  constructor(private readonly options: AwsAdapterOptions) {
-    this.lambdaFor = options.lambdaFor ?? perRegion((region) => new LambdaClient({ region }));
+  constructor(private readonly options: LambdaTrafficDriverOptions) {
+    this.lambdaFor = options.lambdaFor ?? perRegion((region) => createLambdaClient(region));
+    this.record = new SatelliteTrafficDriver(options.table, options.tableName);
+    this.servedRecheckMs = options.servedRecheckMs ?? SERVED_RECHECK_MS;
   }
 
   async apply(locationId: string, target: TrafficTarget): Promise<void> {
@@ -78,6 +140,11 @@ export class LambdaTrafficDriver implements TrafficDriver {
       target.candidate && target.weight > 0
         ? await stagedFunctions(table, tableName, locationId, target.candidate)
         : {};
+    const adds = await this.addsRelease(locationId, target);
+    if (adds) {
+      await this.record.apply(locationId, target);
+      await new Promise((resolve) => setTimeout(resolve, this.servedRecheckMs));
+    }
     const lambda = this.lambdaFor(this.options.regionOf(locationId));
     const failures: string[] = [];
     for (const name of new Set([...Object.keys(stable), ...Object.keys(candidate)])) {
@@ -92,15 +159,13 @@ export class LambdaTrafficDriver implements TrafficDriver {
           : {};
       const primary = s && c && target.weight >= 1 ? c.version : base.version;
       try {
-        await this.withRetries(() =>
-          lambda.send(
-            new UpdateAliasCommand({
-              FunctionName: base.functionName,
-              Name: 'live',
-              FunctionVersion: primary,
-              RoutingConfig: { AdditionalVersionWeights: extra },
-            })
-          )
+        await lambda.send(
+          new UpdateAliasCommand({
+            FunctionName: base.functionName,
+            Name: LIVE_ALIAS,
+            FunctionVersion: primary,
+            RoutingConfig: { AdditionalVersionWeights: extra },
+          })
         );
       } catch (err) {
         failures.push(`${base.functionName}: ${(err as Error).name}: ${(err as Error).message}`);
@@ -111,94 +176,174 @@ export class LambdaTrafficDriver implements TrafficDriver {
         `location ${locationId}: ${failures.length} alias update(s) failed: ${failures.join('; ')}`
       );
     }
+    if (!adds) await this.record.apply(locationId, target);
   }
 
-  private async withRetries<T>(call: () => Promise<T>): Promise<T> {
-    const attempts = this.options.maxAttempts ?? 4;
-    const backoff = this.options.backoffMs ?? ((n: number) => 200 * 2 ** n);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (err) {
-        const throttled = ['TooManyRequestsException', 'ThrottlingException'].includes(
-          (err as Error).name
-        );
-        if (!throttled || attempt >= attempts) throw err;
-        await new Promise((r) => setTimeout(r, backoff(attempt)));
-      }
-    }
+  /** Whether `target` serves a release the location's desired-traffic record does not. */
+  private async addsRelease(locationId: string, target: TrafficTarget): Promise<boolean> {
+    const out = await this.options.table.send(
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: keys.desiredTraffic(locationId),
+        ConsistentRead: true,
+      })
+    );
+    const served = [
+      target.stable,
+      ...(target.candidate && target.weight > 0 ? [target.candidate] : []),
+    ];
+    return served.some((release) => !servesRelease(out.Item, release));
   }
 }
 
+/** Options of a {@link CloudWatchHealthSource}. */
+export interface CloudWatchHealthOptions extends AwsAdapterOptions {
+  /** The prefix of a location's gate alarm names. */
+  readonly alarmPrefix: (locationId: string) => string;
+  /**
+   * When the gates of a release start counting, in ms since the epoch.
+   * @default - the start of the active rollout of the release
+   */
+  readonly countingSince?: (release: string) => Promise<number>;
+}
+
+const sumOf = (values: readonly number[] | undefined) => (values ?? []).reduce((a, b) => a + b, 0);
+
 /**
- * Regions' health: the function alarms of the location (any in ALARM breaks the gate) and
- * the candidate version's invocations and errors from Lambda's metrics over the last three
- * hours (sums; the gate compares them with the sums at the step's start).
+ * Regions' health, from what the functions publish: any gate alarm of the location in
+ * ALARM breaks the gate; requests, 5xx answers and latency come from the request metrics
+ * the middleware publishes (EMF) for the release's functions at the location, and crashes
+ * and timeouts — which publish nothing — from Lambda's `Errors` of the release's versions,
+ * counted as requests that failed.
+ *
+ * Counts are totals from the start of the rollout (a fixed start, so the gate's diff
+ * against the totals at its step's start holds however long a bake or pause lasts); p99 is
+ * the slowest function's over the same window. A location is not fresh when one of its
+ * functions served invocations in the last few minutes but published no request metrics:
+ * its gate then waits rather than judging on figures that do not arrive.
  */
 export class CloudWatchHealthSource implements HealthSource {
   private readonly cloudWatchFor: (region: string) => CloudWatchClient;
+  private readonly countingSince: (release: string) => Promise<number>;
 
   constructor(
-    private readonly options: AwsAdapterOptions & {
-      readonly alarmPrefix: (locationId: string) => string;
-    },
+    private readonly options: CloudWatchHealthOptions,
     private readonly now: () => number = Date.now
   ) {
     this.cloudWatchFor =
       options.cloudWatchFor ?? perRegion((region) => new CloudWatchClient({ region }));
+    this.countingSince =
+      options.countingSince ?? rolloutStart(new ControlStore(options.table, options.tableName));
   }
 
   async sample(locationId: string, release: string): Promise<HealthSample> {
     const cw = this.cloudWatchFor(this.options.regionOf(locationId));
-    const alarms = await cw.send(
-      new DescribeAlarmsCommand({
-        AlarmNamePrefix: this.options.alarmPrefix(locationId),
-        StateValue: 'ALARM',
-      })
+    const [alarms, staged, since] = await Promise.all([
+      cw.send(
+        new DescribeAlarmsCommand({
+          AlarmNamePrefix: this.options.alarmPrefix(locationId),
+          StateValue: 'ALARM',
+        })
+      ),
+      stagedFunctions(this.options.table, this.options.tableName, locationId, release),
+      this.countingSince(release),
+    ]);
+    const functions: StagedFunction[] = Object.entries(staged)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, f]) => ({ name, functionName: f.functionName, version: f.version }));
+    const now = this.now();
+    const counting = countingWindow(since, now);
+    const recent = recentWindow(now);
+    const [totals, latest] = await Promise.all([
+      metricData(
+        cw,
+        totalQueries(functions, locationId, release, counting.periodSeconds),
+        counting
+      ),
+      metricData(
+        cw,
+        freshnessQueries(functions, locationId, release, recent.periodSeconds),
+        recent
+      ),
+    ]);
+    const total = (figure: string) =>
+      functions.reduce((n, _, i) => n + sumOf(totals.get(queryId(figure, i))), 0);
+    const crashes = total('crashes');
+    const p99Ms = Math.max(
+      0,
+      ...functions.flatMap((_, i) => totals.get(queryId('latency', i)) ?? [])
     );
-    const functions = await stagedFunctions(
-      this.options.table,
-      this.options.tableName,
-      locationId,
-      release
-    );
-    const queries = Object.values(functions).flatMap((f, i) =>
-      (['Invocations', 'Errors'] as const).map((metric) => ({
-        Id: `${metric.toLowerCase()}${i}`,
-        MetricStat: {
-          Metric: {
-            Namespace: 'AWS/Lambda',
-            MetricName: metric,
-            Dimensions: [
-              { Name: 'FunctionName', Value: f.functionName },
-              { Name: 'Resource', Value: `${f.functionName}:live` },
-              { Name: 'ExecutedVersion', Value: f.version },
-            ],
-          },
-          Period: 3 * 3600,
-          Stat: 'Sum',
-        },
-      }))
-    );
-    const data = await cw.send(
-      new GetMetricDataCommand({
-        StartTime: new Date(this.now() - 3 * 3600_000),
-        EndTime: new Date(this.now()),
-        MetricDataQueries: queries,
-      })
-    );
-    const sum = (prefix: string) =>
-      (data.MetricDataResults ?? [])
-        .filter((r) => r.Id?.startsWith(prefix))
-        .reduce((n, r) => n + (r.Values ?? []).reduce((a, b) => a + b, 0), 0);
+    const fresh = functions.every((_, i) => {
+      const served =
+        sumOf(latest.get(queryId('invocations', i))) - sumOf(latest.get(queryId('crashes', i)));
+      return served <= 0 || sumOf(latest.get(queryId('published', i))) > 0;
+    });
     return {
-      requests: sum('invocations'),
-      errors5xx: sum('errors'),
-      p99Ms: 0,
-      fresh: true,
+      requests: total('requests') + crashes,
+      errors5xx: total('errors5xx') + crashes,
+      p99Ms,
+      fresh,
       alarmsOk: (alarms.MetricAlarms ?? []).length === 0,
     };
   }
+}
+
+/**
+ * Runs `queries` over `window`: at most {@link MAX_QUERIES_PER_CALL} per call, following
+ * `NextToken` until every data point is in. Returns each query's values by id. A query
+ * CloudWatch could not answer fails the sample: a gate never passes on data it did not get.
+ */
+async function metricData(
+  cw: CloudWatchClient,
+  queries: readonly MetricDataQuery[],
+  window: MetricWindow
+): Promise<Map<string, number[]>> {
+  const values = new Map<string, number[]>();
+  for (let i = 0; i < queries.length; i += MAX_QUERIES_PER_CALL) {
+    let nextToken: string | undefined;
+    do {
+      const out = await cw.send(
+        new GetMetricDataCommand({
+          StartTime: window.start,
+          EndTime: window.end,
+          MetricDataQueries: queries.slice(i, i + MAX_QUERIES_PER_CALL),
+          NextToken: nextToken,
+        })
+      );
+      for (const result of out.MetricDataResults ?? []) {
+        if (result.StatusCode === 'Forbidden' || result.StatusCode === 'InternalError') {
+          const why = (result.Messages ?? []).map((m) => m.Value).join('; ');
+          throw new Error(`metric ${result.Id}: ${result.StatusCode}${why ? ` (${why})` : ''}`);
+        }
+        const id = result.Id as string;
+        values.set(id, [...(values.get(id) ?? []), ...(result.Values ?? [])]);
+      }
+      nextToken = out.NextToken;
+    } while (nextToken);
+  }
+  return values;
+}
+
+/**
+ * When the active rollout of `release` started: region gates count from there. Rollouts
+ * never change their start, so each one is read once.
+ */
+function rolloutStart(store: ControlStore): (release: string) => Promise<number> {
+  const starts = new Map<string, number>();
+  return async (release) => {
+    const rolloutId = await store.activeRolloutId();
+    const known = rolloutId ? starts.get(rolloutId) : undefined;
+    if (known !== undefined) return known;
+    const rollout = rolloutId ? await store.rollout(rolloutId) : undefined;
+    if (!rollout || rollout.release !== release) {
+      throw new Error(
+        `no rollout of release ${release} is active: region gates count from its rollout's start`
+      );
+    }
+    const start = Date.parse(rollout.createdAt);
+    starts.set(rollout.rolloutId, start);
+    return start;
+  };
 }
 
 /** What a region location actually serves, read back from its aliases. */
@@ -219,7 +364,7 @@ export class LambdaTrafficObserver {
   private readonly lambdaFor: (region: string) => LambdaClient;
 
   constructor(private readonly options: AwsAdapterOptions) {
-    this.lambdaFor = options.lambdaFor ?? perRegion((region) => new LambdaClient({ region }));
+    this.lambdaFor = options.lambdaFor ?? perRegion((region) => createLambdaClient(region));
   }
 
   async observe(
@@ -236,7 +381,7 @@ export class LambdaTrafficObserver {
     let weight = 0;
     for (const [name, s] of Object.entries(stable)) {
       const alias = await lambda.send(
-        new GetAliasCommand({ FunctionName: s.functionName, Name: 'live' })
+        new GetAliasCommand({ FunctionName: s.functionName, Name: LIVE_ALIAS })
       );
       const extra = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {});
       const c = candidate[name];

@@ -14,6 +14,11 @@ import {
   requiredEnv,
 } from './env';
 import type { OrbitEvent, OrbitResult, RouteResult, RouteSpec } from './http';
+import {
+  REQUEST_METRICS_NAMESPACE,
+  REQUEST_METRICS_SERVICE,
+  requestMetricDimensions,
+} from './metric-contract';
 import { drain } from './middleware/drain';
 import { errorHandler } from './middleware/error-handler';
 import { jsonBody } from './middleware/json-body';
@@ -140,14 +145,15 @@ export function orbitHandler(
         release: location.releaseId,
       },
     });
+  // Gates query exactly this dimension set (metric-contract.ts): change it there, not here.
   const metrics = new OrbitMetrics({
-    namespace: 'Orbit',
-    serviceName: 'orbit',
-    defaultDimensions: {
+    namespace: REQUEST_METRICS_NAMESPACE,
+    serviceName: REQUEST_METRICS_SERVICE,
+    defaultDimensions: requestMetricDimensions({
       function: functionName,
       location: location.locationId,
       release: location.releaseId,
-    },
+    }),
   });
   const drainState = new DrainState({
     table,
@@ -155,6 +161,8 @@ export function orbitHandler(
     locationId: location.locationId,
     functionName,
     ttlMs: drainCacheMs,
+    // Lambda aliases route per function: only the code itself can tell it is not served.
+    ...(location.locationKind === 'region' ? { releaseId: location.releaseId } : {}),
     onReadError: (err) =>
       logger.warn('cannot read drain flags; keeping the last known state', err as Error),
   });

@@ -1,6 +1,12 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+import {
+  REQUEST_METRICS,
+  REQUEST_METRICS_NAMESPACE,
+  type RequestMetricIds,
+  requestMetricDimensions,
+} from '../../functions/shared/metric-contract';
 
 /** Props of a {@link GateAlarms}. */
 export interface GateAlarmsProps {
@@ -10,10 +16,23 @@ export interface GateAlarmsProps {
   readonly aliasName: string;
   /** Prefix of the alarm names, e.g. `orbit-prod-us-east-1-health`. */
   readonly alarmNamePrefix: string;
-  /** Error rate, in percent of invocations, that breaches. */
+  /** Error rate, in percent of requests, that breaches. */
   readonly maxErrorRatePercent: number;
-  /** p99 duration in milliseconds that breaches. */
+  /** p99 latency in milliseconds that breaches. */
   readonly maxP99LatencyMs: number;
+  /**
+   * Whose request metrics the alarms watch: the function's folder name, the location and
+   * the release this deploy stages (the dimensions its handler publishes them with).
+   * @default - none: the alarms fall back to Lambda's own `Errors` and `Duration` of the
+   * alias, which do not see 500 answers (a warning says so at synth)
+   */
+  readonly requestMetrics?: RequestMetricIds;
+  /**
+   * The version this deploy published (Lambda's `ExecutedVersion` behind the alias), whose
+   * crashes and timeouts count as failed requests.
+   * @default - crashes of every version behind the alias
+   */
+  readonly executedVersion?: string;
   /**
    * Evaluation period.
    * @default Duration.minutes(1)
@@ -22,9 +41,12 @@ export interface GateAlarmsProps {
 }
 
 /**
- * The alarms a rollout gate reads for one function at one location: error rate and p99
- * duration of the `live` alias. Names are predictable (`<prefix>-error-rate`,
- * `<prefix>-p99-latency`) so the orchestrator can find them without a lookup.
+ * The alarms a rollout gate reads for one function at one location (`<prefix>-error-rate`,
+ * `<prefix>-p99-latency`, names the orchestrator finds without a lookup), on the same
+ * figures the region gates count: the `Requests`, `Errors5xx` and `Latency` metrics the
+ * middleware publishes (EMF) for the release, plus Lambda's `Errors` of its version for the
+ * crashes and timeouts that publish nothing. Two of three minutes must breach, because EMF
+ * metrics arrive with the function's logs (CloudWatch's advice for alarms on EMF metrics).
  */
 export class GateAlarms extends Construct {
   readonly errorRate: cloudwatch.Alarm;
@@ -33,31 +55,44 @@ export class GateAlarms extends Construct {
   constructor(scope: Construct, id: string, props: GateAlarmsProps) {
     super(scope, id);
     const period = props.period ?? Duration.minutes(1);
-    const dimensionsMap = {
-      FunctionName: props.functionName,
-      Resource: `${props.functionName}:${props.aliasName}`,
-    };
-    const metric = (metricName: string, statistic: string) =>
+    const alias = `${props.functionName}:${props.aliasName}`;
+    const lambdaMetric = (metricName: string, statistic: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/Lambda',
         metricName,
-        dimensionsMap,
+        dimensionsMap: {
+          FunctionName: props.functionName,
+          Resource: alias,
+          ...(props.executedVersion ? { ExecutedVersion: props.executedVersion } : {}),
+        },
         statistic,
         period,
       });
+    if (!props.requestMetrics) {
+      Annotations.of(this).addWarningV2(
+        '@orbit/gate-alarms:lambda-metrics-only',
+        `the gate alarms of ${alias} read Lambda's Errors and Duration only, which do not count 500 answers: pass requestMetrics (function, location, release)`
+      );
+    }
+    const figures = props.requestMetrics
+      ? requestFigures(props.requestMetrics, lambdaMetric('Errors', 'Sum'), period)
+      : {
+          errorRate: new cloudwatch.MathExpression({
+            expression: '100 * errors / MAX([invocations, 1])',
+            usingMetrics: {
+              errors: lambdaMetric('Errors', 'Sum'),
+              invocations: lambdaMetric('Invocations', 'Sum'),
+            },
+            label: 'error rate (%)',
+            period,
+          }),
+          p99Latency: lambdaMetric('Duration', 'p99'),
+        };
 
     this.errorRate = new cloudwatch.Alarm(this, 'ErrorRate', {
       alarmName: `${props.alarmNamePrefix}-error-rate`,
-      alarmDescription: `Errors of ${props.functionName}:${props.aliasName} above ${props.maxErrorRatePercent}% of invocations (rollout gate)`,
-      metric: new cloudwatch.MathExpression({
-        expression: '100 * errors / MAX([invocations, 1])',
-        usingMetrics: {
-          errors: metric('Errors', 'Sum'),
-          invocations: metric('Invocations', 'Sum'),
-        },
-        label: 'error rate (%)',
-        period,
-      }),
+      alarmDescription: `5xx answers and crashes of ${alias} above ${props.maxErrorRatePercent}% of requests (rollout gate)`,
+      metric: figures.errorRate,
       threshold: props.maxErrorRatePercent,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
@@ -66,8 +101,8 @@ export class GateAlarms extends Construct {
     });
     this.p99Latency = new cloudwatch.Alarm(this, 'P99Latency', {
       alarmName: `${props.alarmNamePrefix}-p99-latency`,
-      alarmDescription: `p99 duration of ${props.functionName}:${props.aliasName} above ${props.maxP99LatencyMs} ms (rollout gate)`,
-      metric: metric('Duration', 'p99'),
+      alarmDescription: `p99 latency of ${alias} above ${props.maxP99LatencyMs} ms (rollout gate)`,
+      metric: figures.p99Latency,
       threshold: props.maxP99LatencyMs,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
@@ -75,4 +110,38 @@ export class GateAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
+}
+
+/**
+ * The error rate and p99 latency the region gates count, per minute: the request metrics
+ * of `ids` (EMF), and `crashes`, which publish none and so count as requests that failed.
+ * FILL makes a minute with 5xx answers but no crash (or the reverse) a data point.
+ */
+function requestFigures(
+  ids: RequestMetricIds,
+  crashes: cloudwatch.IMetric,
+  period: Duration
+): { errorRate: cloudwatch.IMetric; p99Latency: cloudwatch.IMetric } {
+  const metric = (metricName: string, statistic: string) =>
+    new cloudwatch.Metric({
+      namespace: REQUEST_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: requestMetricDimensions(ids),
+      statistic,
+      period,
+    });
+  const total = 'FILL(requests, 0) + FILL(crashes, 0)';
+  return {
+    errorRate: new cloudwatch.MathExpression({
+      expression: `IF(${total} > 0, 100 * (FILL(errors, 0) + FILL(crashes, 0)) / (${total}), 0)`,
+      usingMetrics: {
+        requests: metric(REQUEST_METRICS.requests, 'Sum'),
+        errors: metric(REQUEST_METRICS.serverErrors, 'Sum'),
+        crashes,
+      },
+      label: 'error rate (%)',
+      period,
+    }),
+    p99Latency: metric(REQUEST_METRICS.latency, 'p99'),
+  };
 }

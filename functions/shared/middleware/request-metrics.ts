@@ -2,6 +2,7 @@ import { type Logger, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { OrbitEvent, OrbitResult } from '../http';
+import { REQUEST_METRICS } from '../metric-contract';
 import { requestState } from '../request-state';
 
 /** Options of {@link requestMetrics}. */
@@ -10,14 +11,6 @@ export interface RequestMetricsOptions {
   /** Where the figures go. @default - none: the host counts requests itself (satellites) */
   readonly metrics?: Metrics;
 }
-
-/** The metric names rollout gates read, per function, location and release (EMF). */
-export const REQUEST_METRICS = {
-  requests: 'Requests',
-  clientErrors: 'Errors4xx',
-  serverErrors: 'Errors5xx',
-  latency: 'Latency',
-} as const;
 
 /**
  * Puts the request id and route on every log line of the request, and at its end records
