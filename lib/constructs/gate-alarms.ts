@@ -1,4 +1,4 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import {
@@ -23,16 +23,13 @@ export interface GateAlarmsProps {
   /**
    * Whose request metrics the alarms watch: the function's folder name, the location and
    * the release this deploy stages (the dimensions its handler publishes them with).
-   * @default - none: the alarms fall back to Lambda's own `Errors` and `Duration` of the
-   * alias, which do not see 500 answers (a warning says so at synth)
    */
-  readonly requestMetrics?: RequestMetricIds;
+  readonly requestMetrics: RequestMetricIds;
   /**
    * The version this deploy published (Lambda's `ExecutedVersion` behind the alias), whose
    * crashes and timeouts count as failed requests.
-   * @default - crashes of every version behind the alias
    */
-  readonly executedVersion?: string;
+  readonly executedVersion: string;
   /**
    * Evaluation period.
    * @default Duration.minutes(1)
@@ -63,31 +60,12 @@ export class GateAlarms extends Construct {
         dimensionsMap: {
           FunctionName: props.functionName,
           Resource: alias,
-          ...(props.executedVersion ? { ExecutedVersion: props.executedVersion } : {}),
+          ExecutedVersion: props.executedVersion,
         },
         statistic,
         period,
       });
-    if (!props.requestMetrics) {
-      Annotations.of(this).addWarningV2(
-        '@orbit/gate-alarms:lambda-metrics-only',
-        `the gate alarms of ${alias} read Lambda's Errors and Duration only, which do not count 500 answers: pass requestMetrics (function, location, release)`
-      );
-    }
-    const figures = props.requestMetrics
-      ? requestFigures(props.requestMetrics, lambdaMetric('Errors', 'Sum'), period)
-      : {
-          errorRate: new cloudwatch.MathExpression({
-            expression: '100 * errors / MAX([invocations, 1])',
-            usingMetrics: {
-              errors: lambdaMetric('Errors', 'Sum'),
-              invocations: lambdaMetric('Invocations', 'Sum'),
-            },
-            label: 'error rate (%)',
-            period,
-          }),
-          p99Latency: lambdaMetric('Duration', 'p99'),
-        };
+    const figures = requestFigures(props.requestMetrics, lambdaMetric('Errors', 'Sum'), period);
 
     this.errorRate = new cloudwatch.Alarm(this, 'ErrorRate', {
       alarmName: `${props.alarmNamePrefix}-error-rate`,

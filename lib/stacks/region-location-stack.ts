@@ -101,6 +101,12 @@ export class RegionLocationStack extends Stack {
         alarmNamePrefix: `orbit-${env.name}-${location.id}-${fn.name}`,
         maxErrorRatePercent: env.rollout.gates.maxErrorRatePercent,
         maxP99LatencyMs: env.rollout.gates.maxP99LatencyMs,
+        requestMetrics: {
+          function: fn.name,
+          location: location.id,
+          release: release.manifest.releaseId,
+        },
+        executedVersion: orbitFunction.version.version,
       });
       functions[fn.name] = orbitFunction;
       aliases[fn.name] = alias;

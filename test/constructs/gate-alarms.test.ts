@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { GateAlarms, type GateAlarmsProps } from '../../lib/constructs/gate-alarms';
 import { serveCandidate } from '../support/candidate';
 import { identityKey, type MetricIdentity, publishedMetrics, queriedMetric } from '../support/emf';
@@ -102,13 +102,5 @@ describe('GateAlarms', () => {
     });
     expect(metric.name).toBe('Latency');
     expect(new Set(published.map(identityKey))).toContain(identityKey(metric));
-  });
-
-  it('warns at synth when it is not told whose request metrics to watch', () => {
-    const stack = synth({ requestMetrics: undefined });
-    Annotations.fromStack(stack).hasWarning(
-      '*',
-      Match.stringLikeRegexp('do not count 500 answers: pass requestMetrics')
-    );
   });
 });

@@ -192,13 +192,22 @@ describe('RegionLocationStack', () => {
     const integrations = Object.values(t.findResources('AWS::ApiGatewayV2::Integration'));
     expect(integrations).toHaveLength(3);
     for (const integration of integrations) {
-      expect(JSON.stringify(integration.Properties.IntegrationUri)).toMatch(/:live"\]\]\}$/);
+      // The alias ARN is built from the alias custom resource's Ref (its physical id is
+      // `<function>:live`), so CloudFormation creates the alias first.
+      expect(JSON.stringify(integration.Properties.IntegrationUri)).toMatch(
+        /:function:",\{"Ref":"Fn(health|echo|fallback)LiveAlias[0-9A-F]+"\}\]\]\}$/
+      );
       expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
     }
     t.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: 'apigateway.amazonaws.com',
-      FunctionName: { 'Fn::Join': ['', [Match.anyValue(), ':live']] },
+      FunctionName: {
+        'Fn::Join': [
+          '',
+          Match.arrayWith([{ Ref: Match.stringLikeRegexp('^Fn(health|echo|fallback)LiveAlias') }]),
+        ],
+      },
     });
   });
 
@@ -249,20 +258,41 @@ describe('RegionLocationStack', () => {
     });
   });
 
-  it('alarms on error rate and p99 latency of each live alias, named for the rollout gates', () => {
+  // The alarms watch what the handlers publish (test/constructs/gate-alarms.test.ts derives
+  // it from a real handler's EMF output): 500 answers, not only crashes.
+  it('alarms on the error rate and p99 latency each function publishes for this release, named for the rollout gates', () => {
     t.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    // In the order CDK writes them (by name).
+    const dimensions = [
+      { Name: 'function', Value: 'health' },
+      { Name: 'location', Value: 'us-west-2' },
+      { Name: 'release', Value: release.manifest.releaseId },
+      { Name: 'service', Value: 'orbit' },
+    ];
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'orbit-prod-us-west-2-health-error-rate',
       Threshold: 0.5,
       ComparisonOperator: 'GreaterThanThreshold',
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: '100 * errors / MAX([invocations, 1])' }),
         Match.objectLike({
           Id: 'errors',
           MetricStat: Match.objectLike({
             Metric: Match.objectLike({
+              Namespace: 'Orbit',
+              MetricName: 'Errors5xx',
+              Dimensions: Match.arrayWith(dimensions.map((d) => Match.objectLike(d))),
+            }),
+          }),
+        }),
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({
+              Namespace: 'AWS/Lambda',
               MetricName: 'Errors',
-              Dimensions: Match.arrayWith([{ Name: 'Resource', Value: 'orbit-prod-health:live' }]),
+              Dimensions: Match.arrayWith([
+                { Name: 'ExecutedVersion', Value: Match.anyValue() },
+                { Name: 'Resource', Value: 'orbit-prod-health:live' },
+              ]),
             }),
           }),
         }),
@@ -270,10 +300,10 @@ describe('RegionLocationStack', () => {
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'orbit-prod-us-west-2-health-p99-latency',
-      MetricName: 'Duration',
+      Namespace: 'Orbit',
+      MetricName: 'Latency',
       ExtendedStatistic: 'p99',
       Threshold: 1000,
-      Dimensions: Match.arrayWith([{ Name: 'Resource', Value: 'orbit-prod-health:live' }]),
     });
   });
 
