@@ -51,6 +51,13 @@ export interface OrbitHandlerOptions {
   readonly drainCacheMs?: number;
   /** Report the drain to the logic instead of refusing requests (`/health`). @default false */
   readonly drainReportOnly?: boolean;
+  /**
+   * Answer 404 while the location does not serve this code's release (see `DrainState`'s
+   * `releaseId`): a region's `live` aliases route per function, so a function a staged
+   * release adds, or one a stable release kept, could otherwise answer for it.
+   * @default - on Lambda at a region location; satellites load only the releases they serve
+   */
+  readonly checkServedRelease?: boolean;
   /** @default - a Powertools logger for the function */
   readonly logger?: Logger;
 }
@@ -161,8 +168,10 @@ export function orbitHandler(
     locationId: location.locationId,
     functionName,
     ttlMs: drainCacheMs,
-    // Lambda aliases route per function: only the code itself can tell it is not served.
-    ...(location.locationKind === 'region' ? { releaseId: location.releaseId } : {}),
+    ...((options.checkServedRelease ??
+    (location.locationKind === 'region' && process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined))
+      ? { releaseId: location.releaseId }
+      : {}),
     onReadError: (err) =>
       logger.warn('cannot read drain flags; keeping the last known state', err as Error),
   });

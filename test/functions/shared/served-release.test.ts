@@ -22,19 +22,23 @@ describe('a function at a region location answers only for a release the locatio
   let table: Awaited<ReturnType<typeof createTestTable>>;
   const client = testTableClient();
   const declaration = defineFunction({ routes: [{ method: 'GET', path: '/new', auth: 'none' }] });
-  const make = (releaseId: string, locationKind = 'region') =>
+  const make = (releaseId: string, checkServedRelease?: boolean) =>
     orbitHandler(
       declaration,
       { 'GET /new': route({ handle: async () => ({ status: 200, body: { ok: true } }) }) },
       {
         functionName: 'brand-new',
-        location: { ...testLocation(table.tableName), releaseId, locationKind },
+        location: { ...testLocation(table.tableName), releaseId },
         table: client,
         drainCacheMs: 0,
+        checkServedRelease,
       }
     );
-  const get = (releaseId: string, kind?: string) =>
-    invoke(make(releaseId, kind), httpEvent({ method: 'GET', path: '/new', routeKey: 'GET /new' }));
+  const get = (releaseId: string, check: boolean | 'default' = true) =>
+    invoke(
+      make(releaseId, check === 'default' ? undefined : check),
+      httpEvent({ method: 'GET', path: '/new', routeKey: 'GET /new' })
+    );
   const desire = (item: Record<string, unknown>) =>
     client.send(
       new PutCommand({
@@ -76,7 +80,20 @@ describe('a function at a region location answers only for a release the locatio
 
   it('leaves satellites alone: their runtime loads only the releases they serve', async () => {
     await desire({ stable: 'r-old', weight: 0 });
-    expect((await get('r-new', 'local-zone')).status).toBe(200);
+    expect((await get('r-new', false)).status).toBe(200);
+  });
+
+  it('checks by default only on Lambda at a region location', async () => {
+    await desire({ stable: 'r-old', weight: 0 });
+    const previous = process.env.AWS_LAMBDA_FUNCTION_NAME;
+    try {
+      expect((await get('r-new', 'default')).status).toBe(200);
+      process.env.AWS_LAMBDA_FUNCTION_NAME = 'orbit-test-brand-new';
+      expect((await get('r-new', 'default')).status).toBe(404);
+    } finally {
+      if (previous === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      else process.env.AWS_LAMBDA_FUNCTION_NAME = previous;
+    }
   });
 
   it.each([
