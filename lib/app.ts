@@ -2,6 +2,7 @@ import { type App, Aspects, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { regionLocations, satelliteLocations, stackNames } from './config/fleet';
 import type { Environment } from './config/schema';
+import { DeployabilityChecks } from './governance/deployability/checks';
 import { ResidencyChecker } from './governance/residency';
 import type { Release } from './release/manifest';
 import { ControlPlaneStack } from './stacks/control-plane-stack';
@@ -24,13 +25,19 @@ export interface OrbitEnvironmentOptions {
    * @default true
    */
   readonly nag?: boolean;
+  /**
+   * Run Orbit's deployability validation (creation order, MRSC features, name lengths,
+   * policy ARNs) on every stack.
+   * @default true
+   */
+  readonly deployability?: boolean;
 }
 
 /**
  * Adds every stack of one environment to `app`: the global table in the home region, one
  * stack per location (region locations on Lambda, satellites in their parent region, all
  * with the same release bundles), the control plane, and the guardrails (residency,
- * cdk-nag, tags).
+ * cdk-nag, the deployability validation, tags).
  */
 export function addOrbitEnvironment(
   app: App,
@@ -73,5 +80,6 @@ export function addOrbitEnvironment(
   Aspects.of(app).add(new ResidencyChecker(env.allowedRegions));
   if (options.nag ?? true)
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (options.deployability ?? true) Validations.of(app).addPlugins(new DeployabilityChecks());
   return { globalState, controlPlane, regionLocations: locations, satelliteLocations: satellites };
 }

@@ -1,4 +1,4 @@
-import { type Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CustomResource, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
@@ -30,9 +30,12 @@ export interface LiveAliasProps {
 export class LiveAlias extends Construct {
   /** The alias name (`live`). */
   readonly aliasName: string;
-  /** The alias ARN (`…:function:NAME:live`). */
+  /**
+   * The alias ARN (`…:function:NAME:live`), built from the custom resource's `Ref`, so that
+   * every resource that names the alias is created after it.
+   */
   readonly aliasArn: string;
-  /** The alias as a function to integrate with and grant on; it exists once this construct does. */
+  /** The alias as a function to integrate with and grant on: its ARN is {@link aliasArn}. */
   readonly target: lambda.IFunction;
   /** The custom resource that creates the alias. */
   readonly resource: AwsCustomResource;
@@ -40,7 +43,6 @@ export class LiveAlias extends Construct {
   constructor(scope: Construct, id: string, props: LiveAliasProps) {
     super(scope, id);
     this.aliasName = props.aliasName ?? 'live';
-    this.aliasArn = `${props.function.functionArn}:${this.aliasName}`;
 
     this.resource = new AwsCustomResource(this, 'Resource', {
       resourceType: 'Custom::OrbitLiveAlias',
@@ -69,11 +71,22 @@ export class LiveAlias extends Construct {
       ]),
     });
 
+    // The custom resource's physical id is `NAME:live`: its Ref makes the alias ARN, and every
+    // resource naming that ARN (the API's integrations, their invoke permissions) references
+    // the custom resource, so CloudFormation creates it first (CloudFormation User Guide,
+    // "DependsOn attribute"). A node dependency on an imported function would reach none of
+    // them: they are created in other scopes.
+    const physicalId = (this.resource.node.defaultChild as CustomResource).ref;
+    this.aliasArn = Stack.of(this).formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: physicalId,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.target = lambda.Function.fromFunctionAttributes(this, 'Target', {
       functionArn: this.aliasArn,
       sameEnvironment: true,
     });
-    this.target.node.addDependency(this.resource);
   }
 }
 

@@ -9,14 +9,21 @@ export interface GlobalStateStackProps extends StackProps {
   readonly environment: Environment;
 }
 
-/** The attribute DynamoDB reads to expire items (heartbeats, findings, idempotency records). */
-export const TTL_ATTRIBUTE = 'expiresAt';
-
 /**
  * The one global table of an environment, in the home region with a replica in every data
  * region: items, and the control state (locations, staged releases, desired traffic,
  * heartbeats, rollouts, findings, audit). Multi-Region eventual consistency by default,
  * strong (MRSC) when the environment asks for it.
+ *
+ * The table uses only what both modes support (DynamoDB Developer Guide, "How DynamoDB global
+ * tables work": MRSC supports neither Time to Live nor local secondary indexes), so an item
+ * behaves the same in every environment:
+ * - no Time to Live: no Orbit record carries an expiry attribute;
+ * - no local secondary index; point-in-time recovery on every replica;
+ * - a stream (NEW_AND_OLD_IMAGES): an eventual (MREC) table with replicas must declare it
+ *   (CloudFormation, `AWS::DynamoDB::GlobalTable` StreamSpecification) and replicates through
+ *   it; MRSC supports one and does not need it, and TableV2 enables it on any table with
+ *   replicas.
  */
 export class GlobalStateStack extends Stack {
   readonly table: dynamodb.TableV2;
@@ -40,7 +47,6 @@ export class GlobalStateStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: !disposable,
       removalPolicy: disposable ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-      timeToLiveAttribute: TTL_ATTRIBUTE,
       dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       multiRegionConsistency:
         env.data.consistency === 'strong'

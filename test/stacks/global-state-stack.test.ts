@@ -10,7 +10,7 @@ function template(envName: string): Template {
 }
 
 describe('GlobalStateStack', () => {
-  it('creates one global table with pk/sk string keys, TTL, streams and encryption at rest', () => {
+  it('creates one global table with pk/sk string keys, streams and encryption at rest', () => {
     const t = template('prod');
     t.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
     t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
@@ -24,11 +24,21 @@ describe('GlobalStateStack', () => {
         { AttributeName: 'sk', AttributeType: 'S' },
       ],
       BillingMode: 'PAY_PER_REQUEST',
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
     });
   });
+
+  // DynamoDB Developer Guide, "How DynamoDB global tables work": Time to Live and local
+  // secondary indexes are not supported for MRSC global tables; nothing writes `expiresAt`.
+  it.each(['dev', 'staging', 'prod'])(
+    'uses neither Time to Live nor local secondary indexes in %s, so MRSC can create it',
+    (envName) => {
+      const table = Object.values(template(envName).findResources('AWS::DynamoDB::GlobalTable'))[0];
+      expect(table?.Properties.TimeToLiveSpecification).toBeUndefined();
+      expect(table?.Properties.LocalSecondaryIndexes).toBeUndefined();
+    }
+  );
 
   it('places a replica, with point-in-time recovery, in every data region and nowhere else', () => {
     const t = template('prod');
