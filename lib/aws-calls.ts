@@ -309,6 +309,23 @@ export const AWS_CALLS: readonly AwsCall[] = [
   ).map((action) =>
     tableCall('orchestrator', action, ORCHESTRATOR_SOURCE, controlPartitions, appData)
   ),
+  {
+    // A move that adds a release waits until the location's data-region replica shows it.
+    ...tableCall(
+      'orchestrator',
+      'dynamodb:GetItem',
+      ['functions/orchestrator/aws.ts'],
+      (s) =>
+        s.environment.locations
+          .filter((l) => dataRegionOf(s.environment, l) !== s.environment.homeRegion)
+          .map((l) => keys.location(l.id).pk),
+      () => ['CONTROL', 'ITEMS'],
+      (s) =>
+        s.environment.data.regions.find((r) => r !== s.environment.homeRegion) ??
+        s.environment.homeRegion
+    ),
+    appliesTo: (s) => s.environment.data.regions.length > 1,
+  },
   aliasCall('lambda:UpdateAlias', 'UpdateAliasCommand'),
   aliasCall('lambda:GetAlias', 'GetAliasCommand'),
   {

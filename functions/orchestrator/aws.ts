@@ -97,6 +97,12 @@ async function stagedFunctions(
   return functions;
 }
 
+/** The releases a target serves. */
+const servedReleases = (target: TrafficTarget): string[] => [
+  target.stable,
+  ...(target.candidate && target.weight > 0 ? [target.candidate] : []),
+];
+
 /** Options of a {@link LambdaTrafficDriver}. */
 export interface LambdaTrafficDriverOptions extends AwsAdapterOptions {
   /**
@@ -105,6 +111,15 @@ export interface LambdaTrafficDriverOptions extends AwsAdapterOptions {
    * @default SERVED_RECHECK_MS
    */
   readonly servedRecheckMs?: number;
+  /**
+   * The table replica a location's functions read (its data region), when that is not the
+   * table the orchestrator writes: a move that adds a release waits until the replica shows
+   * the record (strongly consistent reads, global tables replicate asynchronously).
+   * @default - the functions read the orchestrator's table
+   */
+  readonly replicaOf?: (locationId: string) => DynamoDBDocumentClient;
+  /** How long to wait for the replica to show the record before failing the move. @default 10000 */
+  readonly replicationTimeoutMs?: number;
 }
 
 /**
@@ -143,6 +158,7 @@ export class LambdaTrafficDriver implements TrafficDriver {
     const adds = await this.addsRelease(locationId, target);
     if (adds) {
       await this.record.apply(locationId, target);
+      await this.replicated(locationId, target);
       await new Promise((resolve) => setTimeout(resolve, this.servedRecheckMs));
     }
     const lambda = this.lambdaFor(this.options.regionOf(locationId));
@@ -179,6 +195,34 @@ export class LambdaTrafficDriver implements TrafficDriver {
     if (!adds) await this.record.apply(locationId, target);
   }
 
+  /**
+   * Waits until the location's data-region replica serves what `target` serves, so that no
+   * function reads a record older than the one just written; throws after the timeout (the
+   * aliases have not moved, and the next pass tries again).
+   */
+  private async replicated(locationId: string, target: TrafficTarget): Promise<void> {
+    const replica = this.options.replicaOf?.(locationId);
+    if (!replica || replica === this.options.table) return;
+    const timeoutMs = this.options.replicationTimeoutMs ?? 10_000;
+    const started = Date.now();
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+      const out = await replica.send(
+        new GetCommand({
+          TableName: this.options.tableName,
+          Key: keys.desiredTraffic(locationId),
+          ConsistentRead: true,
+        })
+      );
+      if (servedReleases(target).every((release) => servesRelease(out.Item, release))) return;
+      if (Date.now() - started >= timeoutMs) {
+        throw new Error(
+          `location ${locationId}: the desired traffic did not reach its data region's replica within ${timeoutMs} ms; traffic not moved`
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
   /** Whether `target` serves a release the location's desired-traffic record does not. */
   private async addsRelease(locationId: string, target: TrafficTarget): Promise<boolean> {
     const out = await this.options.table.send(
@@ -188,11 +232,7 @@ export class LambdaTrafficDriver implements TrafficDriver {
         ConsistentRead: true,
       })
     );
-    const served = [
-      target.stable,
-      ...(target.candidate && target.weight > 0 ? [target.candidate] : []),
-    ];
-    return served.some((release) => !servesRelease(out.Item, release));
+    return servedReleases(target).some((release) => !servesRelease(out.Item, release));
   }
 }
 

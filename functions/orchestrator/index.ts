@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { dataRegionOf, regionOf as locationRegion } from '../../lib/config/fleet';
 import { type Environment, environmentSchema, type Location } from '../../lib/config/schema';
 import { requiredEnv } from '../shared/env';
 import { keys } from '../shared/keys';
@@ -52,11 +53,24 @@ export function wireControlPlane(
   table: DynamoDBDocumentClient,
   tableName: string
 ): ControlPlane {
+  const byId = new Map(env.locations.map((l) => [l.id, l]));
   const regionOf = (id: string) => {
-    const l = env.locations.find((x) => x.id === id);
-    return l?.kind === 'region' ? l.region : (l?.parentRegion ?? env.homeRegion);
+    const l = byId.get(id);
+    return l ? locationRegion(l) : env.homeRegion;
   };
-  const lambdaDriver = new LambdaTrafficDriver({ table, tableName, regionOf });
+  // The replica each region location's functions read, to wait for a record to reach it.
+  const replicas = new Map<string, DynamoDBDocumentClient>([[env.homeRegion, table]]);
+  const replicaOf = (id: string) => {
+    const l = byId.get(id);
+    const region = l ? dataRegionOf(env, l) : env.homeRegion;
+    let replica = replicas.get(region);
+    if (!replica) {
+      replica = createTableClient({ region });
+      replicas.set(region, replica);
+    }
+    return replica;
+  };
+  const lambdaDriver = new LambdaTrafficDriver({ table, tableName, regionOf, replicaOf });
   const satelliteDriver = new SatelliteTrafficDriver(table, tableName);
   const cloudWatch = new CloudWatchHealthSource({
     table,

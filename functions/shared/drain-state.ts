@@ -43,9 +43,10 @@ export interface DrainStateOptions {
 }
 
 /**
- * How old a cached "not served" may be before a request re-reads it. A traffic driver that
- * adds a release to what a location serves writes the desired-traffic record first and waits
- * this long before routing to the release, so no request meets a stale refusal.
+ * How old a cached "not served" may be before a request re-reads it (strongly consistent). A
+ * traffic driver that adds a release to what a location serves writes the desired-traffic
+ * record first, waits until the location's data-region replica shows it, then waits this
+ * long before routing to the release, so no request meets a stale refusal.
  */
 export const SERVED_RECHECK_MS = 1_000;
 
@@ -96,13 +97,28 @@ export class DrainState {
   /** The drain state, from cache when it is younger than `maxAgeMs`. */
   async get(maxAgeMs = this.ttlMs): Promise<Drain> {
     if (this.now() - this.readAt < maxAgeMs) return this.current;
-    this.pending ??= this.refresh().finally(() => {
+    this.pending ??= this.refresh(false).finally(() => {
       this.pending = undefined;
     });
     return this.pending;
   }
 
-  private async refresh(): Promise<Drain> {
+  /**
+   * Before refusing a request as "not served": a strongly consistent read, at most once per
+   * {@link SERVED_RECHECK_MS}, so a release the orchestrator just recorded (and waited to see
+   * replicated to this data region) is never refused from a stale cache or replica.
+   */
+  async recheckServed(): Promise<Drain> {
+    if (this.now() - this.readAt < SERVED_RECHECK_MS) return this.current;
+    if (this.pending) await this.pending;
+    if (this.now() - this.readAt < SERVED_RECHECK_MS) return this.current;
+    this.pending = this.refresh(true).finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async refresh(consistent: boolean): Promise<Drain> {
     const { table, tableName, locationId, functionName, releaseId } = this.options;
     const locationKey = keys.locationDrain(locationId);
     const functionKey = keys.functionDrain(functionName);
@@ -113,7 +129,7 @@ export class DrainState {
           RequestItems: {
             [tableName]: {
               Keys: [locationKey, functionKey, ...(releaseId ? [desiredKey] : [])],
-              ConsistentRead: false,
+              ConsistentRead: consistent,
             },
           },
         })

@@ -126,6 +126,27 @@ export class ControlPlaneStack extends Stack {
     role.addToPolicy(
       new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: fleetAlarms })
     );
+    // Before routing to a release a move adds, the traffic driver waits until the location's
+    // data-region replica shows the record: reads only, of the location partitions.
+    const replicas = env.data.regions.filter((r) => r !== env.homeRegion);
+    if (replicas.length > 0) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:GetItem'],
+          resources: replicas.map((region) =>
+            this.formatArn({
+              service: 'dynamodb',
+              region,
+              resource: 'table',
+              resourceName: tableName,
+            })
+          ),
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.location('*').pk] },
+          },
+        })
+      );
+    }
     role.addToPolicy(
       new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] })
     );

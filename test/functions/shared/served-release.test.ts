@@ -139,12 +139,22 @@ describe('a refusal re-reads what the location serves', () => {
     await put({ stable: 'r-old', candidate: 'r-new', weight: 0.05 });
     now += SERVED_RECHECK_MS;
     expect((await state.get()).released).toBe(false); // the cache is trusted for ttlMs…
-    expect((await state.get(SERVED_RECHECK_MS)).released).toBe(true); // …a refusal is not
     const send = jest.spyOn(client, 'send');
-    await put({ stable: 'r-newer', weight: 0 });
-    send.mockClear();
-    for (let i = 0; i < 10; i++) await state.get(SERVED_RECHECK_MS);
-    expect(send).not.toHaveBeenCalled();
+    expect((await state.recheckServed()).released).toBe(true); // …a refusal is not…
+    // …and it reads strongly consistent, not from a possibly stale replica.
+    expect(
+      (
+        send.mock.calls[0]?.[0] as {
+          input: { RequestItems: Record<string, { ConsistentRead?: boolean }> };
+        }
+      ).input.RequestItems[table.tableName]?.ConsistentRead
+    ).toBe(true);
     send.mockRestore();
+    const again = jest.spyOn(client, 'send');
+    await put({ stable: 'r-newer', weight: 0 });
+    again.mockClear();
+    for (let i = 0; i < 10; i++) await state.recheckServed();
+    expect(again).not.toHaveBeenCalled();
+    again.mockRestore();
   });
 });
