@@ -1,6 +1,13 @@
 import { keys } from '../functions/shared/keys';
 import { preflightCalls } from './cli/preflight';
-import { dataRegionOf, orchestratorNameOf, regionLocations, tableNameOf } from './config/fleet';
+import {
+  dataRegionOf,
+  fleetFunctionPrefix,
+  gateAlarmPrefix,
+  orchestratorNameOf,
+  regionLocations,
+  tableNameOf,
+} from './config/fleet';
 import type { Environment, Location } from './config/schema';
 import { ON_PREM_PRINCIPAL_TAGS } from './constructs/satellite-role';
 
@@ -26,6 +33,8 @@ export type Component =
   | 'deploy'
   /** EventBridge Scheduler, invoking the orchestrator. */
   | 'scheduler'
+  /** VPC Flow Logs, delivering a satellite network's flow logs. */
+  | 'flow-logs'
   /** A person or pipeline running the `orbit` CLI against AWS. */
   | 'operator';
 
@@ -44,6 +53,10 @@ export interface CallSubject {
   readonly artifacts?: readonly { readonly bucket: string; readonly key: string }[];
   /** The role an on-prem host assumes. */
   readonly roleArn?: string;
+  /** The log group a service writes to (VPC flow logs). */
+  readonly logGroupName?: string;
+  /** The dead-letter queue of the schedules. */
+  readonly queueArn?: string;
 }
 
 /** One request as IAM evaluates it. */
@@ -80,11 +93,11 @@ export const arns = {
     `arn:aws:lambda:${region}:${env.account}:function:${name}`,
   alarm: (env: Environment, region: string, name: string) =>
     `arn:aws:cloudwatch:${region}:${env.account}:alarm:${name}`,
-  logStream: (env: Environment, region: string, group: string) =>
-    `arn:aws:logs:${region}:${env.account}:log-group:${group}:log-stream:2026/12/01/[$LATEST]0f1e2d3c`,
-  role: (env: Environment, name: string) => `arn:aws:iam::${env.account}:role/${name}`,
   ssmParameter: (env: Environment, region: string, name: string) =>
     `arn:aws:ssm:${region}:${env.account}:parameter${name}`,
+  /** A stream of a log group: CloudWatch Logs authorizes stream writes on it. */
+  logStream: (env: Environment, region: string, group: string) =>
+    `arn:aws:logs:${region}:${env.account}:log-group:${group}:log-stream:2026/12/01/0f1e2d3c`,
   certificate: (env: Environment, region: string, id: string) =>
     `arn:aws:acm:${region}:${env.account}:certificate/${id}`,
 } as const;
@@ -135,26 +148,49 @@ function tableCall(
   outsidePartitions: (s: CallSubject) => readonly string[],
   region: (s: CallSubject) => string = dataRegionOfSubject
 ): AwsCall {
-  const on = (pk: string, resource: string, why: string): AuthorizedRequest => ({
+  const on = (pk: string | string[], resource: string, why: string): AuthorizedRequest => ({
     action,
     resource,
-    context: { 'dynamodb:LeadingKeys': [pk] },
+    context: { 'dynamodb:LeadingKeys': typeof pk === 'string' ? [pk] : pk },
     why,
   });
   return {
     component,
     commands: DYNAMODB_COMMANDS[action] as readonly string[],
     source,
-    requests: (s) =>
-      partitions(s).map((pk) =>
-        on(pk, arns.table(s.environment, region(s)), `${action} on partition ${pk}`)
-      ),
-    outside: (s) => {
-      const own = partitions(s)[0] as string;
+    requests: (s) => {
+      const pks = partitions(s);
+      const table = arns.table(s.environment, region(s));
       return [
-        ...outsidePartitions(s).map((pk) =>
-          on(pk, arns.table(s.environment, region(s)), `${action} on partition ${pk}`)
-        ),
+        ...pks.map((pk) => on(pk, table, `${action} on partition ${pk}`)),
+        // A batch names every partition it reads at once (DrainState reads its location's
+        // and its function's records in one BatchGetItem).
+        ...(action === 'dynamodb:BatchGetItem' && pks.length > 1
+          ? [on([...pks], table, `${action} of ${pks.join(' and ')} in one request`)]
+          : []),
+      ];
+    },
+    outside: (s) => {
+      const own = partitions(s)[0];
+      const table = arns.table(s.environment, region(s));
+      // A component that touches no partition with this action: every partition is outside.
+      if (own === undefined) {
+        return [...outsidePartitions(s), 'ITEMS'].map((pk) =>
+          on(pk, table, `${action} on partition ${pk}`)
+        );
+      }
+      return [
+        ...outsidePartitions(s).map((pk) => on(pk, table, `${action} on partition ${pk}`)),
+        // One partition outside the scope makes the whole batch outside it (ForAllValues).
+        ...(action === 'dynamodb:BatchGetItem' && outsidePartitions(s)[0]
+          ? [
+              on(
+                [own, outsidePartitions(s)[0] as string],
+                table,
+                `${action} of an allowed and a foreign partition in one request`
+              ),
+            ]
+          : []),
         on(own, otherEnvironmentTable(s), `${action} on another environment's table`),
         on(
           own,
@@ -187,7 +223,12 @@ const controlPartitions = (s: CallSubject): string[] => [
 const appData = (): string[] => ['ITEMS'];
 
 const fleetFunction = (s: CallSubject, region: string, name: string) =>
-  arns.lambda(s.environment, region, `orbit-${s.environment.name}-${name}`);
+  arns.lambda(s.environment, region, `${fleetFunctionPrefix(s.environment)}${name}`);
+/** The Lambda function name of a function or orchestrator subject. */
+const lambdaNameOf = (s: CallSubject) =>
+  s.functionName
+    ? `${fleetFunctionPrefix(s.environment)}${s.functionName}`
+    : orchestratorNameOf(s.environment);
 const functionsOf = (s: CallSubject) => s.functions ?? ['items'];
 const fleetRegions = (s: CallSubject) => [
   ...new Set(regionLocations(s.environment).map((l) => l.region)),
@@ -332,30 +373,33 @@ export const AWS_CALLS: readonly AwsCall[] = [
     component: 'orchestrator',
     commands: ['DescribeAlarmsCommand'],
     source: ['functions/orchestrator/aws.ts'],
+    // A listing by AlarmNamePrefix: CloudWatch authorizes it on `alarm:*`, not on the names
+    // it returns (Service Authorization Reference, Amazon CloudWatch: DescribeAlarms, alarm*).
     requests: (s) =>
       fleetRegions(s).map((region) => ({
         action: 'cloudwatch:DescribeAlarms',
-        resource: arns.alarm(
-          s.environment,
-          region,
-          `orbit-${s.environment.name}-${region}-items-error-rate`
-        ),
-        why: `gate alarms of the fleet in ${region}`,
+        resource: arns.alarm(s.environment, region, '*'),
+        why: `gate alarms of the fleet in ${region}, listed by ${gateAlarmPrefix(s.environment, regionLocations(s.environment).find((l) => l.region === region)?.id ?? '', 'r-…')}`,
       })),
     outside: (s) => [
       {
         action: 'cloudwatch:DescribeAlarms',
-        resource: arns.alarm(s.environment, s.environment.homeRegion, 'billing-alarm'),
-        why: 'alarms that are not the environment’s',
+        resource: arns.alarm(s.environment, OUTSIDE_REGION, '*'),
+        why: 'alarms in a region outside the fleet',
       },
       {
         action: 'cloudwatch:PutMetricAlarm',
         resource: arns.alarm(
           s.environment,
           s.environment.homeRegion,
-          `orbit-${s.environment.name}-x-error-rate`
+          `${gateAlarmPrefix(s.environment, 'x', 'r-0')}items-error-rate`
         ),
-        why: 'changing an alarm',
+        why: 'changing a gate alarm',
+      },
+      {
+        action: 'cloudwatch:DeleteAlarms',
+        resource: arns.alarm(s.environment, s.environment.homeRegion, '*'),
+        why: 'deleting alarms',
       },
     ],
   },
@@ -581,12 +625,97 @@ export const AWS_CALLS: readonly AwsCall[] = [
         ),
         why: 'a scheduled pass',
       },
+      ...(s.queueArn
+        ? [
+            {
+              action: 'sqs:SendMessage',
+              resource: s.queueArn,
+              why: 'a failed invocation, dead-lettered',
+            },
+          ]
+        : []),
     ],
     outside: (s) => [
       {
         action: 'lambda:InvokeFunction',
         resource: fleetFunction(s, s.environment.homeRegion, 'items'),
         why: 'invoking a fleet function',
+      },
+      ...(s.queueArn
+        ? [
+            {
+              action: 'sqs:ReceiveMessage',
+              resource: s.queueArn,
+              why: 'reading the dead letters',
+            },
+          ]
+        : []),
+    ],
+  },
+
+  // Lambda writes each function's logs with the function's role (its own log group only).
+  ...(['function', 'orchestrator'] as const).map(
+    (component): AwsCall => ({
+      component,
+      commands: [],
+      source: ['lib/constructs/orbit-function.ts'],
+      requests: (s) =>
+        (['logs:CreateLogStream', 'logs:PutLogEvents'] as const).map((action) => ({
+          action,
+          resource: arns.logStream(
+            s.environment,
+            regionOfSubject(s),
+            `/aws/lambda/${lambdaNameOf(s)}`
+          ),
+          why: `${action} in its own log group (authorized on the log stream)`,
+        })),
+      outside: (s) => [
+        {
+          action: 'logs:PutLogEvents',
+          resource: arns.logStream(
+            s.environment,
+            regionOfSubject(s),
+            `/aws/lambda/${lambdaNameOf(s)}x`
+          ),
+          why: 'writing into another log group',
+        },
+        {
+          action: 'logs:DeleteLogGroup',
+          resource: `arn:aws:logs:${regionOfSubject(s)}:${s.environment.account}:log-group:/aws/lambda/${lambdaNameOf(s)}`,
+          why: 'deleting its logs',
+        },
+      ],
+    })
+  ),
+
+  // VPC Flow Logs deliver a satellite network's records ("IAM role for publishing flow logs
+  // to CloudWatch Logs", Amazon VPC user guide).
+  {
+    component: 'flow-logs',
+    commands: [],
+    source: ['lib/constructs/satellite-network.ts'],
+    requests: (s) => [
+      ...(['logs:CreateLogStream', 'logs:PutLogEvents'] as const).map((action) => ({
+        action,
+        resource: arns.logStream(s.environment, regionOfSubject(s), s.logGroupName ?? ''),
+        why: `${action} in the flow log group`,
+      })),
+      {
+        action: 'logs:DescribeLogStreams',
+        resource: `arn:aws:logs:${regionOfSubject(s)}:${s.environment.account}:log-group:${s.logGroupName}`,
+        why: 'finding its log streams',
+      },
+      {
+        action: 'logs:DescribeLogGroups',
+        resource: '*',
+        why: 'finding its log group (no resource)',
+      },
+    ],
+    outside: (s) => [
+      {
+        action: 'logs:PutLogEvents',
+        resource: arns.logStream(s.environment, regionOfSubject(s), '/aws/lambda/orbit-x'),
+        why: 'writing into another log group',
       },
     ],
   },

@@ -170,15 +170,12 @@ describe('deploy is not release', () => {
       ].sort()
     );
     for (const id of changed.filter((i) => t2.Resources[i].Type === 'AWS::CloudWatch::Alarm')) {
-      const { Metrics: m1, Dimensions: d1, ...alarm1 } = t1.Resources[id].Properties;
-      const { Metrics: m2, Dimensions: d2, ...alarm2 } = t2.Resources[id].Properties;
-      expect(alarm2).toEqual(alarm1);
       const releaseFree = (v: unknown) =>
         JSON.stringify(v)
           .replaceAll(R1.manifest.releaseId, 'R')
           .replaceAll(R2.manifest.releaseId, 'R')
           .replace(/CurrentVersion[0-9A-Za-z]+/g, 'CurrentVersion');
-      expect(releaseFree([m2, d2])).toEqual(releaseFree([m1, d1]));
+      expect(releaseFree(t2.Resources[id])).toEqual(releaseFree(t1.Resources[id]));
     }
     // What a first-ever deploy would adopt changes; a later deploy runs no call for it.
     for (const first of Object.values(byType(t2, 'Custom::OrbitFirstRelease'))) {

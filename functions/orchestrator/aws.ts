@@ -239,7 +239,7 @@ export class LambdaTrafficDriver implements TrafficDriver {
 /** Options of a {@link CloudWatchHealthSource}. */
 export interface CloudWatchHealthOptions extends AwsAdapterOptions {
   /** The prefix of a location's gate alarm names. */
-  readonly alarmPrefix: (locationId: string) => string;
+  readonly alarmPrefix: (locationId: string, release: string) => string;
   /**
    * When the gates of a release start counting, in ms since the epoch.
    * @default - the start of the active rollout of the release
@@ -281,7 +281,7 @@ export class CloudWatchHealthSource implements HealthSource {
     const [alarms, staged, since] = await Promise.all([
       cw.send(
         new DescribeAlarmsCommand({
-          AlarmNamePrefix: this.options.alarmPrefix(locationId),
+          AlarmNamePrefix: this.options.alarmPrefix(locationId, release),
           StateValue: 'ALARM',
         })
       ),

@@ -1,5 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { dataRegionOf, regionOf as locationRegion } from '../../lib/config/fleet';
+import {
+  dataRegionOf,
+  gateAlarmPrefix,
+  regionOf as locationRegion,
+} from '../../lib/config/fleet';
 import { type Environment, environmentSchema, type Location } from '../../lib/config/schema';
 import { requiredEnv } from '../shared/env';
 import { keys } from '../shared/keys';
@@ -76,7 +80,7 @@ export function wireControlPlane(
     table,
     tableName,
     regionOf,
-    alarmPrefix: (id) => `orbit-${env.name}-${id}-`,
+    alarmPrefix: (id, release) => gateAlarmPrefix(env, id, release),
   });
   const heartbeats = new HeartbeatHealthSource(table, tableName);
   const isRegion = (l: Location) => l.kind === 'region';

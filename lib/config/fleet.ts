@@ -43,10 +43,23 @@ export function orchestratorNameOf(env: Environment): string {
 
 /**
  * The role a satellite's runtime uses (the instance role, or the role on-prem hosts assume),
- * named so that a site's own IAM policy can name it: at most 51 characters (IAM allows 64).
+ * named so that a site's own IAM policy can name it: at most 59 characters (IAM allows 64).
  */
 export function satelliteRoleNameOf(env: Environment, location: Location): string {
   return `orbit-${env.name}-${location.id}-runtime`;
+}
+
+/**
+ * The name prefix of the gate alarms a deploy creates for `release` at a location: the
+ * orchestrator lists exactly these (DescribeAlarms by prefix) while it judges that release,
+ * so alarms of a release staged later never stand in for the one in its rollout.
+ */
+export function gateAlarmPrefix(
+  env: Pick<Environment, 'name'>,
+  locationId: string,
+  release: string
+): string {
+  return `orbit-${env.name}-${locationId}-${release}-`;
 }
 
 /** Stack names, stable because they are what `cdk deploy` and CloudFormation know. */

@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -104,7 +104,30 @@ export class SatelliteNetwork extends Construct {
     const flowRole = new iam.Role(this, 'FlowLogsRole', {
       assumedBy: new iam.ServicePrincipal('vpc-flow-logs.amazonaws.com'),
     });
+    // What the Amazon VPC user guide lists for the flow logs role ("IAM role for publishing
+    // flow logs to CloudWatch Logs"), on this log group; DescribeLogGroups has no resource.
     flowLogs.grantWrite(flowRole);
+    flowRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:DescribeLogStreams'],
+        // The log group itself (`log-group:NAME`), which the `:*` of its Arn does not match.
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: flowLogs.logGroupName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      })
+    );
+    flowRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['logs:DescribeLogGroups'], resources: ['*'] })
+    );
+    Validations.of(flowRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'VPC Flow Logs call logs:DescribeLogGroups, which has no resource-level permissions.',
+    });
     new ec2.CfnFlowLog(this, 'FlowLog', {
       resourceId: vpc.ref,
       resourceType: 'VPC',

@@ -108,12 +108,15 @@ export class ControlPlaneStack extends Stack {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       })
     );
+    // DescribeAlarms is a listing: CloudWatch authorizes it on `alarm:*` whatever prefix the
+    // request names, so a grant on `alarm:orbit-<env>-*` would match no request. It reads
+    // alarm states only (Service Authorization Reference, Amazon CloudWatch).
     const fleetAlarms = regions.map((region) =>
       this.formatArn({
         service: 'cloudwatch',
         region,
         resource: 'alarm',
-        resourceName: `orbit-${env.name}-*`,
+        resourceName: '*',
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       })
     );
@@ -156,8 +159,8 @@ export class ControlPlaneStack extends Stack {
         reason: `The orchestrator reads and moves the live alias of this environment's functions in ${region}; Lambda authorizes alias calls on the function, and a release may add functions.`,
       });
       Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${region}:${env.account}:alarm:orbit-${env.name}-*]`,
-        reason: `Rollout gates read the state of this environment's alarms in ${region}, and nothing else.`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${region}:${env.account}:alarm:*]`,
+        reason: `Rollout gates list the state of this environment's alarms in ${region} (DescribeAlarms by prefix, which CloudWatch authorizes on alarm:*); no write.`,
       });
     }
     Validations.of(role).acknowledge({

@@ -3,7 +3,13 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
-import { dataRegionOf, fleetFunctionPrefix, stackNames, tableNameOf } from '../config/fleet';
+import {
+  dataRegionOf,
+  fleetFunctionPrefix,
+  gateAlarmPrefix,
+  stackNames,
+  tableNameOf,
+} from '../config/fleet';
 import type { Environment, RegionLocation } from '../config/schema';
 import { GateAlarms } from '../constructs/gate-alarms';
 import { LiveAlias, suppressCustomResourceProvider } from '../constructs/live-alias';
@@ -98,7 +104,7 @@ export class RegionLocationStack extends Stack {
       new GateAlarms(orbitFunction, 'GateAlarms', {
         functionName,
         aliasName: alias.aliasName,
-        alarmNamePrefix: `orbit-${env.name}-${location.id}-${fn.name}`,
+        alarmNamePrefix: `${gateAlarmPrefix(env, location.id, release.manifest.releaseId)}${fn.name}`,
         maxErrorRatePercent: env.rollout.gates.maxErrorRatePercent,
         maxP99LatencyMs: env.rollout.gates.maxP99LatencyMs,
         requestMetrics: {
@@ -113,7 +119,8 @@ export class RegionLocationStack extends Stack {
     }
     this.functions = functions;
     this.aliases = aliases;
-    retainServingResources(this);
+    // `dev` is disposable (as its table is): `cdk destroy` must leave nothing behind there.
+    if (env.name !== 'dev') retainServingResources(this);
 
     new LocationRecords(this, 'Records', {
       tableName,

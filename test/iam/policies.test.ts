@@ -65,30 +65,49 @@ const providerRole = (t: DeployedTemplate) => {
   return id;
 };
 
-function principalsOf(envName: string): Principal[] {
+function principalsOf(envName: string): {
+  principals: Principal[];
+  roles: string[];
+  covered: Set<string>;
+} {
   const app = new App();
   const environment = loadEnvironment({ env: envName });
   const stacks = addOrbitEnvironment(app, environment, release, { nag: false });
   const { account } = environment;
   const functions = release.manifest.functions.map((f) => f.name);
   const principals: Principal[] = [];
+  const covered = new Set<string>();
+  const roles: string[] = [];
+  const policiesOf = (t: DeployedTemplate, roleId: string) => {
+    covered.add(`${t.stackName}/${roleId}`);
+    return rolePolicies(t, roleId);
+  };
 
   const control = deployed(stacks.controlPlane, app);
+  const global = deployed(stacks.globalState, app);
+  for (const t of [control, global]) {
+    roles.push(...logicalIds(t, 'AWS::IAM::Role').map((id) => `${t.stackName}/${id}`));
+  }
   principals.push({
     name: 'orchestrator',
     component: 'orchestrator',
     subject: { environment, functions },
-    policies: rolePolicies(control, roleOfFunction(control, orchestratorNameOf(environment))),
+    policies: policiesOf(control, roleOfFunction(control, orchestratorNameOf(environment))),
     account,
   });
   for (const id of logicalIds(control, 'AWS::IAM::Role', (_, l) =>
     l.startsWith('SchedulerRoleForTarget')
   )) {
+    const [queue] = logicalIds(control, 'AWS::SQS::Queue');
     principals.push({
       name: 'scheduler',
       component: 'scheduler',
-      subject: { environment, functions },
-      policies: rolePolicies(control, id),
+      subject: {
+        environment,
+        functions,
+        queueArn: String(resolve(control, { 'Fn::GetAtt': [queue, 'Arn'] })),
+      },
+      policies: policiesOf(control, id),
       account,
     });
   }
@@ -96,12 +115,13 @@ function principalsOf(envName: string): Principal[] {
     name: 'control-plane custom resources',
     component: 'deploy',
     subject: { environment, functions },
-    policies: rolePolicies(control, providerRole(control)),
+    policies: policiesOf(control, providerRole(control)),
     account,
   });
 
   regionLocations(environment).forEach((location, i) => {
     const t = deployed(stacks.regionLocations[i] as Stack, app);
+    roles.push(...logicalIds(t, 'AWS::IAM::Role').map((id) => `${t.stackName}/${id}`));
     for (const fn of release.manifest.functions) {
       principals.push({
         name: `function ${fn.name} at ${location.id}`,
@@ -113,7 +133,7 @@ function principalsOf(envName: string): Principal[] {
           functionName: fn.name,
           dataPartitions: dataPartitions([fn]),
         },
-        policies: rolePolicies(t, roleOfFunction(t, `orbit-${environment.name}-${fn.name}`)),
+        policies: policiesOf(t, roleOfFunction(t, `orbit-${environment.name}-${fn.name}`)),
         account,
       });
     }
@@ -121,7 +141,7 @@ function principalsOf(envName: string): Principal[] {
       name: `custom resources at ${location.id}`,
       component: 'deploy',
       subject: { environment, location, functions },
-      policies: rolePolicies(t, providerRole(t)),
+      policies: policiesOf(t, providerRole(t)),
       account,
     });
   });
@@ -129,12 +149,13 @@ function principalsOf(envName: string): Principal[] {
   satelliteLocations(environment).forEach((location, i) => {
     const stack = stacks.satelliteLocations[i] as SatelliteLocationStack;
     const t = deployed(stack, app);
+    roles.push(...logicalIds(t, 'AWS::IAM::Role').map((id) => `${t.stackName}/${id}`));
     const roleId = stack.getLogicalId(stack.role.node.defaultChild as never);
     const artifacts = [...Object.values(stack.assets), stack.runtimeAsset].map((a) => ({
       bucket: String(resolve(t, stack.resolve(a.s3BucketName))),
       key: String(resolve(t, stack.resolve(a.s3ObjectKey))),
     }));
-    const policies = rolePolicies(t, roleId);
+    const policies = policiesOf(t, roleId);
     principals.push({
       name: `satellite runtime at ${location.id}`,
       component: 'satellite',
@@ -151,9 +172,21 @@ function principalsOf(envName: string): Principal[] {
       name: `custom resources at ${location.id}`,
       component: 'deploy',
       subject: { environment, location, functions },
-      policies: rolePolicies(t, providerRole(t)),
+      policies: policiesOf(t, providerRole(t)),
       account,
     });
+    for (const flowRole of logicalIds(t, 'AWS::IAM::Role', (p) =>
+      JSON.stringify(p.AssumeRolePolicyDocument).includes('vpc-flow-logs.amazonaws.com')
+    )) {
+      const [group] = logicalIds(t, 'AWS::Logs::LogGroup', (_, id) => id.includes('FlowLogs'));
+      principals.push({
+        name: `flow logs of ${location.id}`,
+        component: 'flow-logs',
+        subject: { environment, location, logGroupName: String(resolve(t, { Ref: group })) },
+        policies: policiesOf(t, flowRole),
+        account,
+      });
+    }
     if (location.kind === 'on-prem') {
       const roleArn = String(resolve(t, { 'Fn::GetAtt': [roleId, 'Arn'] }));
       principals.push({
@@ -176,11 +209,16 @@ function principalsOf(envName: string): Principal[] {
     policies: [operatorPolicy(environment) as unknown as PolicyDocument],
     account,
   });
-  return principals;
+  return { principals, roles, covered };
 }
 
 describe.each(['dev', 'staging', 'prod'])('IAM of the %s environment, simulated', (envName) => {
-  const principals = principalsOf(envName);
+  const { principals, roles, covered } = principalsOf(envName);
+
+  it('simulates every IAM role the templates create', () => {
+    expect(roles.length).toBeGreaterThan(5);
+    expect(roles.filter((r) => !covered.has(r))).toEqual([]);
+  });
   const cases = principals.flatMap((p) =>
     AWS_CALLS.filter(
       (row) => row.component === p.component && (row.appliesTo?.(p.subject) ?? true)

@@ -270,7 +270,7 @@ describe('RegionLocationStack', () => {
       { Name: 'service', Value: 'orbit' },
     ];
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'orbit-prod-us-west-2-health-error-rate',
+      AlarmName: `orbit-prod-us-west-2-${release.manifest.releaseId}-health-error-rate`,
       Threshold: 0.5,
       ComparisonOperator: 'GreaterThanThreshold',
       Metrics: Match.arrayWith([
@@ -299,7 +299,7 @@ describe('RegionLocationStack', () => {
       ]),
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'orbit-prod-us-west-2-health-p99-latency',
+      AlarmName: `orbit-prod-us-west-2-${release.manifest.releaseId}-health-p99-latency`,
       Namespace: 'Orbit',
       MetricName: 'Latency',
       ExtendedStatistic: 'p99',
@@ -363,6 +363,13 @@ describe('RegionLocationStack', () => {
       for (const [id, resource] of all) {
         expect({ id, policy: resource.DeletionPolicy }).toEqual({ id, policy: 'Retain' });
       }
+    }
+  });
+
+  it('retains nothing in the disposable dev environment, so that cdk destroy cleans up', () => {
+    const dev = locationStack('dev', 'us-east-1').t;
+    for (const fn of Object.values(dev.findResources('AWS::Lambda::Function'))) {
+      expect(fn.DeletionPolicy).toBeUndefined();
     }
   });
 
