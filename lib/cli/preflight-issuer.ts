@@ -162,6 +162,18 @@ export async function checkIssuer(
         `publish the signing keys at ${doc.jwks_uri}`
       );
     }
+    // HTTP APIs' JWT authorizer verifies only RSA-based algorithms, by the token's `kid`
+    // ("Control access to HTTP APIs with JWT authorizers", API Gateway developer guide).
+    const rsa = keys.filter(
+      (k: { kty?: unknown; kid?: unknown; use?: unknown }) =>
+        k?.kty === 'RSA' && typeof k.kid === 'string' && (k.use === undefined || k.use === 'sig')
+    );
+    if (rsa.length === 0) {
+      throw new IssuerProblem(
+        'the JWKS holds no RSA signing key with a kid, the only kind the HTTP API JWT authorizer verifies',
+        `sign tokens with RS256 (or RS384, RS512) and publish the key with its kid at ${doc.jwks_uri}`
+      );
+    }
     const figures = `${issuer}: discovery ${discovery.ms} ms, JWKS ${jwks.ms} ms and ${jwks.body.byteLength.toLocaleString('en-US')} bytes (limits ${limits.jwksTimeoutMs.toLocaleString('en-US')} ms, ${limits.jwksMaxBytes.toLocaleString('en-US')} bytes)`;
     const slowest = Math.max(discovery.ms, jwks.ms);
     return slowest > limits.discoveryTimeoutMs * CLOSE_TO_LIMIT

@@ -677,6 +677,10 @@ describe('the issuer check', () => {
     [{ status: 404 }, 'answered HTTP 404'],
     [{ discovery: { issuer: ISSUER } }, 'the discovery document has no jwks_uri'],
     [{ jwks: { keys: [] } }, 'the JWKS holds no keys'],
+    [
+      { jwks: { keys: [{ kty: 'EC', kid: 'k1', crv: 'P-256', x: 'x', y: 'y' }] } },
+      'the JWKS holds no RSA signing key with a kid',
+    ],
   ])('fails an issuer whose answer is unusable: %j', async (answer, message) => {
     const fetcher =
       'status' in answer
