@@ -11,13 +11,35 @@ export const REQUEST_METRICS_NAMESPACE = 'Orbit';
 /** Powertools' service name: it becomes the `service` dimension of every metric. */
 export const REQUEST_METRICS_SERVICE = 'orbit';
 
-/** The metric names, one value per request (zeros included, so that rates are defined). */
+/**
+ * The metric names, one value per request (zeros included, so that rates are defined).
+ * An answer refused because the location or the function is drained counts as `Drained`
+ * only: it is neither a request of the release nor one of its errors, so a deliberate drain
+ * during a rollout neither breaches nor dilutes the candidate's error rate, and its latency
+ * is left out of `Latency`.
+ */
 export const REQUEST_METRICS = {
+  /** Answers the release gave (every answer but drained ones). */
   requests: 'Requests',
   clientErrors: 'Errors4xx',
+  /** 5xx answers of the release: release errors, which gates judge. */
   serverErrors: 'Errors5xx',
+  /** 503 `drained` answers of the kill switch. */
+  drained: 'Drained',
   latency: 'Latency',
 } as const;
+
+/**
+ * The response header the kill switch sets on the answers it refuses (value `1`): how the
+ * request metrics and the satellite runtime, which hosts bundles with their own copies of
+ * the error classes, tell a drain's 503 from a release's.
+ */
+export const DRAINED_HEADER = 'x-orbit-drained';
+
+/** Whether a response's headers mark it as a drained answer (names lower-case, as both hosts give them). */
+export const isDrainedAnswer = (
+  headers: Readonly<Record<string, string | readonly string[] | undefined>> | undefined
+): boolean => headers?.[DRAINED_HEADER] === '1';
 
 /** Whose requests a metric counts. */
 export interface RequestMetricIds {

@@ -21,16 +21,30 @@ export interface ArtifactSource {
 
 /**
  * Releases from a directory of built releases (`dist/release/<id>/`): the local fleet's
- * source, and an on-prem host's when releases are copied to it.
+ * source, and an on-prem host's when releases are copied to it. Each bundle is checked
+ * against the manifest's sha256, as the S3 source does, so that a copy altered or cut short
+ * is refused rather than served.
  */
 export class LocalArtifactSource implements ArtifactSource {
   constructor(private readonly releasesDir: string) {}
 
   async fetch(releaseId: string): Promise<Release> {
     if (!/^r-[0-9a-f]{16}$/.test(releaseId)) throw new Error(`'${releaseId}' is not a release id`);
-    return loadRelease(path.join(this.releasesDir, releaseId));
+    const release = loadRelease(path.join(this.releasesDir, releaseId));
+    for (const fn of release.manifest.functions) {
+      const actual = sha256Of(path.join(release.dir, fn.file));
+      if (actual !== fn.sha256) {
+        throw new Error(
+          `${fn.name} of ${releaseId} does not match its manifest (sha256 ${actual})`
+        );
+      }
+    }
+    return release;
   }
 }
+
+const sha256Of = (file: string): string =>
+  createHash('sha256').update(readFileSync(file)).digest('hex');
 
 /** Where one bundle of a staged release sits in S3 (a CDK asset: a zip of its directory). */
 export interface StagedArtifact {
@@ -100,9 +114,7 @@ export class S3ArtifactSource implements ArtifactSource {
         mkdirSync(into, { recursive: true });
         await (this.options.unzip ?? systemUnzip)(zip, into);
         rmSync(zip, { force: true });
-        const actual = createHash('sha256')
-          .update(readFileSync(path.join(staging, fn.file)))
-          .digest('hex');
+        const actual = sha256Of(path.join(staging, fn.file));
         if (actual !== fn.sha256) {
           throw new Error(
             `${fn.name} of ${releaseId} does not match its manifest (sha256 ${actual})`

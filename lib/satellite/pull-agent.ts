@@ -15,6 +15,7 @@ import {
   type InstanceHeartbeat,
   instanceKey,
 } from './records';
+import { StagedReleases } from './staged-releases';
 import type { ReleaseStats } from './stats';
 import type { TrafficState } from './traffic';
 
@@ -39,6 +40,13 @@ export interface PullAgentOptions {
   readonly onHeartbeat?: (heartbeat: Heartbeat) => void;
   /** This host among the location's, in its heartbeat entry. @default - the host name */
   readonly instanceId?: string;
+  /**
+   * Staged releases kept loaded for requests that name them, besides the served ones.
+   * @default 2
+   */
+  readonly stagedCapacity?: number;
+  /** How long loading a staged release for a request may take, in ms. @default 15000 */
+  readonly stagedLoadTimeoutMs?: number;
 }
 
 /**
@@ -65,11 +73,25 @@ export class PullAgent {
   private preloading: Promise<void> | undefined;
   private readonly startedAt = new Date().toISOString();
   private readonly instanceId: string;
+  /** Releases staged here that serve no traffic, loaded when a request names one. */
+  readonly staged: StagedReleases;
 
   constructor(private readonly options: PullAgentOptions) {
     this.intervalMs = options.intervalMs ?? 10_000;
     this.instanceId = options.instanceId ?? hostname();
     this.now = options.now ?? Date.now;
+    this.staged = new StagedReleases({
+      locationId: options.locationId,
+      isStaged: (releaseId) => this.isStaged(releaseId),
+      fetch: (releaseId) => options.artifacts.fetch(releaseId),
+      load: options.load,
+      unload: options.unload,
+      held: (releaseId) => this.loaded.get(releaseId),
+      capacity: options.stagedCapacity,
+      loadTimeoutMs: options.stagedLoadTimeoutMs,
+      onError: (message, err) =>
+        options.onError?.(new Error(`${message}: ${(err as Error)?.message}`, { cause: err })),
+    });
   }
 
   /** The traffic state now; throws until the first successful pull. */
@@ -226,6 +248,19 @@ export class PullAgent {
     return typeof id === 'string' ? id : undefined;
   }
 
+  /** Whether a deploy staged the release here (its staged-release record exists). */
+  private async isStaged(releaseId: string): Promise<boolean> {
+    const { table, tableName, locationId } = this.options;
+    const out = await table.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: keys.stagedRelease(locationId, releaseId),
+        ProjectionExpression: 'pk',
+      })
+    );
+    return out.Item !== undefined;
+  }
+
   private async stateFor(desired: DesiredTraffic): Promise<TrafficState> {
     const stable = await this.release(desired.stable);
     const candidate = desired.candidate ? await this.release(desired.candidate) : undefined;
@@ -238,15 +273,13 @@ export class PullAgent {
         this.options.unload?.(release);
       }
     }
-    return { stable, candidate, weight };
+    return { stable, candidate, weight, staged: this.staged };
   }
 
   private async release(releaseId: string): Promise<LoadedRelease> {
-    let loaded = this.loaded.get(releaseId);
-    if (!loaded) {
-      loaded = this.options.load(await this.options.artifacts.fetch(releaseId));
-      this.loaded.set(releaseId, loaded);
-    }
+    let loaded = this.loaded.get(releaseId) ?? this.staged.take(releaseId);
+    if (!loaded) loaded = this.options.load(await this.options.artifacts.fetch(releaseId));
+    this.loaded.set(releaseId, loaded);
     return loaded;
   }
 

@@ -1,4 +1,4 @@
-import type { WindowStats } from './stats';
+import type { ReleaseCounts, WindowStats } from './stats';
 
 /**
  * What a location should serve: the stable release, and during a rollout a candidate with
@@ -25,12 +25,13 @@ export interface Heartbeat {
   readonly stable: string;
   readonly candidate?: string;
   readonly weight: number;
-  /** Per release served in the last window: counts and latency. */
+  /**
+   * Per release served in the last window: counts and latency. Drained answers are counted
+   * as `drained` only (see {@link ReleaseCounts}).
+   */
   readonly releases: Readonly<Record<string, WindowStats>>;
   /** Per release, counts since the runtime started (monotonic; gates diff them). */
-  readonly totals: Readonly<
-    Record<string, { requests: number; errors4xx: number; errors5xx: number }>
-  >;
+  readonly totals: Readonly<Record<string, ReleaseCounts>>;
   /** When this runtime process started serving (ISO 8601); totals restart with it. */
   readonly startedAt: string;
   /** Why the last pull failed, if it did (the satellite keeps serving what it has). */
@@ -89,8 +90,6 @@ export function heartbeatRecord(...entries: InstanceHeartbeat[]): HeartbeatRecor
   return { instances: Object.fromEntries(entries.map((e) => [instanceKey(e), e])) };
 }
 
-type Counts = { readonly requests: number; readonly errors4xx: number; readonly errors5xx: number };
-
 /**
  * A location's heartbeat as one report: what its freshest process serves; the totals of every
  * process summed (each only grows, retired ones are kept, so the sum only grows and gates can
@@ -117,9 +116,7 @@ export function locationHeartbeat(record: unknown): LocationHeartbeat | undefine
       const m = releases[release];
       releases[release] = m
         ? {
-            requests: m.requests + w.requests,
-            errors4xx: m.errors4xx + w.errors4xx,
-            errors5xx: m.errors5xx + w.errors5xx,
+            ...addCounts(m, w),
             p50Ms: Math.max(m.p50Ms, w.p50Ms),
             p99Ms: Math.max(m.p99Ms, w.p99Ms),
           }
@@ -152,19 +149,27 @@ export function heartbeatEntries(record: unknown): InstanceHeartbeat[] {
 /** Per release, the counts of these entries added up. */
 export function sumTotals(
   entries: readonly (Pick<Heartbeat, 'totals'> | undefined)[]
-): Record<string, Counts> {
-  const totals: Record<string, Counts> = {};
+): Record<string, ReleaseCounts> {
+  const totals: Record<string, ReleaseCounts> = {};
   for (const e of entries) {
     for (const [release, t] of Object.entries(e?.totals ?? {})) {
-      const sum = totals[release] ?? { requests: 0, errors4xx: 0, errors5xx: 0 };
-      totals[release] = {
-        requests: sum.requests + t.requests,
-        errors4xx: sum.errors4xx + t.errors4xx,
-        errors5xx: sum.errors5xx + t.errors5xx,
-      };
+      totals[release] = addCounts(totals[release] ?? NO_COUNTS, t);
     }
   }
   return totals;
+}
+
+const NO_COUNTS: ReleaseCounts = { requests: 0, errors4xx: 0, errors5xx: 0 };
+
+/** Two counts added up; `drained` only when either has drained answers (as runtimes write it). */
+function addCounts(a: ReleaseCounts, b: ReleaseCounts): ReleaseCounts {
+  const drained = (a.drained ?? 0) + (b.drained ?? 0);
+  return {
+    requests: a.requests + b.requests,
+    errors4xx: a.errors4xx + b.errors4xx,
+    errors5xx: a.errors5xx + b.errors5xx,
+    ...(drained > 0 ? { drained } : {}),
+  };
 }
 
 /** The retired entry of a location, without totals yet: never fresh, never serving. */

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { FunctionTimeoutError, HttpError } from '../../functions/shared/errors';
 import type { OrbitEvent } from '../../functions/shared/http';
+import { isDrainedAnswer } from '../../functions/shared/metric-contract';
 import { SECURITY_HEADERS } from '../../functions/shared/middleware/response-headers';
 import { problemResponse } from '../../functions/shared/problem';
 import { routeKeyOf } from '../../functions/shared/route-table';
@@ -14,6 +15,7 @@ import {
   type LoadedFunction,
   type LoadedRelease,
 } from './function-host';
+import { ReleaseNotStagedError } from './staged-releases';
 import type { ReleaseStats } from './stats';
 import { pickRelease, RELEASE_OVERRIDE_HEADER, type TrafficState } from './traffic';
 
@@ -100,7 +102,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /**
  * The satellite runtime's HTTP host: turns each request into the event API Gateway would
- * send, routes it to a function of the release the traffic split picks, verifies tokens on
+ * send, routes it to a function of the release the traffic split picks (or the one its
+ * `x-orbit-target-release` header names: a staged release is loaded on demand, an unknown
+ * one answered 404; every answer a release gave names it in `x-orbit-release`), counts it
+ * for that release (drained answers apart from its errors), verifies tokens on
  * `jwt` routes, enforces Lambda's limits (6 MB each way, the function's timeout) and maps
  * the result back as API Gateway does. A handler that throws, crashes or hangs costs its own
  * request a 500 or 504, never the host. Idle keep-alive connections stay open past the
@@ -112,18 +117,17 @@ export function createRuntimeServer(options: RuntimeServerOptions): Server {
 
   const answer = async (
     req: IncomingMessage
-  ): Promise<{ response: HttpResponse; releaseId: string }> => {
+  ): Promise<{ response: HttpResponse; releaseId?: string }> => {
     const started = performance.now();
     const requestId = randomUUID();
-    const state = options.traffic();
-    const override = req.headers[RELEASE_OVERRIDE_HEADER];
-    const release = pickRelease(state, Array.isArray(override) ? override[0] : override, random);
     const url = req.url ?? '/';
     const rawPath = url.split('?')[0] ?? '/';
     const method = (req.method ?? 'GET').toUpperCase();
     const problem = (err: unknown) => fromResult(problemResponse(err, requestId, rawPath));
+    let release: LoadedRelease | undefined;
     let response: HttpResponse;
     try {
+      release = await releaseFor(req, options.traffic(), random, options.locationId);
       const body = await readBody(req);
       const target = resolve(release, method, rawPath);
       const authorizer =
@@ -161,7 +165,15 @@ export function createRuntimeServer(options: RuntimeServerOptions): Server {
         response = problem(err);
       }
     }
-    options.stats.record(release.releaseId, response.status, performance.now() - started);
+    // An answer no release gave (the header named none this location can serve) is counted
+    // for none, and says so by having no x-orbit-release.
+    if (!release) return { response };
+    options.stats.record(
+      release.releaseId,
+      response.status,
+      performance.now() - started,
+      isDrainedAnswer(response.headers)
+    );
     return { response, releaseId: release.releaseId };
   };
 
@@ -218,16 +230,34 @@ async function authenticate(check: Authenticate | undefined, req: IncomingMessag
   return check(req.headers.authorization);
 }
 
+/**
+ * The release a request goes to: the traffic split's pick, or the release its
+ * `x-orbit-target-release` header names, loaded first when it is staged but serves no
+ * traffic. Throws an HttpError when the header names a release this location cannot serve.
+ */
+async function releaseFor(
+  req: IncomingMessage,
+  state: TrafficState,
+  random: () => number,
+  locationId: string
+): Promise<LoadedRelease> {
+  const header = req.headers[RELEASE_OVERRIDE_HEADER];
+  const picked = pickRelease(state, Array.isArray(header) ? header[0] : header, random);
+  if (typeof picked !== 'string') return picked;
+  if (!state.staged) throw new ReleaseNotStagedError(picked, locationId);
+  return state.staged.get(picked);
+}
+
 function write(
   res: ServerResponse,
   response: HttpResponse,
-  releaseId: string,
+  releaseId: string | undefined,
   locationId: string
 ): void {
   const headers = {
     ...SECURITY_HEADERS,
     'x-orbit-location': locationId,
-    'x-orbit-release': releaseId,
+    ...(releaseId ? { 'x-orbit-release': releaseId } : {}),
     ...response.headers,
   };
   res.writeHead(response.status, { ...headers, 'content-length': response.body.byteLength });

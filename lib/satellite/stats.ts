@@ -1,9 +1,21 @@
-/** What a release served at a location over one heartbeat window. */
-export interface WindowStats {
+/**
+ * What a release answered at a location. An answer refused because the location or the
+ * function is drained counts as `drained` only, not in `requests` nor in the errors: a drain
+ * is no error of the release, and must neither breach nor dilute its error rate.
+ */
+export interface ReleaseCounts {
+  /** Answers the release gave, drained ones excluded. */
   readonly requests: number;
   readonly errors4xx: number;
+  /** 5xx answers of the release: what gates judge. */
   readonly errors5xx: number;
-  /** Latency percentiles in ms; 0 when there were no requests. */
+  /** 503 `drained` answers of the kill switch; absent when there were none. */
+  readonly drained?: number;
+}
+
+/** What a release served at a location over one heartbeat window. */
+export interface WindowStats extends ReleaseCounts {
+  /** Latency percentiles in ms of the requests (drained answers left out); 0 when none. */
   readonly p50Ms: number;
   readonly p99Ms: number;
 }
@@ -11,16 +23,34 @@ export interface WindowStats {
 /** Latency samples kept per release and window; beyond it, samples are reservoir-sampled. */
 const MAX_SAMPLES = 10_000;
 
-class ReleaseWindow {
+class Counter {
   requests = 0;
   errors4xx = 0;
   errors5xx = 0;
-  readonly samples: number[] = [];
+  drained = 0;
 
-  record(status: number, latencyMs: number, random: () => number): void {
+  count(status: number, drained: boolean): void {
+    if (drained) {
+      this.drained += 1;
+      return;
+    }
     this.requests += 1;
     if (status >= 500) this.errors5xx += 1;
     else if (status >= 400) this.errors4xx += 1;
+  }
+
+  counts(): ReleaseCounts {
+    const { requests, errors4xx, errors5xx, drained } = this;
+    return { requests, errors4xx, errors5xx, ...(drained > 0 ? { drained } : {}) };
+  }
+}
+
+class ReleaseWindow extends Counter {
+  readonly samples: number[] = [];
+
+  record(status: number, latencyMs: number, drained: boolean, random: () => number): void {
+    this.count(status, drained);
+    if (drained) return;
     if (this.samples.length < MAX_SAMPLES) this.samples.push(latencyMs);
     else {
       // Reservoir sampling keeps percentiles honest under load without unbounded memory.
@@ -35,13 +65,7 @@ class ReleaseWindow {
       sorted.length === 0
         ? 0
         : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number);
-    return {
-      requests: this.requests,
-      errors4xx: this.errors4xx,
-      errors5xx: this.errors5xx,
-      p50Ms: round(at(0.5)),
-      p99Ms: round(at(0.99)),
-    };
+    return { ...this.counts(), p50Ms: round(at(0.5)), p99Ms: round(at(0.99)) };
   }
 }
 
@@ -53,34 +77,32 @@ const round = (n: number) => Math.round(n * 100) / 100;
  */
 export class ReleaseStats {
   private windows = new Map<string, ReleaseWindow>();
-  private readonly totalsByRelease = new Map<
-    string,
-    { requests: number; errors4xx: number; errors5xx: number }
-  >();
+  private readonly totalsByRelease = new Map<string, Counter>();
 
   constructor(private readonly random: () => number = Math.random) {}
 
-  /** Records one answered request. */
-  record(releaseId: string, status: number, latencyMs: number): void {
+  /** Records one answer; `drained` when the kill switch refused it. */
+  record(releaseId: string, status: number, latencyMs: number, drained = false): void {
     let w = this.windows.get(releaseId);
     if (!w) {
       w = new ReleaseWindow();
       this.windows.set(releaseId, w);
     }
-    w.record(status, latencyMs, this.random);
-    const t = this.totalsByRelease.get(releaseId) ?? { requests: 0, errors4xx: 0, errors5xx: 0 };
-    t.requests += 1;
-    if (status >= 500) t.errors5xx += 1;
-    else if (status >= 400) t.errors4xx += 1;
-    this.totalsByRelease.set(releaseId, t);
+    w.record(status, latencyMs, drained, this.random);
+    let t = this.totalsByRelease.get(releaseId);
+    if (!t) {
+      t = new Counter();
+      this.totalsByRelease.set(releaseId, t);
+    }
+    t.count(status, drained);
   }
 
   /**
    * Counts since this runtime started, per release: monotonic, so a reader (a rollout gate)
    * can take the difference between two heartbeats without missing a window.
    */
-  totals(): Record<string, { requests: number; errors4xx: number; errors5xx: number }> {
-    return Object.fromEntries([...this.totalsByRelease].map(([id, t]) => [id, { ...t }]));
+  totals(): Record<string, ReleaseCounts> {
+    return Object.fromEntries([...this.totalsByRelease].map(([id, t]) => [id, t.counts()]));
   }
 
   /** The figures since the last call, per release, and a fresh window. */

@@ -1,3 +1,4 @@
+import { HttpError, ValidationError } from '../../functions/shared/errors';
 import type { LoadedRelease } from './function-host';
 
 /** Which releases serve a location and how traffic is split between them. */
@@ -7,29 +8,52 @@ export interface TrafficState {
   readonly candidate?: LoadedRelease;
   /** Share of requests the candidate gets, 0..1. */
   readonly weight: number;
+  /**
+   * Releases staged at the location that serve no traffic, loaded on demand for requests
+   * that name them. @default - such requests get 404
+   */
+  readonly staged?: { get(releaseId: string): Promise<LoadedRelease> };
 }
 
 /**
  * The header that sends one request to a chosen release on purpose (smoke tests):
- * `candidate`, `stable`, or a release id.
+ * `candidate`, `stable`, or the id of a release staged at the location, serving or not.
  */
 export const RELEASE_OVERRIDE_HEADER = 'x-orbit-target-release';
 
+const RELEASE_ID = /^r-[0-9a-f]{16}$/;
+
 /**
- * Picks the release for one request: the override header when it names a serving release,
- * else the candidate with probability `weight`. `random` is injectable for tests.
+ * Picks the release for one request: the one the override header names, else the candidate
+ * with probability `weight`. Returns the release id when the header names a release that
+ * serves no traffic here (a staged one, to be loaded). Never falls back to another release
+ * than the one asked for: a malformed header is a 400, `candidate` with no candidate a 404.
+ * `random` is injectable for tests.
  */
 export function pickRelease(
   state: TrafficState,
   override: string | undefined,
   random: () => number = Math.random
-): LoadedRelease {
+): LoadedRelease | string {
   const { stable, candidate } = state;
   if (override !== undefined) {
     if (override === 'stable' || override === stable.releaseId) return stable;
-    if (candidate && (override === 'candidate' || override === candidate.releaseId)) {
-      return candidate;
+    if (override === 'candidate') {
+      if (candidate) return candidate;
+      throw new HttpError(
+        404,
+        'no-candidate',
+        `this location serves no candidate release; to test a staged release, send ${RELEASE_OVERRIDE_HEADER}: <release id>`
+      );
     }
+    if (candidate && override === candidate.releaseId) return candidate;
+    if (!RELEASE_ID.test(override)) {
+      throw new ValidationError(
+        `${RELEASE_OVERRIDE_HEADER} must be stable, candidate or a release id (r- and 16 hex digits), not '${override.slice(0, 64)}'`,
+        [{ in: 'header', field: RELEASE_OVERRIDE_HEADER, message: 'not a release' }]
+      );
+    }
+    return override;
   }
   if (!candidate || state.weight <= 0) return stable;
   return random() < state.weight ? candidate : stable;

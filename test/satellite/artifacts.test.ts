@@ -1,14 +1,23 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { keys } from '../../functions/shared/keys';
-import { S3ArtifactSource } from '../../lib/satellite/artifacts';
+import { LocalArtifactSource, S3ArtifactSource } from '../../lib/satellite/artifacts';
 import { testTableClient } from '../support/handlers';
+import { fakeRelease } from '../support/release';
 import { createTestTable } from '../support/table';
 
 const RELEASE = 'r-00000000000000a1';
@@ -101,6 +110,30 @@ describe('S3ArtifactSource', () => {
     mkdirSync(cacheDir, { recursive: true });
     await expect(source(cacheDir).fetch('r-00000000000000ff')).rejects.toThrow(
       'release r-00000000000000ff is not staged at lz1 with its artifacts'
+    );
+  });
+});
+
+describe('LocalArtifactSource', () => {
+  /** A directory of releases holding one, as the local fleet's `dist/release/`. */
+  const releasesDir = () => {
+    const release = fakeRelease('local');
+    const dir = mkdtempSync(path.join(tmpdir(), 'orbit-releases-'));
+    cpSync(release.dir, path.join(dir, release.manifest.releaseId), { recursive: true });
+    return { dir, releaseId: release.manifest.releaseId };
+  };
+
+  it('reads a release from its directory', async () => {
+    const { dir, releaseId } = releasesDir();
+    const release = await new LocalArtifactSource(dir).fetch(releaseId);
+    expect(release).toMatchObject({ dir: path.join(dir, releaseId), manifest: { releaseId } });
+  });
+
+  it('throws when a bundle does not match its manifest, as the S3 source does', async () => {
+    const { dir, releaseId } = releasesDir();
+    appendFileSync(path.join(dir, releaseId, 'functions/echo/index.js'), '\n// altered');
+    await expect(new LocalArtifactSource(dir).fetch(releaseId)).rejects.toThrow(
+      `echo of ${releaseId} does not match its manifest`
     );
   });
 });

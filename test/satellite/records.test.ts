@@ -81,6 +81,30 @@ describe('a location heartbeat', () => {
     });
   });
 
+  it("sums every host's drained answers apart from its requests and errors, in the totals and the window", () => {
+    const counts = (requests: number, errors5xx: number, drained?: number) => ({
+      requests,
+      errors4xx: 0,
+      errors5xx,
+      ...(drained === undefined ? {} : { drained }),
+    });
+    const hb = locationHeartbeat(
+      heartbeatRecord(
+        host('a', T, {
+          totals: { [R2]: counts(10, 1, 40) },
+          releases: { [R2]: { ...counts(4, 0, 12), p50Ms: 2, p99Ms: 5 } },
+        }),
+        // A host that has drained nothing, or wrote its heartbeat before drains were counted.
+        host('b', T - 1_000, {
+          totals: { [R2]: counts(5, 0), [R1]: counts(3, 0) },
+          releases: { [R2]: { ...counts(2, 0), p50Ms: 3, p99Ms: 9 } },
+        })
+      )
+    );
+    expect(hb?.totals).toEqual({ [R2]: counts(15, 1, 40), [R1]: counts(3, 0) });
+    expect(hb?.releases[R2]).toEqual({ ...counts(6, 0, 12), p50Ms: 3, p99Ms: 9 });
+  });
+
   it('says what the freshest host serves, and is stale only when every host is', () => {
     const hb = locationHeartbeat(
       heartbeatRecord(

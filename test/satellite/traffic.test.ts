@@ -35,14 +35,30 @@ describe('traffic split', () => {
     ['r-bbbbbbbbbbbbbbbb', candidate],
     ['stable', stable],
     ['r-aaaaaaaaaaaaaaaa', stable],
-    ['r-cccccccccccccccc', stable],
   ])('honours the override header %s, whatever the weight', (override, expected) => {
     expect(pickRelease({ stable, candidate, weight: 0 }, override, () => 0.99)).toBe(expected);
   });
 
-  it('serves stable when there is no candidate, even if asked for one', () => {
-    expect(pickRelease({ stable, weight: 0.5 }, 'candidate', () => 0)).toBe(stable);
+  it('names a release that serves no traffic by its id, to be loaded, never answering from stable', () => {
+    expect(pickRelease({ stable, candidate, weight: 0.5 }, 'r-cccccccccccccccc', () => 0)).toBe(
+      'r-cccccccccccccccc'
+    );
   });
+
+  it('throws a 404 when asked for a candidate the location does not have', () => {
+    expect(() => pickRelease({ stable, weight: 0 }, 'candidate', () => 0)).toThrow(
+      expect.objectContaining({ statusCode: 404, problem: 'no-candidate' })
+    );
+  });
+
+  it.each(['', 'latest', 'r-CCCCCCCCCCCCCCCC', 'r-ccc'])(
+    "throws a 400 for an override header '%s' that names no release",
+    (override) => {
+      expect(() => pickRelease({ stable, candidate, weight: 0 }, override)).toThrow(
+        expect.objectContaining({ statusCode: 400, problem: 'validation' })
+      );
+    }
+  );
 });
 
 describe('release stats', () => {
@@ -55,6 +71,19 @@ describe('release stats', () => {
       'r-2': { requests: 1, errors4xx: 0, errors5xx: 0, p50Ms: 3, p99Ms: 3 },
     });
     expect(stats.takeWindow()).toEqual({});
+  });
+
+  it('counts drained answers apart: not as requests, errors or latency, in the window and the totals', () => {
+    const stats = new ReleaseStats();
+    for (let i = 1; i <= 10; i++) stats.record('r-1', 200, 5);
+    for (let i = 1; i <= 30; i++) stats.record('r-1', 503, 1000, true);
+    stats.record('r-1', 503, 7);
+    expect(stats.takeWindow()).toEqual({
+      'r-1': { requests: 11, errors4xx: 0, errors5xx: 1, drained: 30, p50Ms: 5, p99Ms: 7 },
+    });
+    expect(stats.totals()).toEqual({
+      'r-1': { requests: 11, errors4xx: 0, errors5xx: 1, drained: 30 },
+    });
   });
 });
 

@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Drain } from '../../shared/drain-state';
 import type { LocationContext } from '../../shared/env';
 import { keys } from '../../shared/keys';
@@ -13,8 +19,31 @@ export interface HealthReport {
   readonly release: string;
   readonly dataRegion: string;
   readonly table: { readonly ok: boolean; readonly latencyMs: number; readonly error?: string };
-  readonly drain: { readonly drained: boolean; readonly scope?: string; readonly reason?: string };
+  readonly drain: {
+    /** Whether this location, or `/health` itself, is drained (then `status` is `drained`). */
+    readonly drained: boolean;
+    readonly scope?: string;
+    readonly reason?: string;
+    /**
+     * Functions of the release drained fleet-wide (`orbit drain --function`): they answer
+     * 503 here while the location itself serves.
+     */
+    readonly functions: readonly DrainedFunction[];
+    /** Why the function drains could not be read, when they could not. */
+    readonly functionsError?: string;
+  };
 }
+
+/** A function drained fleet-wide, as `/health` lists it. */
+export interface DrainedFunction {
+  readonly name: string;
+  readonly reason?: string;
+}
+
+/** What reading the function drains found. */
+export type FunctionDrains =
+  | { readonly functions: readonly DrainedFunction[] }
+  | { readonly error: string };
 
 /** How long the table may take to answer before the location counts as unhealthy. */
 export const TABLE_PROBE_TIMEOUT_MS = 1500;
@@ -45,28 +74,76 @@ export async function probeTable(
 }
 
 /**
- * The table probe shared by all requests for `ttlMs`: load balancers and gates may ask for
- * `/health` many times a second, and the answer is about the table, not about each asker.
+ * The function drain records (`FUNCTION#<name>`/`DRAIN`) of `functionNames`, in one read.
+ * A read that fails is reported, not thrown: the location's own health does not depend on it.
  */
-export function cachedProbe(
-  probe: () => Promise<TableCheck>,
+export async function readFunctionDrains(
+  context: Pick<LocationContext, 'tableName'>,
+  table: DynamoDBDocumentClient,
+  functionNames: readonly string[]
+): Promise<FunctionDrains> {
+  if (functionNames.length === 0) return { functions: [] };
+  try {
+    let request: BatchGetCommandInput['RequestItems'] = {
+      [context.tableName]: { Keys: functionNames.map((name) => keys.functionDrain(name)) },
+    };
+    const found: { pk: string; drained?: boolean; reason?: string }[] = [];
+    const abortSignal = AbortSignal.timeout(TABLE_PROBE_TIMEOUT_MS);
+    // BatchGetItem may leave keys unprocessed under load; the next round reads them.
+    while (request && Object.keys(request).length > 0) {
+      const out: BatchGetCommandOutput = await table.send(
+        new BatchGetCommand({ RequestItems: request }),
+        {
+          abortSignal,
+        }
+      );
+      found.push(...((out.Responses?.[context.tableName] ?? []) as typeof found));
+      request = out.UnprocessedKeys;
+    }
+    const drained = new Map(found.filter((r) => r.drained).map((r) => [r.pk, r]));
+    return {
+      functions: functionNames.flatMap((name) => {
+        const record = drained.get(keys.functionDrain(name).pk);
+        if (!record) return [];
+        return [{ name, ...(record.reason ? { reason: record.reason } : {}) }];
+      }),
+    };
+  } catch (err) {
+    return { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  }
+}
+
+/**
+ * A check shared by all requests for `ttlMs`: load balancers and gates may ask for
+ * `/health` many times a second, and the answer is about the location, not about each asker.
+ */
+export function cachedProbe<T>(
+  probe: () => Promise<T>,
   ttlMs = 1000,
   clock: () => number = Date.now
-): () => Promise<TableCheck> {
-  let last: { at: number; check: Promise<TableCheck> } | undefined;
+): () => Promise<T> {
+  let last: { at: number; check: Promise<T> } | undefined;
   return () => {
     if (!last || clock() - last.at >= ttlMs) last = { at: clock(), check: probe() };
     return last.check;
   };
 }
 
-/** The health report: where this location is, what it runs, its table and its drain state. */
+/**
+ * The health report: where this location is, what it runs, its table, its drain state and
+ * the functions of its release drained fleet-wide.
+ */
 export async function checkHealth(
   context: LocationContext,
   probe: () => Promise<TableCheck>,
-  drain: Drain
+  drain: Drain,
+  functionDrains: () => Promise<FunctionDrains> = async () => ({ functions: [] })
 ): Promise<HealthReport> {
-  const table = await probe();
+  const [table, fns] = await Promise.all([probe(), functionDrains()]);
+  const functions =
+    'functions' in fns
+      ? { functions: fns.functions }
+      : { functions: [], functionsError: fns.error };
   return {
     status: drain.drained ? 'drained' : table.ok ? 'ok' : 'unhealthy',
     location: context.locationId,
@@ -76,7 +153,7 @@ export async function checkHealth(
     dataRegion: context.dataRegion,
     table,
     drain: drain.drained
-      ? { drained: true, scope: drain.scope, reason: drain.reason }
-      : { drained: false },
+      ? { drained: true, scope: drain.scope, reason: drain.reason, ...functions }
+      : { drained: false, ...functions },
   };
 }

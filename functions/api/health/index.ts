@@ -1,17 +1,24 @@
+import { DRAINED_HEADER } from '../../shared/metric-contract';
 import { orbitHandler } from '../../shared/orbit-handler';
+import type { ReleaseRoute } from '../../shared/route-table';
 import { declaration } from './function';
-import { cachedProbe, checkHealth, probeTable } from './health';
+import { cachedProbe, checkHealth, probeTable, readFunctionDrains } from './health';
 
 /**
  * `GET /health`: 200 with the report when the location serves, 503 with it when the table
- * does not answer or the location is drained (so load balancers and gates take it out).
+ * does not answer or the location is drained (so load balancers and gates take it out). A
+ * drained 503 is marked like the kill switch's own, so that it counts as drained, not as an
+ * error of the release.
  */
 export const handler = orbitHandler(
   declaration,
   {
     'GET /health': {
       handle: async ({ location, drain }) => {
-        const report = await checkHealth(location, probe, drain);
+        const report = await checkHealth(location, probe, drain, functionDrains);
+        if (report.status === 'drained') {
+          return { status: 503, headers: { [DRAINED_HEADER]: '1' }, body: report };
+        }
         return { status: report.status === 'ok' ? 200 : 503, body: report };
       },
     },
@@ -19,4 +26,15 @@ export const handler = orbitHandler(
   { drainReportOnly: true }
 );
 
+/** The functions of the release that serve routes, from the route table the build writes. */
+const releaseFunctions = [
+  ...new Set(
+    // Spelled out, not looked up by name: the release build replaces this very expression.
+    (JSON.parse(process.env.ORBIT_ROUTE_TABLE ?? '[]') as ReleaseRoute[]).map((r) => r.functionName)
+  ),
+];
+
 const probe = cachedProbe(() => probeTable(handler.location, handler.table));
+const functionDrains = cachedProbe(() =>
+  readFunctionDrains(handler.location, handler.table, releaseFunctions)
+);

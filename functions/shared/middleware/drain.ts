@@ -2,6 +2,7 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import { type DrainState, SERVED_RECHECK_MS } from '../drain-state';
 import { DrainedError, NotFoundError } from '../errors';
 import type { OrbitEvent, OrbitResult } from '../http';
+import { DRAINED_HEADER } from '../metric-contract';
 import { requestState } from '../request-state';
 
 /** Options of {@link drain}. */
@@ -36,5 +37,11 @@ export function drain(options: DrainOptions): MiddlewareObj<OrbitEvent, OrbitRes
       throw new NotFoundError(`no route matches ${request.event.rawPath}`);
     }
   };
-  return { before };
+  // Marks the refusal (after the error handler made it a response), so that it is counted
+  // as drained, not as an error of the release.
+  const onError = (request: Request<OrbitEvent, OrbitResult>): void => {
+    if (!(request.error instanceof DrainedError) || !request.response) return;
+    request.response.headers = { ...request.response.headers, [DRAINED_HEADER]: '1' };
+  };
+  return { before, onError };
 }

@@ -2,7 +2,7 @@ import { type Logger, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { OrbitEvent, OrbitResult } from '../http';
-import { REQUEST_METRICS } from '../metric-contract';
+import { isDrainedAnswer, REQUEST_METRICS } from '../metric-contract';
 import { requestState } from '../request-state';
 
 /** Options of {@link requestMetrics}. */
@@ -14,9 +14,11 @@ export interface RequestMetricsOptions {
 
 /**
  * Puts the request id and route on every log line of the request, and at its end records
- * the figures rollout gates read — requests, 4xx, 5xx (zeros included, so that rates are
- * defined) and latency — and logs errors in one summary line. Register it after Powertools'
- * `injectLambdaContext` and `logMetrics`, so it runs inside them.
+ * the figures rollout gates read — requests, 4xx, 5xx, drained (zeros included, so that
+ * rates are defined) and latency — and logs errors in one summary line. A drained answer
+ * (marked by the drain middleware) counts as drained only: not a request, not a 5xx, no
+ * latency. Register it after Powertools' `injectLambdaContext` and `logMetrics`, so it runs
+ * inside them.
  */
 export function requestMetrics(
   options: RequestMetricsOptions
@@ -31,14 +33,14 @@ export function requestMetrics(
     const status = request.response?.statusCode ?? 500;
     const latencyMs = performance.now() - requestState(request.event).startedAt;
     if (metrics) {
-      metrics.addMetric(REQUEST_METRICS.requests, MetricUnit.Count, 1);
-      metrics.addMetric(
-        REQUEST_METRICS.clientErrors,
-        MetricUnit.Count,
-        status >= 400 && status < 500 ? 1 : 0
-      );
-      metrics.addMetric(REQUEST_METRICS.serverErrors, MetricUnit.Count, status >= 500 ? 1 : 0);
-      metrics.addMetric(REQUEST_METRICS.latency, MetricUnit.Milliseconds, latencyMs);
+      const drained = isDrainedAnswer(request.response?.headers);
+      const count = (name: string, yes: boolean) =>
+        metrics.addMetric(name, MetricUnit.Count, yes ? 1 : 0);
+      count(REQUEST_METRICS.requests, !drained);
+      count(REQUEST_METRICS.clientErrors, !drained && status >= 400 && status < 500);
+      count(REQUEST_METRICS.serverErrors, !drained && status >= 500);
+      count(REQUEST_METRICS.drained, drained);
+      if (!drained) metrics.addMetric(REQUEST_METRICS.latency, MetricUnit.Milliseconds, latencyMs);
     }
     // Successes are already in API Gateway's access log; errors deserve a line of their own.
     // The level is checked first: building a line only to drop it costs every request.

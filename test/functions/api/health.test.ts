@@ -5,7 +5,12 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { cachedProbe, checkHealth, probeTable } from '../../../functions/api/health/health';
+import {
+  cachedProbe,
+  checkHealth,
+  probeTable,
+  readFunctionDrains,
+} from '../../../functions/api/health/health';
 import type { LocationContext } from '../../../functions/shared/env';
 import { keys } from '../../../functions/shared/keys';
 import { createTableClient } from '../../../functions/shared/table';
@@ -48,7 +53,49 @@ describe('GET /health', () => {
       release: 'r-0123456789abcdef',
       dataRegion: 'us-east-1',
       table: { ok: true, latencyMs: expect.any(Number) },
-      drain: { drained: false },
+      drain: { drained: false, functions: [] },
+    });
+  });
+
+  it('lists the functions of the release drained fleet-wide, with their reasons', async () => {
+    const put = (Item: Record<string, unknown>) =>
+      client().send(new PutCommand({ TableName: table.tableName, Item }));
+    await put({ ...keys.functionDrain('items'), drained: true, reason: 'bad writes' });
+    await put({ ...keys.functionDrain('echo'), drained: false });
+    await put({ ...keys.functionDrain('other'), drained: true });
+    try {
+      const report = await checkHealth(
+        context(table.tableName),
+        () => probeTable(context(table.tableName), client()),
+        NOT_DRAINED,
+        () => readFunctionDrains(context(table.tableName), client(), ['health', 'items', 'echo'])
+      );
+      expect(report.status).toBe('ok');
+      expect(report.drain).toEqual({
+        drained: false,
+        functions: [{ name: 'items', reason: 'bad writes' }],
+      });
+    } finally {
+      for (const name of ['items', 'echo', 'other']) {
+        await client().send(
+          new DeleteCommand({ TableName: table.tableName, Key: keys.functionDrain(name) })
+        );
+      }
+    }
+  });
+
+  it('reports why the function drains could not be read, without failing the location', async () => {
+    const report = await checkHealth(
+      context(table.tableName),
+      async () => ({ ok: true, latencyMs: 1 }),
+      NOT_DRAINED,
+      () => readFunctionDrains(context('orbit-missing'), client(), ['items'])
+    );
+    expect(report.status).toBe('ok');
+    expect(report.drain).toEqual({
+      drained: false,
+      functions: [],
+      functionsError: expect.stringContaining('ResourceNotFoundException'),
     });
   });
 
@@ -64,7 +111,12 @@ describe('GET /health', () => {
       }
     );
     expect(report.status).toBe('drained');
-    expect(report.drain).toEqual({ drained: true, scope: 'location use1', reason: 'maintenance' });
+    expect(report.drain).toEqual({
+      drained: true,
+      scope: 'location use1',
+      reason: 'maintenance',
+      functions: [],
+    });
   });
 
   it('reports unhealthy, with the reason, when the table does not answer', async () => {
@@ -162,6 +214,8 @@ describe('GET /health', () => {
       try {
         const result = await coldStart(table.tableName);
         expect(result.statusCode).toBe(503);
+        // Marked as the kill switch's answer: counted as drained, not as a release error.
+        expect(result.headers).toMatchObject({ 'x-orbit-drained': '1' });
         expect(JSON.parse(result.body as string)).toMatchObject({
           status: 'drained',
           drain: { drained: true, scope: 'location lab', reason: 'rack move' },
@@ -169,6 +223,28 @@ describe('GET /health', () => {
       } finally {
         await client().send(
           new DeleteCommand({ TableName: table.tableName, Key: keys.locationDrain('lab') })
+        );
+      }
+    });
+
+    it('answers 200 listing a function of the release drained fleet-wide', async () => {
+      await client().send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: { ...keys.functionDrain('items'), drained: true, reason: 'bad writes' },
+        })
+      );
+      try {
+        const result = await coldStart(table.tableName);
+        expect(result.statusCode).toBe(200);
+        expect(result.headers).not.toHaveProperty('x-orbit-drained');
+        expect(JSON.parse(result.body as string)).toMatchObject({
+          status: 'ok',
+          drain: { drained: false, functions: [{ name: 'items', reason: 'bad writes' }] },
+        });
+      } finally {
+        await client().send(
+          new DeleteCommand({ TableName: table.tableName, Key: keys.functionDrain('items') })
         );
       }
     });

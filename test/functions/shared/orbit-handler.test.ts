@@ -6,6 +6,7 @@ import { defineFunction } from '../../../functions/shared/declaration';
 import { route } from '../../../functions/shared/http';
 import { keys } from '../../../functions/shared/keys';
 import { orbitHandler } from '../../../functions/shared/orbit-handler';
+import { captureEmf } from '../../support/emf';
 import { httpEvent, type TestRequest } from '../../support/events';
 import { invoke, testLocation, testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
@@ -303,9 +304,53 @@ describe('the shared middleware stack', () => {
       Requests: 1,
       Errors4xx: 1,
       Errors5xx: 0,
+      Drained: 0,
       Latency: expect.any(Number),
     });
     expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('Orbit');
+  });
+
+  it.each([
+    ['the location', () => keys.locationDrain('use1')],
+    ['the function fleet-wide', () => keys.functionDrain('notes')],
+  ])(
+    'counts an answer refused because %s is drained as Drained only: no request, no 5xx, no latency',
+    async (_scope, key) => {
+      await client.send(
+        new PutCommand({ TableName: table.tableName, Item: { ...key(), drained: true } })
+      );
+      try {
+        let res: Awaited<ReturnType<typeof invoke>> | undefined;
+        const blobs = await captureEmf(async () => {
+          res = await invoke(
+            make(),
+            httpEvent({ method: 'GET', path: '/notes/a', routeKey: 'GET /notes/{slug}' })
+          );
+        });
+        expect(res?.status).toBe(503);
+        expect(res?.headers['x-orbit-drained']).toBe('1');
+        expect(blobs).toHaveLength(1);
+        expect(blobs[0]).toMatchObject({ Requests: 0, Errors4xx: 0, Errors5xx: 0, Drained: 1 });
+        expect(blobs[0]).not.toHaveProperty('Latency');
+      } finally {
+        await client.send(
+          new PutCommand({ TableName: table.tableName, Item: { ...key(), drained: false } })
+        );
+      }
+    }
+  );
+
+  it('counts a 5xx the release gives itself as a 5xx, not as drained', async () => {
+    let res: Awaited<ReturnType<typeof invoke>> | undefined;
+    const blobs = await captureEmf(async () => {
+      res = await invoke(
+        make(),
+        httpEvent({ method: 'GET', path: '/boom', routeKey: 'GET /boom' })
+      );
+    });
+    expect(res?.status).toBe(500);
+    expect(res?.headers['x-orbit-drained']).toBeUndefined();
+    expect(blobs[0]).toMatchObject({ Requests: 1, Errors5xx: 1, Drained: 0 });
   });
 
   it('gathers no metrics when EMF is disabled (satellites count requests themselves)', async () => {
