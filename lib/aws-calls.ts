@@ -224,6 +224,12 @@ const appData = (): string[] => ['ITEMS'];
 
 const fleetFunction = (s: CallSubject, region: string, name: string) =>
   arns.lambda(s.environment, region, `${fleetFunctionPrefix(s.environment)}${name}`);
+/** Whether a function's declaration names `pk` among its data (as `PREFIX#*` patterns). */
+const declaredToRead = (s: CallSubject, pk: string): boolean =>
+  [...(s.dataPartitions?.read ?? []), ...(s.dataPartitions?.write ?? [])].some((p) =>
+    p.endsWith('*') ? pk.startsWith(p.slice(0, -1)) : p === pk
+  );
+
 /** The Lambda function name of a function or orchestrator subject. */
 const lambdaNameOf = (s: CallSubject) =>
   s.functionName
@@ -425,7 +431,10 @@ export const AWS_CALLS: readonly AwsCall[] = [
       action,
       ['functions/shared/drain-state.ts', 'functions/api/health/health.ts'],
       (s) => [locationPk(s), keys.functionDrain(s.functionName ?? 'x').pk],
-      (s) => [otherLocationPk(s), keys.functionDrain(`${s.functionName}x`).pk, 'CONTROL']
+      (s) =>
+        [otherLocationPk(s), keys.functionDrain(`${s.functionName}x`).pk, 'CONTROL'].filter(
+          (pk) => !declaredToRead(s, pk)
+        )
     )
   ),
   ...(
@@ -458,6 +467,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
       [
         'lib/satellite/pull-agent.ts',
         'lib/satellite/artifacts.ts',
+        'lib/satellite/staged-releases.ts',
         'functions/shared/drain-state.ts',
       ],
       (s) => [locationPk(s), keys.functionDrain('items').pk],

@@ -316,7 +316,10 @@ export class CloudWatchHealthSource implements HealthSource {
     const fresh = functions.every((_, i) => {
       const served =
         sumOf(latest.get(queryId('invocations', i))) - sumOf(latest.get(queryId('crashes', i)));
-      return served <= 0 || sumOf(latest.get(queryId('published', i))) > 0;
+      // A drained location still publishes: its answers count as Drained, not as Requests.
+      const published =
+        sumOf(latest.get(queryId('published', i))) + sumOf(latest.get(queryId('drained', i)));
+      return served <= 0 || published > 0;
     });
     return {
       requests: total('requests') + crashes,

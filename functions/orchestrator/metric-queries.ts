@@ -151,7 +151,8 @@ export function totalQueries(
 
 /**
  * What tells, per function, whether the location still publishes: invocations Lambda saw,
- * those that crashed (they publish nothing), and the requests the middleware published.
+ * those that crashed (they publish nothing), and the answers the middleware published
+ * (requests, and drained answers, which are not requests).
  */
 export function freshnessQueries(
   functions: readonly StagedFunction[],
@@ -165,6 +166,12 @@ export function freshnessQueries(
     query(
       queryId('published', i),
       requestMetric(REQUEST_METRICS.requests, fn, location, release),
+      'Sum',
+      periodSeconds
+    ),
+    query(
+      queryId('drained', i),
+      requestMetric(REQUEST_METRICS.drained, fn, location, release),
       'Sum',
       periodSeconds
     ),

@@ -24,7 +24,7 @@ describe('release build', () => {
     expect(byName.health).toMatchObject({
       file: 'functions/health/index.js',
       routes: [{ method: 'GET', path: '/health', auth: 'none' }],
-      table: null,
+      table: { access: 'read', partitions: ['FUNCTION#*'] },
     });
     expect(byName.items).toMatchObject({
       routes: expect.arrayContaining([{ method: 'PUT', path: '/items/{id}', auth: 'jwt' }]),

@@ -1,5 +1,5 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import { type DrainState, SERVED_RECHECK_MS } from '../drain-state';
+import type { DrainState } from '../drain-state';
 import { DrainedError, NotFoundError } from '../errors';
 import type { OrbitEvent, OrbitResult } from '../http';
 import { DRAINED_HEADER } from '../metric-contract';
@@ -26,7 +26,7 @@ export function drain(options: DrainOptions): MiddlewareObj<OrbitEvent, OrbitRes
     let current = await options.state.get();
     // A refusal is checked against a fresh read: the orchestrator may have just added this
     // release (it records that before routing here, see SERVED_RECHECK_MS).
-    if (current.released === false) current = await options.state.get(SERVED_RECHECK_MS);
+    if (current.released === false) current = await options.state.recheckServed();
     requestState(request.event).drain = current;
     if (options.reportOnly) return;
     if (current.drained) {

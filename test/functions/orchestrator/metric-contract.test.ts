@@ -86,9 +86,10 @@ describe('the gate metric contract', () => {
     const namespaces = new Set(published.map((m) => m.namespace));
     const publishedKeys = new Set(published.map(identityKey));
     const ofHandlers = queried.filter((m) => namespaces.has(m.namespace));
-    // The gates read requests, 5xx answers and latency; each query must name a published metric.
+    // The gates read requests, 5xx answers, latency and drained answers (freshness); each
+    // query must name a published metric.
     expect(new Set(ofHandlers.map((m) => m.name))).toEqual(
-      new Set(['Requests', 'Errors5xx', 'Latency'])
+      new Set(['Requests', 'Errors5xx', 'Latency', 'Drained'])
     );
     for (const metric of ofHandlers) {
       expect(publishedKeys).toContain(identityKey(metric));
