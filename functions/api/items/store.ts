@@ -10,6 +10,7 @@ import { HttpError, NotFoundError, PreconditionFailedError } from '../../shared/
 import { ITEMS_PARTITION, keys } from '../../shared/keys';
 import { isConditionFailed, mapTableError } from '../../shared/table';
 import type { Json } from './merge-patch';
+import { fromStoredValue, toStoredValue } from './stored-value';
 
 /** An item as clients see it. */
 export interface Item {
@@ -25,12 +26,15 @@ export interface Item {
   readonly updatedIn: string;
 }
 
-/** A precondition a write must meet. */
+/**
+ * What a write requires of the item as it is when the write applies, checked by DynamoDB in
+ * the same request, so no other writer can slip in between the check and the write.
+ */
 export interface WriteCondition {
-  /** The ETag the item must still have, or `*` for "must exist". */
-  readonly ifMatch?: string;
-  /** `*`: the item must not exist yet (create only). */
-  readonly ifNoneMatch?: '*';
+  /** `*`: the item must exist; ETags: it must exist with one of them. */
+  readonly ifMatch?: '*' | readonly string[];
+  /** `*`: the item must not exist; ETags: it must not exist, or have none of them. */
+  readonly ifNoneMatch?: '*' | readonly string[];
 }
 
 /** One page of a listing. */
@@ -61,8 +65,8 @@ export interface ItemStoreOptions {
 type ItemRecord = Item & { pk: string; sk: string };
 
 const toItem = (r: Record<string, unknown>): Item => {
-  const { pk: _pk, sk: _sk, ...item } = r as unknown as ItemRecord;
-  return item;
+  const { pk: _pk, sk: _sk, value, ...item } = r as unknown as ItemRecord;
+  return { ...item, value: fromStoredValue(value) };
 };
 
 /**
@@ -107,11 +111,12 @@ export class ItemStore {
    * block of read-modify-write (PATCH) without lost updates.
    */
   async replaceIf(id: string, value: Record<string, Json>, etag: string): Promise<Item> {
-    return this.write(id, value, { ifMatch: etag });
+    return this.write(id, value, { ifMatch: [etag] });
   }
 
   /** Deletes the item; throws {@link NotFoundError} when there is none. */
   async delete(id: string, condition: WriteCondition = {}): Promise<void> {
+    this.assertSatisfiable(condition);
     const { expression, names, values } = conditionOf(condition);
     try {
       const out = await this.options.table.send(
@@ -155,6 +160,7 @@ export class ItemStore {
     value: Record<string, Json>,
     condition: WriteCondition
   ): Promise<Item> {
+    this.assertSatisfiable(condition);
     const updatedAt = this.now().toISOString();
     const { locationId } = this.options;
     const etag = createHash('sha256')
@@ -181,7 +187,7 @@ export class ItemStore {
           ExpressionAttributeValues: {
             ...values,
             ':id': id,
-            ':value': value,
+            ':value': toStoredValue(value),
             ':zero': 0,
             ':one': 1,
             ':newEtag': etag,
@@ -197,17 +203,17 @@ export class ItemStore {
     }
   }
 
+  /** Throws before any call when the condition is one no item can meet (no ETag to match). */
+  private assertSatisfiable(condition: WriteCondition): void {
+    if (Array.isArray(condition.ifMatch) && condition.ifMatch.length === 0) {
+      throw new VersionConflictError(conditionDetail(condition));
+    }
+  }
+
   private translate(err: unknown, condition: WriteCondition): unknown {
     if (err instanceof HttpError) return err;
     if (isConditionFailed(err)) {
-      return new VersionConflictError(
-        condition.ifNoneMatch === '*'
-          ? 'the item already exists (If-None-Match: *)'
-          : condition.ifMatch === '*'
-            ? 'the item does not exist (If-Match: *)'
-            : 'the item has changed since the ETag in If-Match was read; read it again and retry',
-        { cause: err }
-      );
+      return new VersionConflictError(conditionDetail(condition), { cause: err });
     }
     try {
       mapTableError(err);
@@ -218,19 +224,54 @@ export class ItemStore {
   }
 }
 
+/** Why a conditional write failed, in the words of the headers it came from. */
+function conditionDetail(condition: WriteCondition): string {
+  const failed = [
+    condition.ifMatch === '*' ? 'the item does not exist (If-Match: *)' : undefined,
+    Array.isArray(condition.ifMatch)
+      ? 'the item does not exist or has changed since the ETag in If-Match was read'
+      : undefined,
+    condition.ifNoneMatch === '*' ? 'the item already exists (If-None-Match: *)' : undefined,
+    Array.isArray(condition.ifNoneMatch)
+      ? 'the item has an ETag listed in If-None-Match'
+      : undefined,
+  ].filter((d) => d !== undefined);
+  return `${failed.join(', or ')}; read it again and retry`;
+}
+
+const placeholders = (prefix: string, etags: readonly string[]) =>
+  etags.length === 1 ? [prefix] : etags.map((_, i) => `${prefix}${i}`);
+
+/** The DynamoDB condition of a write: both headers' conditions must hold (RFC 9110 §13.2.2). */
 function conditionOf(condition: WriteCondition): {
   expression?: string;
   names?: Record<string, string>;
   values?: Record<string, unknown>;
 } {
-  if (condition.ifNoneMatch === '*') return { expression: 'attribute_not_exists(pk)' };
-  if (condition.ifMatch === '*') return { expression: 'attribute_exists(pk)' };
-  if (condition.ifMatch !== undefined) {
-    return {
-      expression: '#etag = :expectedEtag',
-      names: { '#etag': 'etag' },
-      values: { ':expectedEtag': condition.ifMatch },
-    };
+  const clauses: string[] = [];
+  const values: Record<string, unknown> = {};
+  const { ifMatch, ifNoneMatch } = condition;
+  if (ifMatch === '*') clauses.push('attribute_exists(pk)');
+  else if (ifMatch !== undefined) {
+    const names = placeholders(':expectedEtag', ifMatch);
+    names.forEach((name, i) => {
+      values[name] = ifMatch[i];
+    });
+    clauses.push(names.length === 1 ? `#etag = ${names[0]}` : `#etag IN (${names.join(', ')})`);
   }
-  return {};
+  if (ifNoneMatch === '*') clauses.push('attribute_not_exists(pk)');
+  else if (ifNoneMatch !== undefined && ifNoneMatch.length > 0) {
+    const names = placeholders(':unwantedEtag', ifNoneMatch);
+    names.forEach((name, i) => {
+      values[name] = ifNoneMatch[i];
+    });
+    clauses.push(`(attribute_not_exists(pk) OR NOT (#etag IN (${names.join(', ')})))`);
+  }
+  if (clauses.length === 0) return {};
+  const usesEtag = clauses.some((c) => c.includes('#etag'));
+  return {
+    expression: clauses.join(' AND '),
+    ...(usesEtag ? { names: { '#etag': 'etag' } } : {}),
+    ...(Object.keys(values).length > 0 ? { values } : {}),
+  };
 }

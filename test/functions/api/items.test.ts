@@ -216,6 +216,184 @@ describe('the items API', () => {
     });
   });
 
+  // RFC 9110 §13.1.1 (If-Match: strong comparison), §13.1.2 (If-None-Match: weak comparison),
+  // §13.2.2 (If-Match first, then If-None-Match; the date preconditions are not supported:
+  // no Last-Modified is sent, so §13.1.3 and §13.1.4 have them ignored), §8.8.3 (entity tags).
+  describe('conditional requests (RFC 9110 §13)', () => {
+    let counter = 0;
+    /**
+     * A fresh item written twice, so it has a stale ETag (`{old}`) and a current one
+     * (`{cur}`, both without quotes); `missing` gives an id that was never written.
+     */
+    const fixture = async (missing: boolean) => {
+      const id = `cr-${++counter}`;
+      if (missing) return { id, cur: 'never-written', old: 'never-written' };
+      const first = await put(id, { n: 1 });
+      const second = await put(id, { n: 2 });
+      const unquote = (etag: unknown) => String(etag).slice(1, -1);
+      return { id, old: unquote(first.headers.etag), cur: unquote(second.headers.etag) };
+    };
+    const fill = (headers: Record<string, string>, tags: { cur: string; old: string }) =>
+      Object.fromEntries(
+        Object.entries(headers).map(([name, value]) => [
+          name,
+          value.replaceAll('{cur}', tags.cur).replaceAll('{old}', tags.old),
+        ])
+      );
+    const stored = async (id: string) =>
+      (await snapshot())?.find((r) => r.pk === 'ITEMS' && r.id === id);
+
+    type Case = [string, Record<string, string>, 'existing' | 'missing', number];
+    const bodies: Record<string, unknown> = { PUT: { n: 3 }, PATCH: { m: 1 } };
+
+    it.each<Case>([
+      // GET: a false If-None-Match is 304, a false If-Match 412.
+      ['GET', { 'if-none-match': '"{old}", "{cur}"' }, 'existing', 304],
+      ['GET', { 'if-none-match': 'W/"{cur}"' }, 'existing', 304],
+      ['GET', { 'if-none-match': '*' }, 'existing', 304],
+      ['GET', { 'if-none-match': '"{old}"' }, 'existing', 200],
+      ['GET', { 'if-none-match': '*' }, 'missing', 404],
+      ['GET', { 'if-match': '"{cur}"' }, 'existing', 200],
+      ['GET', { 'if-match': '"{old}", "{cur}"' }, 'existing', 200],
+      ['GET', { 'if-match': '"{old}"' }, 'existing', 412],
+      ['GET', { 'if-match': 'W/"{cur}"' }, 'existing', 412],
+      ['GET', { 'if-match': '*' }, 'missing', 412],
+      ['GET', { 'if-match': '"{cur}"' }, 'missing', 412],
+      // §13.2.2: If-Match is evaluated first.
+      ['GET', { 'if-match': '"{old}"', 'if-none-match': '"{cur}"' }, 'existing', 412],
+      ['GET', { 'if-match': '"{cur}"', 'if-none-match': '"{cur}"' }, 'existing', 304],
+      ['GET', { 'if-modified-since': 'Fri, 01 Jan 2100 00:00:00 GMT' }, 'existing', 200],
+      // PUT: any false precondition is 412, and nothing is written.
+      ['PUT', { 'if-match': '"{old}", "{cur}"' }, 'existing', 200],
+      ['PUT', { 'if-match': 'W/"{old}", W/"{cur}", "{cur}"' }, 'existing', 200],
+      ['PUT', { 'if-match': 'W/"{cur}"' }, 'existing', 412],
+      ['PUT', { 'if-match': '"{old}", "other"' }, 'existing', 412],
+      ['PUT', { 'if-match': '"{cur}"' }, 'missing', 412],
+      ['PUT', { 'if-none-match': '"{cur}"' }, 'existing', 412],
+      ['PUT', { 'if-none-match': 'W/"{cur}"' }, 'existing', 412],
+      ['PUT', { 'if-none-match': '"{old}", W/"other"' }, 'existing', 200],
+      ['PUT', { 'if-none-match': '*' }, 'existing', 412],
+      ['PUT', { 'if-none-match': '"{cur}"' }, 'missing', 201],
+      ['PUT', { 'if-match': '*', 'if-none-match': '"{cur}"' }, 'existing', 412],
+      ['PUT', { 'if-match': '"{cur}"', 'if-none-match': '"{old}"' }, 'existing', 200],
+      ['PUT', { 'if-unmodified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' }, 'existing', 200],
+      // PATCH
+      ['PATCH', { 'if-match': '"{old}", "{cur}"' }, 'existing', 200],
+      ['PATCH', { 'if-match': 'W/"{cur}"' }, 'existing', 412],
+      ['PATCH', { 'if-match': '*' }, 'missing', 412],
+      ['PATCH', { 'if-none-match': '*' }, 'existing', 412],
+      ['PATCH', { 'if-none-match': 'W/"{cur}"' }, 'existing', 412],
+      ['PATCH', { 'if-none-match': '"{old}"' }, 'existing', 200],
+      ['PATCH', { 'if-none-match': '*' }, 'missing', 404],
+      ['PATCH', { 'if-match': '"{old}"', 'if-none-match': '"{old}"' }, 'existing', 412],
+      // DELETE
+      ['DELETE', { 'if-match': '"{old}", "{cur}"' }, 'existing', 204],
+      ['DELETE', { 'if-match': 'W/"{cur}"' }, 'existing', 412],
+      ['DELETE', { 'if-match': '*' }, 'missing', 412],
+      ['DELETE', { 'if-match': '"{cur}"' }, 'missing', 412],
+      ['DELETE', { 'if-none-match': '"{cur}"' }, 'existing', 412],
+      ['DELETE', { 'if-none-match': 'W/"{cur}"' }, 'existing', 412],
+      ['DELETE', { 'if-none-match': '*' }, 'existing', 412],
+      ['DELETE', { 'if-none-match': '"{old}"' }, 'existing', 204],
+      ['DELETE', { 'if-none-match': '*' }, 'missing', 404],
+    ])('%s with %j on the %s item answers %i', async (method, template, state, status) => {
+      const tags = await fixture(state === 'missing');
+      const before = await stored(tags.id);
+      const res = await request(east, method, `/items/${tags.id}`, {
+        body: bodies[method],
+        headers: fill(template, tags),
+      });
+      expect(res.status).toBe(status);
+      const after = await stored(tags.id);
+      if (status >= 300) expect(after).toEqual(before);
+      else if (method === 'DELETE') expect(after).toBeUndefined();
+      else if (method !== 'GET') expect(after?.version).toBe((before?.version ?? 0) + 1);
+      if (status === 304) {
+        expect(res.headers.etag).toBe(`"${tags.cur}"`);
+        expect(res.body).toBe('');
+      }
+      if (status === 412) expect(res.json.type).toBe('urn:orbit:problem:precondition-failed');
+    });
+
+    it('answers a GET whose If-Match fails on an existing item with 412 and its current ETag', async () => {
+      const tags = await fixture(false);
+      const res = await get(tags.id, { 'if-match': `"${tags.old}"` });
+      expect(res.status).toBe(412);
+      expect(res.headers.etag).toBe(`"${tags.cur}"`);
+    });
+
+    it('fails a PATCH with 412 when the item changes between its read and its write, If-Match re-evaluated', async () => {
+      const tags = await fixture(false);
+      // Ten PATCHes race with the same If-Match: the first write changes the ETag, so every
+      // other one, read again, no longer meets its precondition.
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          patch(tags.id, { [`f${i}`]: i }, { 'if-match': `"${tags.cur}"` })
+        )
+      );
+      expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+      expect(results.filter((r) => r.status === 412)).toHaveLength(9);
+      expect((await get(tags.id)).json.version).toBe(3);
+    });
+
+    it.each([
+      ['If-Match: *', { 'if-match': '*' }, 200],
+      ['a listed If-Match (a listing has no ETag)', { 'if-match': '"x"' }, 412],
+      ['If-None-Match: *', { 'if-none-match': '*' }, 304],
+      ['a listed If-None-Match', { 'if-none-match': '"x"' }, 200],
+    ])('answers a listing with %s: %j → %i', async (_, headers, status) => {
+      expect((await request(east, 'GET', '/items?limit=1', { headers })).status).toBe(status);
+    });
+  });
+
+  describe('a member named __proto__', () => {
+    it('is stored as data by PUT and read back, at every location, without touching a prototype', async () => {
+      const body = '{"__proto__":{"polluted":true},"nested":{"__proto__":[1]},"a":1}';
+      const created = await request(east, 'PUT', '/items/proto-1', { body });
+      expect(created.status).toBe(201);
+      for (const at of [east, west]) {
+        const read = await get('proto-1', {}, at);
+        const value = read.json.value;
+        expect(Object.keys(value).sort()).toEqual(['__proto__', 'a', 'nested']);
+        expect(Object.getOwnPropertyDescriptor(value, '__proto__')?.value).toEqual({
+          polluted: true,
+        });
+        expect(Object.getOwnPropertyDescriptor(value.nested, '__proto__')?.value).toEqual([1]);
+        expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+        expect(read.body).toContain('"__proto__":{"polluted":true}');
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('keeps a member named ~__proto__ apart from one named __proto__', async () => {
+      const body = '{"__proto__":1,"~__proto__":2,"~~__proto__":3}';
+      await request(east, 'PUT', '/items/proto-2', { body });
+      const read = await get('proto-2');
+      expect(read.body).toContain('"__proto__":1');
+      expect(read.json.value['~__proto__']).toBe(2);
+      expect(read.json.value['~~__proto__']).toBe(3);
+    });
+
+    it('merges as data in a JSON merge patch (RFC 7396): added, merged, then removed', async () => {
+      await put('proto-3', { a: 1 });
+      const added = await patch('proto-3', JSON.parse('{"__proto__":{"x":1}}'));
+      expect(added.status).toBe(200);
+      expect(Object.getOwnPropertyDescriptor(added.json.value, '__proto__')?.value).toEqual({
+        x: 1,
+      });
+      const merged = await request(east, 'PATCH', '/items/proto-3', {
+        body: '{"__proto__":{"y":2,"x":null}}',
+      });
+      expect(JSON.parse(merged.body).value).toEqual(JSON.parse('{"a":1,"__proto__":{"y":2}}'));
+      expect(Object.hasOwn((await get('proto-3')).json.value, '__proto__')).toBe(true);
+      const removed = await request(east, 'PATCH', '/items/proto-3', {
+        body: '{"__proto__":null}',
+      });
+      expect(Object.hasOwn(removed.json.value, '__proto__')).toBe(false);
+      expect(removed.json.value).toEqual({ a: 1 });
+    });
+  });
+
   describe('PATCH (JSON merge patch)', () => {
     it('merges objects, removes keys set to null and replaces arrays', async () => {
       await put('mp-1', { title: 'x', tags: ['a'], author: { name: 'A', mail: 'a@x' }, gone: 1 });
@@ -353,13 +531,43 @@ describe('the items API', () => {
       [
         'PATCH',
         '/items/ok-1',
-        'If-None-Match',
-        { body: { a: 1 }, headers: { 'if-none-match': '*' } },
+        'an If-None-Match that is not a list of entity tags',
+        { body: { a: 1 }, headers: { 'if-none-match': 'abc' } },
         400,
       ],
       ['GET', '/items/bad!id', 'a bad id', {}, 400],
       ['DELETE', '/items/bad!id', 'a bad id', {}, 400],
-      ['DELETE', '/items/ok-1', 'If-None-Match', { headers: { 'if-none-match': '*' } }, 400],
+      [
+        'DELETE',
+        '/items/ok-1',
+        'an If-Match that is not a list of entity tags',
+        { headers: { 'if-match': '"a" "b"' } },
+        400,
+      ],
+      [
+        'GET',
+        '/items/ok-1',
+        'an If-None-Match that is not a list of entity tags',
+        { headers: { 'if-none-match': 'w/"a"' } },
+        400,
+      ],
+      [
+        'GET',
+        '/items',
+        'an If-Match that is not a list of entity tags',
+        { headers: { 'if-match': '"a", *' } },
+        400,
+      ],
+      [
+        'PUT',
+        '/items/ok-1',
+        'more than 50 entity tags in If-Match',
+        {
+          body: { a: 1 },
+          headers: { 'if-match': Array.from({ length: 51 }, (_, i) => `"t${i}"`).join(', ') },
+        },
+        400,
+      ],
       ['GET', '/items?limit=0', 'a limit below 1', {}, 400],
       ['GET', '/items?limit=101', 'a limit above 100', {}, 400],
       ['GET', '/items?limit=ten', 'a limit that is not a number', {}, 400],
