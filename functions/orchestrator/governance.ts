@@ -112,17 +112,53 @@ async function foldGoneHeartbeats(
     });
 }
 
+/** A traffic split as the drift job compares it. */
+type Split = Pick<DesiredTraffic, 'stable' | 'candidate' | 'weight'>;
+
+/** The candidate a split gives traffic to, if any (a candidate at weight 0 serves nothing). */
+const servedCandidate = (x: Split) =>
+  x.candidate && Number(x.weight) > 0 ? { candidate: x.candidate, weight: Number(x.weight) } : {};
+
+function sameSplit(a: Split, b: Split): boolean {
+  const [ca, cb] = [servedCandidate(a), servedCandidate(b)];
+  return a.stable === b.stable && ca.candidate === cb.candidate && ca.weight === cb.weight;
+}
+
+/** A split in words: `r-a only`, `r-a with 25% to r-b`. */
+export function inWords(x: Split): string {
+  const { candidate, weight } = servedCandidate(x);
+  if (!candidate || weight === undefined) return `${x.stable} only`;
+  return `${x.stable} with ${Math.round(weight * 1000) / 10}% to ${candidate}`;
+}
+
+/**
+ * Whether a location has had time to apply its desired traffic: one pull interval to read
+ * it, one heartbeat interval to report it. A record without a time (a region's adopted first
+ * release) is settled.
+ */
+export function settled(
+  desired: Pick<DesiredTraffic, 'updatedAt'>,
+  intervalSeconds: number,
+  nowMs: number
+): boolean {
+  const at = Date.parse(desired.updatedAt);
+  return Number.isNaN(at) || nowMs - at >= 2 * intervalSeconds * 1000;
+}
+
 /**
  * The governance jobs over one environment: **drift** (a location serving something other
  * than its desired traffic), **stale heartbeats** (a location silent for three intervals)
  * and **policy** (locations outside `allowedRegions`, public routes the environment does not
- * allow). Each finding keeps when it was first
- * and last seen; one no longer observed is marked resolved. Returns the open findings.
+ * allow). Drift is judged only once a traffic move has had time to settle, and says desired
+ * and observed in words. Each finding keeps when it was first and last seen; one no longer
+ * observed is marked resolved. Returns the open findings.
  */
 export async function runGovernance(options: GovernanceOptions): Promise<Finding[]> {
   const { environment: env, table, tableName } = options;
   const now = options.now ?? Date.now;
   const observed: Observation[] = [];
+  // Drift findings of locations still settling a move: neither raised nor resolved this run.
+  const unjudged = new Set<string>();
   for (const id of options.reporting) {
     const [desired, heartbeat] = await Promise.all(
       [keys.desiredTraffic(id), keys.heartbeat(id)].map(
@@ -157,23 +193,21 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
       });
       continue;
     }
+    // A move is judged once it had time to settle: the runtime pulls it within one interval
+    // and reports it in the next heartbeat. Before that, an old split is no drift.
+    if (!desired) continue;
+    if (!settled(desired as DesiredTraffic, hb.intervalSeconds, now())) {
+      unjudged.add(keys.finding('drift', id).sk);
+      continue;
+    }
     // Every host still reporting, not only the freshest: one host stuck on an old split is drift.
-    const drifted = desired
-      ? hb.hosts.filter(
-          (h) =>
-            desired.stable !== h.stable ||
-            (desired.candidate ?? undefined) !== (h.candidate ?? undefined) ||
-            Number(desired.weight) !== h.weight
-        )
-      : [];
-    if (desired && drifted.length > 0) {
-      const split = (x: { stable: string; candidate?: string; weight: number }) =>
-        `${x.stable}${x.candidate ? ` + ${x.candidate} at ${x.weight}` : ''}`;
+    const drifted = hb.hosts.filter((h) => !sameSplit(h, desired as DesiredTraffic));
+    if (drifted.length > 0) {
       observed.push({
         job: 'drift',
         subject: id,
         severity: 'medium',
-        message: `${drifted.map((h) => `${h.instanceId} serves ${split(h)}`).join('; ')}; desired ${split(desired as DesiredTraffic)}`,
+        message: `${drifted.map((h) => `${h.instanceId} serves ${inWords(h)}`).join('; ')}; desired ${inWords(desired as DesiredTraffic)}`,
       });
     }
   }
@@ -199,7 +233,7 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
           message:
             actual.unknown.length > 0
               ? `aliases route versions of no desired release: ${actual.unknown.join(', ')}`
-              : `candidate weight is ${actual.weight}, desired ${expectedWeight}`,
+              : `serves ${inWords(actual)}; desired ${inWords(desired)}`,
         });
       }
     }
@@ -270,6 +304,11 @@ export async function runGovernance(options: GovernanceOptions): Promise<Finding
   }
   for (const [sk, stale] of byKey) {
     if (stale.resolved) continue;
+    if (unjudged.has(sk)) {
+      const { sk: _sk, pk: _pk, ...kept } = stale as Finding & { sk: string; pk: string };
+      open.push(kept);
+      continue;
+    }
     await table.send(
       new PutCommand({
         TableName: tableName,

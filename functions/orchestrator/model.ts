@@ -30,8 +30,16 @@ export interface Rollout {
   readonly baseline: Readonly<Record<string, Baseline>>;
   /** Locations that have served the candidate; a rollback returns all of them. */
   readonly touched: readonly string[];
+  /**
+   * What the current step waits for, per location of its wave, in words: its bake, or the
+   * evidence its gate lacks (`no heartbeat from lab since 19:05:12 UTC`, `lab is drained`,
+   * `lab: 3 of 50 requests served`). Empty once nothing is awaited; a paused rollout keeps
+   * what it waited for when it paused. Absent in rollouts written before it existed.
+   */
+  readonly waiting?: Readonly<Record<string, string>>;
   /** Optimistic lock: every write says which version it replaces. */
   readonly version: number;
+  /** Why the rollout paused, rolled back or was aborted; cleared by a resume. */
   readonly reason?: string;
   readonly createdBy: string;
   readonly createdAt: string;

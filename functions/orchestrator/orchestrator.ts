@@ -1,9 +1,9 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Environment, Location } from '../../lib/config/schema';
-import { keys } from '../shared/keys';
 import { ConflictError, type ControlStore } from './control-store';
-import { judge } from './gates';
+import { FleetRecords, presenceOf } from './fleet-records';
+import { clockTime, type GateVerdict, judge, silence } from './gates';
 import type { Baseline, Intent, Rollout } from './model';
+import { rolloutProblem } from './plan';
 import type { HealthSample, HealthSource, TrafficDriver, TrafficTarget } from './ports';
 
 /** Options of an {@link Orchestrator}. */
@@ -25,7 +25,8 @@ export interface ReconcileReport {
   readonly events: readonly string[];
   /**
    * Locations whose gates wait for evidence (fresh heartbeats, enough requests) with the bake
-   * over: a pass run as soon as one of them reports can take the next step.
+   * over: a pass run as soon as one of them reports can take the next step. The rollout
+   * record's `waiting` says what each waits for, in words.
    */
   readonly waitingOn: readonly string[];
 }
@@ -38,6 +39,11 @@ type Wave = Environment['rollout']['waves'][number];
 const judgedNext = (wave: Wave | undefined): readonly string[] =>
   wave && wave.bakeMinutes === 0 ? wave.locations : [];
 
+const NO_COUNTS: Baseline = { requests: 0, errors5xx: 0 };
+
+const sameWaits = (a: Rollout['waiting'], b: Readonly<Record<string, string>>): boolean =>
+  JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b).sort());
+
 /** A command the orchestrator refuses (its intent is closed as rejected, with this reason). */
 class RejectedError extends Error {
   constructor(message: string) {
@@ -49,19 +55,27 @@ class RejectedError extends Error {
 /**
  * The reconciler. Each pass executes pending commands, then takes at most one step of the
  * active rollout: move traffic for the next step, or judge the gates of the current one and
- * advance, complete or roll every touched location back. Every decision is written with a
- * version check before or after the traffic it moves, so concurrent or crashed runs neither
- * repeat nor lose a step; moving traffic is idempotent (absolute weights).
+ * advance, complete or roll every touched location back. A step never waits silently nor
+ * for ever: the record says what it waits for, and evidence still missing `maxWaitMinutes`
+ * after the bake pauses the rollout (or rolls it back); so does a wave about to start on a
+ * location that is not reporting. Drained locations are waited for, not judged. Every
+ * decision is written with a version check before or after the traffic it moves, so
+ * concurrent or crashed runs neither repeat nor lose a step; moving traffic is idempotent
+ * (absolute weights).
  */
 export class Orchestrator {
   private readonly now: () => number;
   private readonly actor: string;
   private readonly byId: ReadonlyMap<string, Location>;
+  private readonly records: FleetRecords;
+  /** The functions of each release seen (releases are immutable). */
+  private readonly functionsOf = new Map<string, Promise<string[]>>();
 
   constructor(private readonly options: OrchestratorOptions) {
     this.now = options.now ?? Date.now;
     this.actor = options.actor ?? 'orchestrator';
     this.byId = new Map(options.environment.locations.map((l) => [l.id, l]));
+    this.records = new FleetRecords(options.store.table, options.store.tableName);
   }
 
   /** One pass. Conflicts with a concurrent run end the pass quietly: the winner did the work. */
@@ -135,25 +149,23 @@ export class Orchestrator {
     const active = await store.activeRolloutId();
     if (active && active !== rolloutId)
       throw new RejectedError(`rollout ${active} is active; one at a time`);
+    const standing = await this.records.standing(
+      environment.locations.map((l) => l.id),
+      intent.release
+    );
+    const problem = rolloutProblem(
+      environment,
+      intent.release,
+      presenceOf(standing, intent.release)
+    );
+    if (problem) throw new RejectedError(problem);
     const previous: Record<string, string> = {};
     // Read in parallel, judged in order: the first location at fault is the one named.
-    const facts = await Promise.all(
-      environment.locations.map(async (location) => ({
-        location,
-        desired: await this.desired(location.id),
-        staged: await this.staged(location.id, intent.release),
-      }))
-    );
-    for (const { location, desired, staged } of facts) {
-      if (!desired) throw new RejectedError(`location ${location.id} serves nothing yet`);
+    for (const { locationId, desired } of standing) {
+      if (!desired) throw new RejectedError(`location ${locationId} serves nothing yet`);
       if (desired.candidate)
-        throw new RejectedError(`location ${location.id} still has a candidate`);
-      if (!staged) {
-        throw new RejectedError(
-          `release ${intent.release} is not staged at ${location.id}; deploy it first`
-        );
-      }
-      previous[location.id] = desired.stable;
+        throw new RejectedError(`location ${locationId} still has a candidate`);
+      previous[locationId] = desired.stable;
     }
     const rollout: Rollout = {
       rolloutId,
@@ -166,6 +178,7 @@ export class Orchestrator {
       bakeUntilMs: 0,
       baseline: {},
       touched: [],
+      waiting: {},
       version: 1,
       createdBy: intent.by,
       createdAt: this.iso(),
@@ -196,7 +209,13 @@ export class Orchestrator {
     } else if (command === 'resume') {
       if (rollout.status !== 'paused')
         throw new RejectedError(`rollout ${rollout.rolloutId} is ${rollout.status}, not paused`);
-      await this.save(rollout, { status: 'running' }, 'resumed');
+      // The wait for evidence starts again: a resumed step gets its full `maxWaitMinutes`.
+      const { reason: _, ...resumed } = rollout;
+      await this.save(
+        resumed,
+        { status: 'running', bakeUntilMs: Math.max(rollout.bakeUntilMs, this.now()) },
+        'resumed'
+      );
     } else if (command === 'promote') {
       if (!running) throw new RejectedError(`rollout ${rollout.rolloutId} is ${rollout.status}`);
       await this.save(rollout, { bakeUntilMs: this.now() }, 'bake skipped (promote)');
@@ -207,32 +226,42 @@ export class Orchestrator {
   }
 
   private async drain(intent: Intent & { command: 'drain' | 'restore' }): Promise<string> {
-    const { store } = this.options;
-    if (!intent.location === !intent.function)
+    if (!intent.location && !intent.function)
+      throw new RejectedError(`name a location or a function to ${intent.command}`);
+    if (intent.location && intent.function)
       throw new RejectedError('name a location or a function, not both');
-    if (intent.location && !this.byId.has(intent.location))
-      throw new RejectedError(`no location '${intent.location}'`);
-    const key = intent.location
-      ? keys.locationDrain(intent.location)
-      : keys.functionDrain(intent.function as string);
+    if (intent.location && !this.byId.has(intent.location)) {
+      throw new RejectedError(
+        `no location '${intent.location}'; the locations are ${[...this.byId.keys()].join(', ')}`
+      );
+    }
+    if (intent.function) await this.knownFunction(intent.function, intent.command);
     const drained = intent.command === 'drain';
-    await store.table.send(
-      new PutCommand({
-        TableName: store.tableName,
-        Item: {
-          ...key,
-          drained,
-          reason: intent.reason ?? (drained ? 'drained by operator' : 'restored'),
-          by: intent.by,
-          at: this.iso(),
-          retryAfterSeconds: DRAIN_RETRY_AFTER_SECONDS,
-        },
-      })
-    );
+    await this.records.setDrain({
+      ...(intent.location ? { location: intent.location } : { function: intent.function }),
+      drained,
+      reason: intent.reason ?? (drained ? 'drained by operator' : 'restored'),
+      by: intent.by,
+      at: this.iso(),
+      retryAfterSeconds: DRAIN_RETRY_AFTER_SECONDS,
+    });
     const what = intent.location
       ? `location ${intent.location}`
       : `function ${intent.function} fleet-wide`;
     return `${what} ${drained ? 'drained' : 'restored'}`;
+  }
+
+  /**
+   * Refuses a function no release staged in the environment has: a typo must not look like a
+   * kill switch that worked. A function drained earlier can always be restored.
+   */
+  private async knownFunction(name: string, command: 'drain' | 'restore'): Promise<void> {
+    const known = await this.records.knownFunctions([...this.byId.keys()]);
+    if (known.includes(name)) return;
+    if (command === 'restore' && (await this.records.functionDrained(name))) return;
+    throw new RejectedError(
+      `no function '${name}' in the releases of ${this.options.environment.name}; the functions are ${known.join(', ') || 'none (no staged release lists any)'}`
+    );
   }
 
   /** At most one step of a rollout; `waitingOn` gets the locations whose evidence it awaits. */
@@ -240,30 +269,21 @@ export class Orchestrator {
     if (rollout.status !== 'running') return undefined;
     const wave = this.options.environment.rollout.waves[rollout.wave];
     if (!wave) return this.complete(rollout);
-    if (rollout.phase === 'applying') {
-      waitingOn.push(...judgedNext(wave));
-      return this.apply(rollout);
-    }
+    if (rollout.phase === 'applying') return this.apply(rollout, waitingOn);
 
-    const gates = this.options.environment.rollout.gates;
-    let ready = this.now() >= rollout.bakeUntilMs;
-    const waiting: string[] = [];
-    const samples = await this.samples(rollout.touched, rollout.release);
+    const now = this.now();
+    const verdicts = await this.verdicts(rollout, rollout.touched, now);
+    const waiting: Record<string, string> = {};
     for (const id of rollout.touched) {
-      const sample = samples.get(id) as HealthSample;
-      const verdict = judge(sample, rollout.baseline[id] ?? { requests: 0, errors5xx: 0 }, gates);
+      const verdict = verdicts.get(id) as GateVerdict;
       if (verdict.verdict === 'breach') {
         return this.rollBack(rollout, 'rolled-back', `gate breached at ${id}: ${verdict.why}`);
       }
-      if (verdict.verdict === 'wait' && wave.locations.includes(id)) {
-        ready = false;
-        waiting.push(id);
-      }
+      if (verdict.verdict === 'wait' && wave.locations.includes(id)) waiting[id] = verdict.why;
     }
-    if (!ready) {
-      if (this.now() >= rollout.bakeUntilMs) waitingOn.push(...waiting);
-      return undefined;
-    }
+    // The record says `baking until …` from the pass that applied the step.
+    if (now < rollout.bakeUntilMs) return undefined;
+    if (Object.keys(waiting).length > 0) return this.wait(rollout, waiting, waitingOn);
     const last = rollout.step + 1 >= wave.steps.length;
     const next = last
       ? { wave: rollout.wave + 1, step: 0 }
@@ -274,32 +294,136 @@ export class Orchestrator {
       { ...next, phase: 'applying' },
       `advance to wave ${next.wave} step ${next.step}`
     );
-    waitingOn.push(...judgedNext(this.options.environment.rollout.waves[next.wave]));
-    return this.apply(advanced);
+    return this.apply(advanced, waitingOn);
   }
 
-  /** Moves the current wave to the current step's weight, then starts its bake. */
-  private async apply(rollout: Rollout): Promise<string> {
+  /**
+   * A baked step whose gates lack evidence: records what it waits for, until `maxWaitMinutes`
+   * after the bake; then the wait ends, by the gates' `onTimeout`: pause or roll back.
+   */
+  private async wait(
+    rollout: Rollout,
+    waiting: Readonly<Record<string, string>>,
+    waitingOn: string[]
+  ): Promise<string | undefined> {
+    const { maxWaitMinutes, onTimeout } = this.options.environment.rollout.gates;
+    if (this.now() >= rollout.bakeUntilMs + maxWaitMinutes * 60_000) {
+      const reason = `${Object.values(waiting).join('; ')} (waited ${maxWaitMinutes} min after the bake)`;
+      return onTimeout === 'rollback'
+        ? this.rollBack(rollout, 'rolled-back', reason)
+        : this.pause(rollout, reason, waiting);
+    }
+    waitingOn.push(...Object.keys(waiting));
+    // Written only when it changes, and outside the history: it is a status, not an event.
+    if (!sameWaits(rollout.waiting, waiting)) await this.note(rollout, { waiting });
+    return undefined;
+  }
+
+  /** Pauses the rollout on its own, saying why, in the record and in the audit log. */
+  private async pause(
+    rollout: Rollout,
+    reason: string,
+    waiting: Readonly<Record<string, string>>
+  ): Promise<string> {
+    await this.save(rollout, { status: 'paused', reason, waiting }, `paused: ${reason}`);
+    await this.options.store.audit({
+      at: this.iso(),
+      by: this.actor,
+      action: 'rollout',
+      outcome: `paused: ${reason}`,
+      detail: { rolloutId: rollout.rolloutId, release: rollout.release },
+    });
+    return `rollout ${rollout.rolloutId} paused: ${reason}`;
+  }
+
+  /**
+   * Each location's gate verdict: drained locations (the location, or one of the release's
+   * functions fleet-wide) and silent ones wait, with the reason in words.
+   */
+  private async verdicts(
+    rollout: Rollout,
+    ids: readonly string[],
+    nowMs: number
+  ): Promise<Map<string, GateVerdict>> {
+    const samples = await this.samples(ids, rollout.release);
+    const drains = await this.records.drains(ids, await this.functionsOfRelease(rollout.release));
+    const silent = ids.filter((id) => !samples.get(id)?.fresh && !drains.has(id));
+    const reports = silent.length > 0 ? await this.records.lastReports(silent) : new Map();
+    const gates = this.options.environment.rollout.gates;
+    return new Map(
+      ids.map((id) => {
+        const drained = drains.get(id);
+        const lastReportMs = reports.get(id);
+        return [
+          id,
+          judge(samples.get(id) as HealthSample, rollout.baseline[id] ?? NO_COUNTS, gates, {
+            locationId: id,
+            nowMs,
+            ...(drained ? { drained } : {}),
+            ...(lastReportMs !== undefined ? { lastReportMs } : {}),
+          }),
+        ];
+      })
+    );
+  }
+
+  private functionsOfRelease(release: string): Promise<string[]> {
+    let names = this.functionsOf.get(release);
+    if (!names) {
+      names = this.records.releaseFunctions([...this.byId.keys()], release);
+      names.catch(() => this.functionsOf.delete(release));
+      this.functionsOf.set(release, names);
+    }
+    return names;
+  }
+
+  /**
+   * Moves the current wave to the current step's weight, then starts its bake. A wave does
+   * not start on a location that is not reporting: the rollout pauses, saying which.
+   */
+  private async apply(rollout: Rollout, waitingOn: string[]): Promise<string> {
     const wave = this.options.environment.rollout.waves[rollout.wave];
     if (!wave) return this.complete(rollout);
     const percent = wave.steps[rollout.step] ?? 100;
-    const baseline: Record<string, Baseline> = { ...rollout.baseline };
+    const now = this.now();
+    const samples = await this.samples(wave.locations, rollout.release);
+    if (rollout.step === 0) {
+      const stale = wave.locations.filter((id) => !samples.get(id)?.fresh);
+      if (stale.length > 0) {
+        const reports = await this.records.lastReports(stale);
+        const waiting = Object.fromEntries(
+          stale.map((id) => [id, silence(id, reports.get(id), now)])
+        );
+        const reason = `wave ${wave.name} not started: ${Object.values(waiting).join('; ')}`;
+        return this.pause(rollout, reason, waiting);
+      }
+    }
     await this.applyEverywhere(wave.locations, (id) => ({
       stable: rollout.previous[id] as string,
       candidate: rollout.release,
       weight: percent / 100,
     }));
-    const samples = await this.samples(wave.locations, rollout.release);
+    const baseline: Record<string, Baseline> = { ...rollout.baseline };
     for (const id of wave.locations) {
       const sample = samples.get(id) as HealthSample;
       baseline[id] = { requests: sample.requests, errors5xx: sample.errors5xx };
     }
     const touched = [...new Set([...rollout.touched, ...wave.locations])];
+    const bakeUntilMs = now + wave.bakeMinutes * 60_000;
+    const awaits =
+      wave.bakeMinutes > 0 ? `bake until ${clockTime(bakeUntilMs, now)}` : 'gates at the next pass';
     await this.save(
       rollout,
-      { phase: 'baking', baseline, touched, bakeUntilMs: this.now() + wave.bakeMinutes * 60_000 },
+      {
+        phase: 'baking',
+        baseline,
+        touched,
+        bakeUntilMs,
+        waiting: Object.fromEntries(wave.locations.map((id) => [id, awaits])),
+      },
       `wave ${wave.name} at ${percent}%`
     );
+    waitingOn.push(...judgedNext(wave));
     return `rollout ${rollout.rolloutId}: wave ${wave.name} (${wave.locations.join(', ')}) at ${percent}%`;
   }
 
@@ -350,26 +474,34 @@ export class Orchestrator {
     );
     await this.save(
       rollout,
-      { status: 'completed' },
+      { status: 'completed', waiting: {} },
       'completed: the release is stable everywhere'
     );
     await this.finish(rollout, 'completed');
     return `rollout ${rollout.rolloutId} completed: ${rollout.release} is stable everywhere`;
   }
 
-  /** Returns every touched location to what it served before, in one pass. */
+  /**
+   * Returns every touched location to what it served before, in one pass; while a step is
+   * being applied, its wave's locations too (a crashed pass may have moved them already).
+   */
   private async rollBack(
     rollout: Rollout,
     status: 'rolled-back' | 'aborted',
     reason: string
   ): Promise<string> {
-    await this.applyEverywhere(rollout.touched, (id) => ({
+    const wave = this.options.environment.rollout.waves[rollout.wave];
+    const returned =
+      rollout.phase === 'applying' && wave
+        ? [...new Set([...rollout.touched, ...wave.locations])]
+        : rollout.touched;
+    await this.applyEverywhere(returned, (id) => ({
       stable: rollout.previous[id] as string,
       weight: 0,
     }));
-    await this.save(rollout, { status, reason }, `${status}: ${reason}`);
+    await this.save(rollout, { status, reason, waiting: {} }, `${status}: ${reason}`);
     await this.finish(rollout, `${status}: ${reason}`);
-    return `rollout ${rollout.rolloutId} ${status}: ${reason}; back on stable at ${rollout.touched.join(', ') || 'no location'}`;
+    return `rollout ${rollout.rolloutId} ${status}: ${reason}; back on stable at ${returned.join(', ') || 'no location'}`;
   }
 
   private async finish(rollout: Rollout, outcome: string): Promise<void> {
@@ -395,23 +527,15 @@ export class Orchestrator {
     return next;
   }
 
-  private async desired(locationId: string) {
-    const { store } = this.options;
-    const out = await store.table.send(
-      new GetCommand({
-        TableName: store.tableName,
-        Key: keys.desiredTraffic(locationId),
-        ConsistentRead: true,
-      })
-    );
-    return out.Item as { stable: string; candidate?: string } | undefined;
-  }
-
-  private async staged(locationId: string, release: string): Promise<boolean> {
-    const { store } = this.options;
-    const out = await store.table.send(
-      new GetCommand({ TableName: store.tableName, Key: keys.stagedRelease(locationId, release) })
-    );
-    return out.Item !== undefined;
+  /** Saves a change of status fields, without a history entry. */
+  private async note(rollout: Rollout, change: Partial<Rollout>): Promise<Rollout> {
+    const next: Rollout = {
+      ...rollout,
+      ...change,
+      version: rollout.version + 1,
+      updatedAt: this.iso(),
+    };
+    await this.options.store.saveRollout(next);
+    return next;
   }
 }

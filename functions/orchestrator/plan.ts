@@ -45,3 +45,35 @@ export function planRollout(env: Environment, release: string): RolloutPlan {
     gates: env.rollout.gates,
   };
 }
+
+/** Where a release stands at each location, as the table says (see `FleetRecords.presence`). */
+export interface ReleasePresence {
+  /** Locations where the release is staged. */
+  readonly stagedAt: readonly string[];
+  /** Locations that serve it as their stable release, with no candidate. */
+  readonly stableAt: readonly string[];
+}
+
+/**
+ * Why a rollout of `release` cannot start, or `undefined` when it can: a release staged
+ * nowhere or not at every location, or one already stable at every location. Pure, so that
+ * `rollout plan` and `rollout start` (the orchestrator) say the same thing.
+ */
+export function rolloutProblem(
+  env: Environment,
+  release: string,
+  presence: ReleasePresence
+): string | undefined {
+  const ids = env.locations.map((l) => l.id);
+  const staged = new Set(presence.stagedAt);
+  const stable = new Set(presence.stableAt);
+  if (ids.every((id) => stable.has(id))) return `${release} is already stable at every location`;
+  if (!ids.some((id) => staged.has(id))) {
+    return `release ${release} is not staged at any location of ${env.name}; deploy it first`;
+  }
+  const missing = ids.filter((id) => !staged.has(id));
+  if (missing.length > 0) {
+    return `release ${release} is not staged at ${missing.join(', ')}; deploy it there first`;
+  }
+  return undefined;
+}

@@ -126,6 +126,23 @@ const gates = z.strictObject({
   maxP99LatencyMs: z.int().positive().default(2000),
   /** Requests a location must have served at a step before its gate may pass. @default 50 */
   minRequests: z.int().min(0).default(50),
+  /**
+   * Minutes a step waits, once its bake is over, for evidence that has not arrived (a fresh
+   * heartbeat, enough requests, a drained location restored) before it ends the wait with
+   * `onTimeout`: a dead location never stalls a rollout silently. @default 10
+   */
+  maxWaitMinutes: z
+    .number({ error: 'must be a number of minutes, e.g. 10' })
+    .gt(0, { error: 'must be more than 0 minutes, e.g. 10' })
+    .max(24 * 60, { error: 'must be at most 1440 minutes (a day)' })
+    .default(10),
+  /**
+   * What a step does when its wait ends without evidence: `pause` the rollout with the reason
+   * (an operator resumes or aborts it) or `rollback` every location it touched. @default 'pause'
+   */
+  onTimeout: z
+    .enum(['pause', 'rollback'], { error: "must be 'pause' or 'rollback'" })
+    .default('pause'),
 });
 
 const httpsUrl = z.url({

@@ -114,6 +114,26 @@ describe('governance jobs', () => {
     ]);
   });
 
+  it("says a region's drift in words: what its aliases route, what is desired", async () => {
+    const [R1, R2] = ['r-1111111111111111', 'r-2222222222222222'];
+    await put({ ...keys.desiredTraffic('us-east-1'), stable: R1, candidate: R2, weight: 0.25 });
+    const open = await runGovernance({
+      environment,
+      table: client,
+      tableName: table.tableName,
+      reporting: [],
+      now: () => now,
+      observeRegion: async (id, desired) =>
+        id === 'us-east-1'
+          ? { stable: R1, candidate: R2, weight: 0.1, unknown: [] }
+          : { stable: desired.stable, weight: 0, unknown: [] },
+    });
+    expect(open.find((f) => f.subject === 'us-east-1')?.message).toBe(
+      `serves ${R1} with 10% to ${R2}; desired ${R1} with 25% to ${R2}`
+    );
+    await put({ ...keys.desiredTraffic('us-east-1'), stable: R1, weight: 0 });
+  });
+
   it('drains a location whose heartbeat went stale when asked to', async () => {
     await heartbeat('boston', now - 120_000);
     await runGovernance({
@@ -215,7 +235,7 @@ describe('governance jobs', () => {
       });
       const open = await run();
       expect(open.find((f) => f.job === 'drift' && f.subject === 'boston')?.message).toBe(
-        `host-b serves r-2222222222222222; desired ${R1}`
+        `host-b serves r-2222222222222222 only; desired ${R1} only`
       );
     });
   });
@@ -245,5 +265,49 @@ describe('governance jobs', () => {
           'r-3333333333333333 serves public routes the environment does not allow: POST /admin',
       })
     );
+  });
+
+  describe('drift during a traffic move', () => {
+    const R1 = 'r-1111111111111111';
+    const R2 = 'r-2222222222222222';
+    /** The orchestrator moved `lab` to 25% of R2 `agoMs` ago; its runtime still serves R1 only. */
+    const moved = async (agoMs: number) => {
+      await put({
+        ...keys.desiredTraffic('lab'),
+        stable: R1,
+        candidate: R2,
+        weight: 0.25,
+        updatedAt: new Date(now - agoMs).toISOString(),
+      });
+      await heartbeat('boston', now - 1_000);
+      await heartbeat('lab', now - 1_000, R1, 0);
+    };
+    const drift = async () => (await run()).find((f) => f.job === 'drift' && f.subject === 'lab');
+
+    it('is not judged before the move had one pull and one heartbeat interval to settle', async () => {
+      await moved(1_000);
+      expect(await drift()).toBeUndefined();
+      // Heartbeats every 10 s: settled 20 s after the move.
+      await moved(19_000);
+      expect(await drift()).toBeUndefined();
+    });
+
+    it('is found once the move has settled, desired and observed in words', async () => {
+      await moved(20_000);
+      expect((await drift())?.message).toBe(
+        `host-1 serves ${R1} only; desired ${R1} with 25% to ${R2}`
+      );
+    });
+
+    it('keeps an open drift finding as it is while a new move settles', async () => {
+      await moved(60_000);
+      const found = await drift();
+      expect(found).toBeDefined();
+      now += 1_000;
+      await moved(1_000);
+      expect(await drift()).toMatchObject({ firstSeen: found?.firstSeen, resolved: false });
+      const stored = await listFindings(client, table.tableName);
+      expect(stored.find((f) => f.job === 'drift' && f.subject === 'lab')?.resolved).toBe(false);
+    });
   });
 });

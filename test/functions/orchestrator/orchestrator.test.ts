@@ -133,7 +133,13 @@ describe('the orchestrator', () => {
       await client.send(
         new PutCommand({
           TableName: tableName,
-          Item: { ...keys.stagedRelease(l.id, R1), releaseId: R1 },
+          Item: {
+            ...keys.stagedRelease(l.id, R1),
+            releaseId: R1,
+            ...(l.kind === 'region'
+              ? { functions: { items: { functionName: 'orbit-test-items', version: '1' } } }
+              : { manifest: JSON.stringify({ releaseId: R1, functions: [{ name: 'items' }] }) }),
+          },
         })
       );
     }
@@ -174,9 +180,10 @@ describe('the orchestrator', () => {
     await store.submit({ command: 'start', release: R2 }, 'alice');
     const o = orchestrator();
     await o.reconcile();
-    minutes(30);
+    // Past the 5-minute bake, inside the 10-minute wait for evidence.
+    minutes(14);
     await o.reconcile();
-    expect((await active())?.step).toBe(0);
+    expect(await active()).toMatchObject({ status: 'running', step: 0 });
     fleet.serve(10);
     await o.reconcile();
     expect((await active())?.step).toBe(1);
@@ -269,13 +276,33 @@ describe('the orchestrator', () => {
     );
   });
 
-  it('rejects a start for a release that is not staged everywhere', async () => {
-    const intent = await store.submit({ command: 'start', release: 'r-9999999999999999' }, 'alice');
+  it.each([
+    [
+      'staged nowhere',
+      'r-9999999999999999',
+      [],
+      'release r-9999999999999999 is not staged at any location of test; deploy it first',
+    ],
+    [
+      'staged at one location',
+      'r-3333333333333333',
+      ['canary'],
+      'release r-3333333333333333 is not staged at use1, usw2; deploy it there first',
+    ],
+    ['already stable everywhere', R1, [], `${R1} is already stable at every location`],
+  ])('rejects a start for a release %s', async (_, release, stagedAt, outcome) => {
+    for (const id of stagedAt) {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...keys.stagedRelease(id, release), releaseId: release },
+        })
+      );
+    }
+    const intent = await store.submit({ command: 'start', release }, 'alice');
     await orchestrator().reconcile();
-    expect(await store.intent(intent)).toMatchObject({
-      status: 'rejected',
-      outcome: 'release r-9999999999999999 is not staged at canary; deploy it first',
-    });
+    expect(await store.intent(intent)).toMatchObject({ status: 'rejected', outcome });
+    expect(await store.activeRolloutId()).toBeUndefined();
   });
 
   it('starts exactly one rollout when two starts arrive at once', async () => {
@@ -418,5 +445,70 @@ describe('the orchestrator', () => {
         'done: location use1 restored',
       ])
     );
+  });
+
+  it.each([
+    [
+      { command: 'drain', function: 'itemz' },
+      "no function 'itemz' in the releases of test; the functions are items, notes",
+    ],
+    [
+      { command: 'restore', function: 'nosuch' },
+      "no function 'nosuch' in the releases of test; the functions are items, notes",
+    ],
+    [{ command: 'drain' }, 'name a location or a function to drain'],
+    [
+      { command: 'restore', location: 'use1', function: 'items' },
+      'name a location or a function, not both',
+    ],
+    [
+      { command: 'drain', location: 'nowhere' },
+      "no location 'nowhere'; the locations are canary, use1, usw2",
+    ],
+  ] as const)(
+    'rejects a kill switch %j, saying why, and writes no drain',
+    async (command, outcome) => {
+      // A staged release that adds a function makes it known too.
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            ...keys.stagedRelease('canary', R2),
+            releaseId: R2,
+            manifest: JSON.stringify({
+              releaseId: R2,
+              functions: [{ name: 'items' }, { name: 'notes' }],
+            }),
+          },
+        })
+      );
+      const intent = await store.submit(command, 'carol');
+      await orchestrator().reconcile();
+      expect(await store.intent(intent)).toMatchObject({ status: 'rejected', outcome });
+      for (const key of [
+        keys.functionDrain('itemz'),
+        keys.functionDrain('nosuch'),
+        keys.locationDrain('nowhere'),
+      ]) {
+        expect(
+          (await client.send(new GetCommand({ TableName: tableName, Key: key }))).Item
+        ).toBeUndefined();
+      }
+    }
+  );
+
+  it('restores a function drained before every release dropped it', async () => {
+    await client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...keys.functionDrain('legacy'), drained: true, reason: 'retired' },
+      })
+    );
+    const intent = await store.submit({ command: 'restore', function: 'legacy' }, 'carol');
+    await orchestrator().reconcile();
+    expect(await store.intent(intent)).toMatchObject({
+      status: 'done',
+      outcome: 'function legacy fleet-wide restored',
+    });
   });
 });
