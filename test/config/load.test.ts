@@ -80,6 +80,8 @@ describe('shipped environments', () => {
       maxErrorRatePercent: 1,
       maxP99LatencyMs: 2000,
       minRequests: 50,
+      maxWaitMinutes: 10,
+      onTimeout: 'pause',
     });
     expect(env.api).toEqual({ rateLimit: 1000, burstLimit: 500, publicRoutes: ['GET /health'] });
     expect(env.governance).toEqual({ intervalMinutes: 15, autoDrainStale: false });
