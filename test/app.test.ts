@@ -19,8 +19,25 @@ function synthEnvironment(envName: string, release = R1) {
   return { app, environment, stacks };
 }
 
+const synthesized = new Map<string, ReturnType<typeof synthEnvironment>>();
+
+/**
+ * One app per environment and release for the whole file, for tests that only read it: a
+ * synth of prod is seconds of CPU, so it happens once. A test that adds to an app builds its
+ * own with {@link synthEnvironment}.
+ */
+function sharedEnvironment(envName: string, release = R1) {
+  const key = `${envName}/${release.manifest.releaseId}`;
+  let shared = synthesized.get(key);
+  if (!shared) {
+    shared = synthEnvironment(envName, release);
+    synthesized.set(key, shared);
+  }
+  return shared;
+}
+
 describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
-  const { app, environment, stacks } = synthEnvironment(envName);
+  const { app, environment, stacks } = sharedEnvironment(envName);
 
   it('has the global state and control-plane stacks and one stack per location', () => {
     expect(stacks.globalState.stackName).toBe(`Orbit-${envName}-GlobalState`);
@@ -111,7 +128,7 @@ describe('cdk-nag guardrail', () => {
 describe('deploy is not release', () => {
   const templateOf = (release: typeof R1) =>
     Template.fromStack(
-      synthEnvironment('prod', release).stacks.regionLocations[0] as Stack
+      sharedEnvironment('prod', release).stacks.regionLocations[0] as Stack
     ).toJSON();
   const t1 = templateOf(R1);
   const t2 = templateOf(R2);

@@ -16,6 +16,9 @@ import {
 const RUNTIME_FILE = 'runtime/index.js';
 const ORCHESTRATOR_FILE = 'orchestrator/index.js';
 
+/** Names the folder releases are written to when a build is not given `outDir`. */
+export const RELEASE_DIR_ENV = 'ORBIT_RELEASE_DIR';
+
 /** The Node.js version every bundle targets: Lambda, satellites and laptops alike. */
 export const RELEASE_TARGET = 'node20';
 
@@ -25,7 +28,11 @@ export interface BuildReleaseOptions {
   readonly root?: string;
   /** Folder holding one subfolder per function. @default '<root>/functions/api' */
   readonly functionsDir?: string;
-  /** Where releases are written, one folder per release id. @default '<root>/dist/release' */
+  /**
+   * Where releases are written, one folder per release id.
+   * @default - `$ORBIT_RELEASE_DIR` when set (the test run points it at its own temporary
+   * folder), else '<root>/dist/release'
+   */
   readonly outDir?: string;
 }
 
@@ -119,7 +126,8 @@ export function assertUniqueRoutes(
 export async function buildRelease(options: BuildReleaseOptions = {}): Promise<Release> {
   const root = path.resolve(options.root ?? path.join(__dirname, '..', '..'));
   const functionsDir = options.functionsDir ?? path.join(root, 'functions', 'api');
-  const outDir = options.outDir ?? path.join(root, 'dist', 'release');
+  const outDir =
+    options.outDir ?? process.env[RELEASE_DIR_ENV] ?? path.join(root, 'dist', 'release');
 
   const sources = discoverFunctions(functionsDir);
   if (sources.length === 0) throw new Error(`no functions found under ${functionsDir}`);

@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildRelease } from '../../lib/release/build';
+import { buildRelease, RELEASE_DIR_ENV } from '../../lib/release/build';
 import { loadRelease } from '../../lib/release/manifest';
+import { runDir } from '../support/run-dir';
 
 const root = path.join(__dirname, '..', '..');
 const fixtures = path.join(__dirname, '..', 'fixtures');
-const outDir = () => mkdtempSync(path.join(tmpdir(), 'orbit-build-'));
+const made: string[] = [];
+const outDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'orbit-build-'));
+  made.push(dir);
+  return dir;
+};
 
 describe('release build', () => {
   let first: Awaited<ReturnType<typeof buildRelease>>;
@@ -16,6 +22,17 @@ describe('release build', () => {
   beforeAll(async () => {
     first = await buildRelease({ root, outDir: outDir() });
     second = await buildRelease({ root, outDir: outDir() });
+  });
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes a release built without outDir to $ORBIT_RELEASE_DIR: in a test run, its own folder, never dist/', async () => {
+    const releases = process.env[RELEASE_DIR_ENV] as string;
+    expect(releases).toBe(path.join(runDir(), 'release'));
+    const release = await buildRelease({ root });
+    expect(release.dir).toBe(path.join(releases, release.manifest.releaseId));
+    expect(release.manifest).toEqual(first.manifest);
   });
 
   it('bundles every function under functions/api with its routes in the manifest', () => {

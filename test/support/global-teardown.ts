@@ -1,10 +1,14 @@
 import { rmSync } from 'node:fs';
 import { AWS_CALLS, LOCAL_ONLY_COMMANDS } from '../../lib/aws-calls';
+import { RUN_DIR_ENV } from './run-dir';
 import { commandsWithoutRow, recordedCommands, SDK_CALLS_DIR_ENV } from './sdk-calls';
 
 export default async function globalTeardown(): Promise<void> {
   const server = globalThis.__ORBIT_DYNALITE__;
   if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  // Everything tests wrote to temporary folders, and every release they built, goes.
+  const run = process.env[RUN_DIR_ENV];
+  if (run) rmSync(run, { recursive: true, force: true, maxRetries: 3 });
   const dir = process.env[SDK_CALLS_DIR_ENV];
   if (!dir) return;
   const missing = commandsWithoutRow(recordedCommands(dir), AWS_CALLS, LOCAL_ONLY_COMMANDS);

@@ -2,10 +2,22 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { buildRelease } from '../../lib/release/build';
 import type { Release, ReleaseFunction } from '../../lib/release/manifest';
 
+let built: Promise<Release> | undefined;
+
 /**
- * A small release on disk for stack tests: a public function, one with `jwt` routes and
+ * The real release of this checkout (esbuild over `functions/api`), built once per test file
+ * into the run's release folder (`ORBIT_RELEASE_DIR`, removed after the run).
+ */
+export function sharedRelease(): Promise<Release> {
+  built ??= buildRelease();
+  return built;
+}
+
+/**
+ * A small release on disk (under the run's temporary folder) for stack tests: a public function, one with `jwt` routes and
  * table access, and a fallback, whose bundles differ by `variant`, so two variants are two
  * releases (R1, R2) without running esbuild.
  */
