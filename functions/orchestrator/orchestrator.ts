@@ -398,6 +398,13 @@ export class Orchestrator {
         return this.pause(rollout, reason, waiting);
       }
     }
+    // Overlapping passes are fenced by the rollout's version. The locations are recorded as
+    // touched before traffic moves, so a pass that rolls back meanwhile returns them too.
+    const touched = [...new Set([...rollout.touched, ...wave.locations])];
+    let current = rollout;
+    if (touched.length > rollout.touched.length) {
+      current = await this.save(rollout, { touched }, `wave ${wave.name}: moving to ${percent}%`);
+    }
     await this.applyEverywhere(wave.locations, (id) => ({
       stable: rollout.previous[id] as string,
       candidate: rollout.release,
@@ -408,23 +415,42 @@ export class Orchestrator {
       const sample = samples.get(id) as HealthSample;
       baseline[id] = { requests: sample.requests, errors5xx: sample.errors5xx };
     }
-    const touched = [...new Set([...rollout.touched, ...wave.locations])];
     const bakeUntilMs = now + wave.bakeMinutes * 60_000;
     const awaits =
       wave.bakeMinutes > 0 ? `bake until ${clockTime(bakeUntilMs, now)}` : 'gates at the next pass';
-    await this.save(
-      rollout,
-      {
-        phase: 'baking',
-        baseline,
-        touched,
-        bakeUntilMs,
-        waiting: Object.fromEntries(wave.locations.map((id) => [id, awaits])),
-      },
-      `wave ${wave.name} at ${percent}%`
-    );
+    try {
+      await this.save(
+        current,
+        {
+          phase: 'baking',
+          baseline,
+          touched,
+          bakeUntilMs,
+          waiting: Object.fromEntries(wave.locations.map((id) => [id, awaits])),
+        },
+        `wave ${wave.name} at ${percent}%`
+      );
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      await this.undoIfEnded(current.rolloutId, wave.locations);
+      throw err;
+    }
     waitingOn.push(...judgedNext(wave));
     return `rollout ${rollout.rolloutId}: wave ${wave.name} (${wave.locations.join(', ')}) at ${percent}%`;
+  }
+
+  /**
+   * After a move lost the race for the rollout record: if another pass ended the rollout
+   * (rolled back or aborted) while this one moved traffic, this pass's move may have landed
+   * after that rollback, so it returns `ids` to what they served before.
+   */
+  private async undoIfEnded(rolloutId: string, ids: readonly string[]): Promise<void> {
+    const latest = await this.options.store.rollout(rolloutId);
+    if (latest?.status !== 'aborted' && latest?.status !== 'rolled-back') return;
+    await this.applyEverywhere(ids, (id) => ({
+      stable: latest.previous[id] as string,
+      weight: 0,
+    }));
   }
 
   /**

@@ -176,6 +176,33 @@ describe('the orchestrator', () => {
     expect((await store.intent(intent))?.status).toBe('done');
   });
 
+  // Without reserved concurrency a scheduled pass and a command's wake can overlap.
+  it('returns a location to stable when another pass aborted the rollout while this one moved it', async () => {
+    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await orchestrator().reconcile();
+    fleet.serve();
+    minutes(6);
+    const other = orchestrator();
+    let interleaved = false;
+    const racing: TrafficDriver = {
+      apply: async (location, target) => {
+        if (!interleaved && target.weight === 1) {
+          interleaved = true;
+          // The other pass aborts and rolls back before this pass's move lands.
+          await store.submit({ command: 'abort' }, 'bob');
+          await other.reconcile();
+        }
+        await fleet.driver.apply(location, target);
+      },
+    };
+    await orchestrator(racing)
+      .reconcile()
+      .catch(() => undefined);
+    expect(interleaved).toBe(true);
+    expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`, R1, `${R1}+${R2}@1`, R1]);
+    expect((await store.rollouts(1))[0]?.status).toBe('aborted');
+  });
+
   it('does not pass a gate before the minimum number of requests', async () => {
     await store.submit({ command: 'start', release: R2 }, 'alice');
     const o = orchestrator();
