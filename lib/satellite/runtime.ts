@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -8,6 +9,7 @@ import type { RuntimeConfig } from './config';
 import { loadRelease, prepareConcurrentInvocations, unloadRelease } from './function-host';
 import { PullAgent } from './pull-agent';
 import { type Authenticate, createRuntimeServer } from './server';
+import { DEFAULT_SHUTDOWN_GRACE_SECONDS } from './shutdown';
 import { ReleaseStats } from './stats';
 
 /** A running satellite runtime. */
@@ -16,8 +18,21 @@ export interface RunningRuntime {
   readonly url: string;
   readonly port: number;
   readonly agent: PullAgent;
-  /** Stops pulling and serving; resolves when every connection is closed. */
-  stop(): Promise<void>;
+  /**
+   * Stops pulling and accepting connections, answers the requests in flight (each on a
+   * connection that then closes) and resolves once none is left, or when `graceMs` ends:
+   * then the connections still open are closed, cutting what they carry.
+   * @param graceMs @default DEFAULT_SHUTDOWN_GRACE_SECONDS * 1000
+   */
+  stop(graceMs?: number): Promise<StopOutcome>;
+}
+
+/** How {@link RunningRuntime.stop} ended. */
+export interface StopOutcome {
+  /** Requests answered after the stop began. */
+  readonly drained: number;
+  /** Requests still in flight when the grace period ended (their connections closed). */
+  readonly cut: number;
 }
 
 /** What {@link startRuntime} may be given instead of building it from the config. */
@@ -94,6 +109,21 @@ export async function startRuntime(
       resolve();
     });
   });
+  // In flight, for a stop that answers them: a request that arrives on a kept-alive
+  // connection while the runtime stops is still answered, and that connection then closes.
+  const inFlight = new Set<ServerResponse>();
+  let stopping = false;
+  let drained = 0;
+  server.on('request', (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    if (stopping) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (!stopping) return;
+      drained++;
+      server.closeIdleConnections();
+    });
+  });
   agent.start();
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
@@ -101,12 +131,21 @@ export async function startRuntime(
     url: `http://${host}:${port}/`,
     port,
     agent,
-    stop: async () => {
-      await agent.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
+    stop: async (graceMs = DEFAULT_SHUTDOWN_GRACE_SECONDS * 1000) => {
+      stopping = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let graceTimer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((resolve) => {
+        graceTimer = setTimeout(resolve, graceMs);
       });
+      // A pull that hangs (the store unreachable) must not hold the stop past the grace period.
+      await Promise.race([Promise.all([closed, agent.stop()]), graceOver]);
+      clearTimeout(graceTimer);
+      const cut = inFlight.size;
+      if (cut > 0) server.closeAllConnections();
+      return { drained, cut };
     },
   };
 }
