@@ -5,7 +5,7 @@ import { preflight } from '../lib/cli/preflight';
 import { resolveTarget } from '../lib/cli/target';
 import { loadEnvironment } from '../lib/config/load';
 
-const USAGE = `usage: npx orbit <command> [--env NAME] [--json]
+const USAGE = `usage: npx orbit <command> [--env NAME | --config PATH] [--port PORT] [--aws] [--json]
 
   status                              the fleet: releases, weights, health, heartbeats, findings
   stage [DIR]                         local fleet: build (or take) a release and stage it everywhere
@@ -21,7 +21,9 @@ const USAGE = `usage: npx orbit <command> [--env NAME] [--json]
   operator-policy --env NAME          the IAM policy this CLI needs against an AWS environment
   host-policy --env NAME --location ID  the IAM policy an on-prem host needs to assume its role
 
-Targets the running local fleet (npm start) unless --env names an AWS environment.`;
+Targets a local fleet running here (npm start): the only one, or the one --env NAME,
+--config PATH or --port PORT (its first port) picks. --env/--config name an AWS environment
+when no local fleet of it runs here; --aws always does.`;
 
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -29,6 +31,9 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       env: { type: 'string' },
+      config: { type: 'string' },
+      port: { type: 'string' },
+      aws: { type: 'boolean' },
       json: { type: 'boolean' },
       watch: { type: 'boolean' },
       location: { type: 'string' },
@@ -62,7 +67,28 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(policy, null, 2));
     return;
   }
-  const target = await resolveTarget({ env: values.env, stateDir: values['state-dir'] });
+  if ((command === 'drain' || command === 'restore') && !values.location === !values.function) {
+    throw new Error(
+      values.location
+        ? `${command} takes --location ID or --function NAME, not both`
+        : `${command} needs what to ${command}: --location ID (one location) or --function NAME (one function fleet-wide), e.g. npx orbit ${command} --location lab`
+    );
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65_536)) {
+    throw new Error(`--port ${values.port}: give the local fleet's first port, e.g. 4100`);
+  }
+  const target = await resolveTarget({
+    env: values.env,
+    configPath: values.config,
+    port,
+    aws: values.aws,
+    stateDir: values['state-dir'],
+  });
+  // --env or --config may mean AWS as well as a local fleet: say which one this is.
+  if (target.local && (values.env || values.config)) {
+    process.stderr.write(`orbit: using ${target.description} (--aws for AWS)\n`);
+  }
   const needRelease = () => {
     if (!arg || !/^r-[0-9a-f]{16}$/.test(arg))
       throw new Error(`rollout ${sub} needs a release id (r- and 16 hex digits)`);
@@ -76,7 +102,7 @@ async function main(): Promise<void> {
     case 'rollout':
       switch (sub) {
         case 'plan':
-          return print(commands.plan(target, needRelease()));
+          return print(await commands.plan(target, needRelease()));
         case 'start':
           return print(await commands.submit(target, { command: 'start', release: needRelease() }));
         case 'pause':

@@ -1,7 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { FleetRecords } from '../../functions/orchestrator/fleet-records';
 import { listFindings, runGovernance } from '../../functions/orchestrator/governance';
 import type { Command, Rollout } from '../../functions/orchestrator/model';
-import { planRollout } from '../../functions/orchestrator/plan';
+import { planRollout, rolloutProblem } from '../../functions/orchestrator/plan';
 import { keys } from '../../functions/shared/keys';
 import { stageEverywhere } from '../local/fleet';
 import { buildRelease } from '../release/build';
@@ -19,10 +20,46 @@ export interface Output {
 const get = async (t: Target, Key: { pk: string; sk: string }) =>
   (await t.table.send(new GetCommand({ TableName: t.tableName, Key, ConsistentRead: true }))).Item;
 
-/** The fleet at a glance: what each location serves, its health, heartbeat and findings. */
+/** A function drained fleet-wide, as `status` shows it. */
+interface FunctionDrain {
+  readonly function: string;
+  readonly reason?: string;
+  readonly by?: string;
+  readonly at?: string;
+}
+
+/** The functions of every staged release that are drained fleet-wide. */
+async function functionDrains(t: Target): Promise<FunctionDrain[]> {
+  const records = new FleetRecords(t.table, t.tableName);
+  const names = await records.knownFunctions(t.environment.locations.map((l) => l.id));
+  const items = await Promise.all(names.map((name) => get(t, keys.functionDrain(name))));
+  return names.flatMap((name, i) => {
+    const item = items[i];
+    if (item?.drained !== true) return [];
+    return [
+      {
+        function: name,
+        reason: item.reason as string | undefined,
+        by: item.by as string | undefined,
+        at: item.at as string | undefined,
+      },
+    ];
+  });
+}
+
+/**
+ * The fleet at a glance: what each location serves, its health, heartbeat and findings, the
+ * functions drained fleet-wide, and on the local fleet how often each runtime was restarted.
+ */
 export async function status(t: Target): Promise<Output> {
   const now = Date.now();
-  const findings = (await listFindings(t.table, t.tableName)).filter((f) => !f.resolved);
+  const [allFindings, drainedFunctions, runtimes] = await Promise.all([
+    listFindings(t.table, t.tableName),
+    functionDrains(t),
+    t.runtimes?.(),
+  ]);
+  const findings = allFindings.filter((f) => !f.resolved);
+  const restartsOf = (id: string) => runtimes?.find((r) => r.location === id)?.restarts ?? null;
   const rows = await Promise.all(
     t.environment.locations.map(async (l) => {
       const [desired, hb, drain] = await Promise.all([
@@ -46,13 +83,18 @@ export async function status(t: Target): Promise<Output> {
         health,
         heartbeat: age(hb?.atMs, now),
         findings: findings.filter((f) => f.subject === l.id).length,
+        // Local only: how often the fleet restarted the runtime (null when it cannot say).
+        ...(t.local ? { restarts: restartsOf(l.id) } : {}),
       };
     })
   );
   const active = await t.store.activeRolloutId();
   const text = [
     table(
-      ['location', 'kind', 'stable', 'candidate', 'weight', 'health', 'heartbeat', 'findings'],
+      [
+        ...['location', 'kind', 'stable', 'candidate', 'weight', 'health', 'heartbeat', 'findings'],
+        ...(t.local ? ['restarts'] : []),
+      ],
       rows.map((r) => [
         r.location,
         r.kind,
@@ -62,16 +104,34 @@ export async function status(t: Target): Promise<Output> {
         r.health,
         r.heartbeat,
         String(r.findings),
+        ...(t.local ? [String(r.restarts ?? '-')] : []),
       ])
     ),
     '',
+    ...drainedFunctions.map(
+      (d) =>
+        `function ${d.function} drained fleet-wide${d.reason ? `: ${d.reason}` : ''}${d.by ? ` (by ${d.by}${d.at ? ` at ${d.at}` : ''})` : ''}`
+    ),
     active ? `active rollout: ${active}` : 'no active rollout',
   ].join('\n');
-  return { text, data: { locations: rows, activeRollout: active ?? null } };
+  return { text, data: { locations: rows, drainedFunctions, activeRollout: active ?? null } };
 }
 
-/** What a rollout of `release` would do, before anything moves. */
-export function plan(t: Target, release: string): Output {
+/**
+ * What a rollout of `release` would do, before anything moves. A release staged nowhere has
+ * no plan (it is an error saying so); one that `rollout start` would refuse for another
+ * reason (staged at some locations only, stable everywhere already) gets its plan and the
+ * reason.
+ */
+export async function plan(t: Target, release: string): Promise<Output> {
+  const presence = await new FleetRecords(t.table, t.tableName).presence(t.environment, release);
+  const problem = rolloutProblem(t.environment, release, presence);
+  if (presence.stagedAt.length === 0) {
+    throw new Error(
+      problem ??
+        `release ${release} is staged at no location of ${t.environment.name}; deploy it first`
+    );
+  }
   const p = planRollout(t.environment, release);
   const text = [
     `rollout plan for ${release} in ${t.environment.name}: ${p.totalSteps} steps, at least ${p.minimumMinutes} min of bake`,
@@ -89,8 +149,9 @@ export function plan(t: Target, release: string): Output {
     ),
     '',
     `gates: error rate ≤ ${p.gates.maxErrorRatePercent}%, p99 ≤ ${p.gates.maxP99LatencyMs} ms, at least ${p.gates.minRequests} requests per location and step`,
+    ...(problem ? ['', `rollout start would be rejected: ${problem}`] : []),
   ].join('\n');
-  return { text, data: p };
+  return { text, data: { ...p, ...(problem ? { problem } : {}) } };
 }
 
 /**

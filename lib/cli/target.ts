@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -6,9 +5,16 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ControlStore } from '../../functions/orchestrator/control-store';
 import { createTableClient } from '../../functions/shared/table';
 import { orchestratorNameOf, tableNameOf } from '../config/fleet';
-import { loadEnvironment } from '../config/load';
+import { loadEnvironment, parseEnvironment } from '../config/load';
 import type { Environment } from '../config/schema';
-import { type LocalFleetState, localStateFile } from '../local/fleet';
+import type { LocalControlState } from '../local/control';
+import {
+  type FoundLocalFleet,
+  isFleetRunning,
+  type LocalFleetState,
+  readLocalStates,
+} from '../local/state-file';
+import type { RuntimeStatus } from '../local/supervisor';
 
 /** What a CLI command works on: one environment's control records. */
 export interface Target {
@@ -21,6 +27,13 @@ export interface Target {
   /** Who commands are recorded as. */
   readonly actor: string;
   readonly local: boolean;
+  /** What this target is, in words: `the local fleet 'dev' on port 4100`, `AWS environment 'prod'`. */
+  readonly description: string;
+  /**
+   * The local fleet's runtimes as it supervises them (restart counts); undefined when the
+   * fleet cannot say. @default - none (AWS)
+   */
+  runtimes?(): Promise<readonly RuntimeStatus[] | undefined>;
   /**
    * Has the orchestrator run a pass now, so that a command takes effect in seconds rather
    * than on the next scheduled pass; throws, saying why, when it cannot.
@@ -78,47 +91,133 @@ async function callerIdentity(region: string): Promise<string> {
 /** The default state directory of the local fleet, in the project. */
 export const DEFAULT_STATE_DIR = path.join(process.cwd(), '.orbit');
 
+/** How a command picks what it works on (the CLI's `--env`, `--config`, `--port`, `--aws`). */
+export interface TargetOptions {
+  /** An environment by name: a local fleet of it running here, else the AWS environment. */
+  readonly env?: string;
+  /** An environment from a JSON file, picked like `env`. */
+  readonly configPath?: string;
+  /** The local fleet whose first port this is (`npm start -- --port PORT`). */
+  readonly port?: number;
+  /** The AWS environment even when a local fleet of it runs here. */
+  readonly aws?: boolean;
+  /** Where local fleets write their state files. @default DEFAULT_STATE_DIR */
+  readonly stateDir?: string;
+}
+
+const NO_FLEET =
+  'no local fleet is running here (start one with npm start), or name an AWS environment with --env NAME';
+
+/** `dev on port 4100 (.orbit/local-dev-4100.json)`. */
+const describeFleet = ({ file, state }: FoundLocalFleet) =>
+  `${state.environment} on port ${state.port ?? new URL(state.storeEndpoint).port} (${path.relative(process.cwd(), file) || file})`;
+
 /**
- * The running local fleet by default (found through `.orbit/local.json`), or an AWS
- * environment with `--env NAME` (the table in its home region, standard credential chain).
+ * What a command works on. A local fleet running here (found through its state file in
+ * `.orbit/`) when one matches: the only one running, or the one `--env`/`--config` names,
+ * or the one on `--port`; several that match are an error listing them. Otherwise the AWS
+ * environment `--env`/`--config` names (the table in its home region, standard credential
+ * chain); `--aws` goes there directly. A state file whose fleet is gone counts as no fleet.
  */
-export async function resolveTarget(options: { env?: string; stateDir?: string }): Promise<Target> {
-  if (options.env) {
-    const environment = loadEnvironment({ env: options.env });
-    const table = createTableClient({ region: environment.homeRegion });
-    const tableName = tableNameOf(environment);
-    return {
-      environment,
-      table,
-      tableName,
-      store: new ControlStore(table, tableName),
-      urls: {},
-      actor: await callerIdentity(environment.homeRegion),
-      local: false,
-      wake: () => invokeOrchestrator(environment),
-    };
+export async function resolveTarget(options: TargetOptions): Promise<Target> {
+  if (options.aws && options.port !== undefined) {
+    throw new Error('--port picks a local fleet and --aws an AWS environment; give one of them');
   }
-  const file = localStateFile(options.stateDir ?? DEFAULT_STATE_DIR);
-  if (!existsSync(file)) {
+  const fromFile = options.configPath
+    ? loadEnvironment({ configPath: options.configPath })
+    : undefined;
+  const name = fromFile?.name ?? options.env;
+  if (options.aws) {
+    if (!name) throw new Error('--aws needs the environment: --env NAME or --config PATH');
+    return awsTarget(fromFile ?? loadEnvironment({ env: name }));
+  }
+  const found = readLocalStates(options.stateDir ?? DEFAULT_STATE_DIR);
+  const alive = await Promise.all(found.map((f) => isFleetRunning(f.state)));
+  const running = found.filter((_, i) => alive[i]);
+  const gone = found.filter((_, i) => !alive[i]);
+  const matching = running.filter(
+    ({ state }) =>
+      (name === undefined || state.environment === name) &&
+      (options.port === undefined || state.port === options.port)
+  );
+  if (matching.length > 1) {
     throw new Error(
-      'no local fleet is running here (start one with npm start), or name an AWS environment with --env NAME'
+      `${matching.length} local fleets are running here: ${matching.map(describeFleet).join(', ')}; pick one with --port PORT${name ? '' : ' or --env NAME'}`
     );
   }
-  const state = JSON.parse(readFileSync(file, 'utf8')) as LocalFleetState;
-  const environment = loadEnvironment({ env: state.environment });
+  const [only] = matching;
+  if (only) return localTarget(only);
+  if (options.port !== undefined || name === undefined) {
+    const wanted = [
+      name === undefined ? '' : ` of '${name}'`,
+      options.port === undefined ? '' : ` on port ${options.port}`,
+    ].join('');
+    const others = running.length > 0 ? `; running: ${running.map(describeFleet).join(', ')}` : '';
+    const left =
+      gone.length > 0
+        ? `; ${gone.map((f) => path.relative(process.cwd(), f.file) || f.file).join(', ')} ${gone.length > 1 ? 'are' : 'is'} left by a fleet that is gone`
+        : '';
+    throw new Error(
+      wanted ? `no local fleet${wanted} is running here${others}${left}` : `${NO_FLEET}${left}`
+    );
+  }
+  return awsTarget(fromFile ?? loadEnvironment({ env: name }));
+}
+
+async function awsTarget(environment: Environment): Promise<Target> {
+  const table = createTableClient({ region: environment.homeRegion });
+  const tableName = tableNameOf(environment);
+  return {
+    environment,
+    table,
+    tableName,
+    store: new ControlStore(table, tableName),
+    urls: {},
+    actor: await callerIdentity(environment.homeRegion),
+    local: false,
+    description: `AWS environment '${environment.name}'`,
+    wake: () => invokeOrchestrator(environment),
+  };
+}
+
+/** The environment a fleet runs: recorded in its state file, or (older files) by name. */
+function environmentOf({ file, state }: FoundLocalFleet): Environment {
+  return state.definition === undefined
+    ? loadEnvironment({ env: state.environment })
+    : parseEnvironment(state.definition, `of the local fleet in ${file}`);
+}
+
+function localTarget(found: FoundLocalFleet): Target {
+  const state: LocalFleetState = found.state;
   const table = createTableClient({
     region: state.homeRegion,
     endpoint: state.storeEndpoint,
     maxAttempts: 1,
   });
   return {
-    environment,
+    environment: environmentOf(found),
     table,
     tableName: state.tableName,
     store: new ControlStore(table, state.tableName),
     urls: Object.fromEntries(state.locations.map((l) => [l.id, l.url])),
     actor: `local:${process.env.USER ?? 'developer'}`,
     local: true,
+    description: `the local fleet ${describeFleet(found)}`,
+    runtimes: () => localRuntimes(state.controlUrl),
     wake: () => wakeLocalFleet(state.controlUrl),
   };
+}
+
+/** The runtimes as the fleet's control endpoint reports them; undefined when it cannot. */
+async function localRuntimes(controlUrl: string): Promise<readonly RuntimeStatus[] | undefined> {
+  try {
+    const res = await fetch(new URL('state', controlUrl));
+    if (!res.ok) {
+      await res.arrayBuffer();
+      return undefined;
+    }
+    return ((await res.json()) as LocalControlState).runtimes;
+  } catch {
+    return undefined;
+  }
 }

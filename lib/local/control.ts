@@ -3,6 +3,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpError } from '../../functions/shared/errors';
 import { problemResponse } from '../../functions/shared/problem';
+import type { RuntimeStatus } from './supervisor';
+
+/** What `GET /state` of the control endpoint answers. */
+export interface LocalControlState {
+  readonly environment: string;
+  /** The fleet's own process. */
+  readonly pid: number;
+  /** Each location's runtime: its process and how often it was restarted. */
+  readonly runtimes: readonly RuntimeStatus[];
+}
 
 /** The local fleet's control endpoint: how `npx orbit` wakes the orchestrator loop. */
 export interface LocalControl {
@@ -11,20 +21,39 @@ export interface LocalControl {
   stop(): Promise<void>;
 }
 
+/** What the control endpoint serves. */
+export interface LocalControlOptions {
+  /** Runs an orchestrator pass now. */
+  readonly wake: () => void;
+  /** The fleet as it is now. */
+  readonly state: () => LocalControlState;
+}
+
 /**
- * Serves `POST /wake` on a loopback port the system picks: the CLI calls it after writing a
+ * Serves, on a loopback port the system picks, `POST /wake`: the CLI calls it after writing a
  * command, so that the command runs now instead of on the next scheduled pass (in AWS the
- * CLI invokes the orchestrator function instead). Anything else is a 404 problem.
+ * CLI invokes the orchestrator function instead); and `GET /state`: the runtimes as the
+ * fleet supervises them (restart counts for `orbit status`). Anything else is a 404 problem.
  */
-export async function startLocalControl(wake: () => void): Promise<LocalControl> {
+export async function startLocalControl(options: LocalControlOptions): Promise<LocalControl> {
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/wake') {
-      wake();
+      options.wake();
       res.writeHead(202, { 'content-type': 'application/json' }).end('{"woken":true}');
       return;
     }
+    if (req.method === 'GET' && req.url === '/state') {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(options.state()));
+      return;
+    }
     const problem = problemResponse(
-      new HttpError(404, 'not-found', 'the local control endpoint serves POST /wake only'),
+      new HttpError(
+        404,
+        'not-found',
+        'the local control endpoint serves POST /wake and GET /state'
+      ),
       randomUUID(),
       req.url ?? '/'
     );

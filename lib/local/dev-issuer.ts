@@ -1,5 +1,7 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import * as path from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { close, listen } from './listen';
 
 /** A development token issuer for the local fleet. */
@@ -12,16 +14,58 @@ export interface DevIssuer {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startDevIssuer}. */
+export interface DevIssuerOptions {
+  /**
+   * Keep the signing key in this file (created on first start, owner-only): tokens issued
+   * before a restart still verify after it, on the same port.
+   * @default - a fresh key per start
+   */
+  readonly keyFile?: string;
+}
+
 const KID = 'orbit-local-1';
+/** The private members of an RSA JWK: what the published key must not hold. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const;
+
+/** The issuer's RS256 key pair as JWKs: the key file's, or a new one (written to it). */
+async function signingKey(keyFile: string | undefined): Promise<JWK> {
+  if (keyFile && existsSync(keyFile)) {
+    try {
+      return JSON.parse(readFileSync(keyFile, 'utf8')) as JWK;
+    } catch (err) {
+      throw new Error(
+        `${keyFile} holds no signing key (${(err as Error).message}); delete it to start with a new one`,
+        { cause: err }
+      );
+    }
+  }
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  if (keyFile) {
+    mkdirSync(path.dirname(keyFile), { recursive: true });
+    writeFileSync(keyFile, `${JSON.stringify(jwk)}\n`, { mode: 0o600 });
+  }
+  return jwk;
+}
 
 /**
- * Runs an OpenID-style issuer on loopback: a fresh RS256 key per start, its JWKS and a
- * discovery document, so the satellite runtimes verify tokens exactly as they do against a
- * real identity provider. Development only: it signs whatever it is asked to.
+ * Runs an OpenID-style issuer on loopback: an RS256 key (fresh per start, or kept in
+ * `keyFile`), its JWKS and a discovery document, so the satellite runtimes verify tokens
+ * exactly as they do against a real identity provider. Development only: it signs whatever
+ * it is asked to.
  */
-export async function startDevIssuer(port: number, audience: string): Promise<DevIssuer> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: KID, alg: 'RS256', use: 'sig' };
+export async function startDevIssuer(
+  port: number,
+  audience: string,
+  options: DevIssuerOptions = {}
+): Promise<DevIssuer> {
+  const pair = await signingKey(options.keyFile);
+  const privateKey = await importJWK({ ...pair, alg: 'RS256' }, 'RS256');
+  const publicMembers = Object.fromEntries(
+    Object.entries(pair).filter(([name]) => !(PRIVATE_MEMBERS as readonly string[]).includes(name))
+  );
+  const jwk: JWK = { ...publicMembers, kid: KID, alg: 'RS256', use: 'sig' };
   let issuer = '';
   const server: Server = createServer((req, res) => {
     const send = (body: unknown) => {

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ControlStore } from '../../functions/orchestrator/control-store';
 import { runGovernance } from '../../functions/orchestrator/governance';
@@ -15,24 +13,38 @@ import { ORBIT_ENV } from '../../functions/shared/env';
 import { keys } from '../../functions/shared/keys';
 import { createTableClient } from '../../functions/shared/table';
 import { dataRegionOf, regionOf, tableNameOf } from '../config/fleet';
-import type { Environment, LocationKind } from '../config/schema';
+import type { Environment } from '../config/schema';
 import { buildRelease } from '../release/build';
 import type { Release, ReleaseManifest } from '../release/manifest';
 import { RUNTIME_ENV } from '../satellite/config';
+import { SHUTDOWN_GRACE_ENV } from '../satellite/shutdown';
 import { startLocalControl } from './control';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { runLoop } from './loop';
+import {
+  type LocalFleetState,
+  type LocalLocationAddress,
+  localStateFile,
+  removeLocalState,
+  writeLocalState,
+} from './state-file';
 import { type LocalStore, startLocalStore } from './store';
+import { type RuntimeStatus, type SupervisedRuntime, superviseRuntime } from './supervisor';
 
 /** Options of {@link startLocalFleet}. */
 export interface LocalFleetOptions {
   readonly environment: Environment;
+  /** The `--config` file the environment came from, recorded in the state file. @default - none */
+  readonly configPath?: string;
   /**
    * First loopback port: the store takes it, the token issuer the next, then one per location.
    * @default 4100
    */
   readonly basePort?: number;
-  /** Keep the store's data in this directory. @default - in memory */
+  /**
+   * Keep the store's data, and the token issuer's signing key, in this directory.
+   * @default - in memory, a fresh key per start
+   */
   readonly persistDir?: string;
   /** A release built earlier. @default - built now from `functions/` */
   readonly release?: Release;
@@ -50,25 +62,45 @@ export interface LocalFleetOptions {
   /** What each orchestrator pass did. @default - dropped */
   readonly onReconcile?: (events: readonly string[]) => void;
   /**
-   * Write `.orbit/local.json` here so that `npx orbit` finds this fleet.
+   * Seconds before a runtime that died is restarted; each restart in a row doubles it, up to
+   * 30 s. @default 1
+   */
+  readonly restartDelaySeconds?: number;
+  /** One line each time a runtime died and is restarting. @default - dropped */
+  readonly onRestart?: (line: string) => void;
+  /**
+   * Write this fleet's state file here (`local-<env>-<port>.json`) so that `npx orbit`
+   * finds it.
    * @default - not written
    */
   readonly stateDir?: string;
 }
 
 /** One location of the running local fleet. */
-export interface LocalLocation {
-  readonly id: string;
-  readonly kind: LocationKind;
-  readonly region: string;
-  readonly url: string;
+export interface LocalLocation extends LocalLocationAddress {
+  /** Its runtime's process now (a restart changes it). */
   readonly pid: number;
+}
+
+/** What a location serves, as its desired-traffic record says. */
+export interface ServedRelease {
+  readonly location: string;
+  readonly stable: string;
+  readonly candidate?: string;
+  /** The candidate's share, 0 to 1. */
+  readonly weight: number;
 }
 
 /** The running local fleet. */
 export interface LocalFleet {
   readonly environment: Environment;
+  /** The release this start built (or was given) and staged everywhere. */
   readonly releaseId: string;
+  /**
+   * What each location serves at start: the release just staged on a fresh store; with a
+   * persisted one, what the orchestrator last set.
+   */
+  readonly serving: readonly ServedRelease[];
   readonly storeEndpoint: string;
   readonly issuer: DevIssuer;
   /** A ready-to-use bearer token for the fleet's `jwt` routes. */
@@ -76,36 +108,30 @@ export interface LocalFleet {
   readonly locations: readonly LocalLocation[];
   /** The orchestrator the fleet's loop runs (tests call `reconcile()` directly too). */
   readonly orchestrator: Orchestrator;
+  /** Where the fleet's state file is. @default - none written */
+  readonly stateFile?: string;
+  /** Each runtime as supervised now: its process and restart count. */
+  runtimes(): readonly RuntimeStatus[];
   /** Runs an orchestrator pass now (after the one in progress), as `npx orbit` commands do. */
   wake(): void;
   /** Stops every runtime, the issuer and the store; frees every port. */
   stop(): Promise<void>;
 }
 
-/** What `npx orbit` reads to find the running local fleet. */
-export interface LocalFleetState {
-  readonly environment: string;
-  readonly storeEndpoint: string;
-  readonly tableName: string;
-  readonly homeRegion: string;
-  readonly locations: readonly LocalLocation[];
-  readonly pid: number;
-  /** Where `POST wake` runs an orchestrator pass now. */
-  readonly controlUrl: string;
-}
-
-/** Where the local fleet's state file lives under a state directory. */
-export const localStateFile = (stateDir: string) => path.join(stateDir, 'local.json');
-
 const RUNTIME_READY_TIMEOUT_MS = 20_000;
 /** Governance runs every this many reconcile intervals. */
 const GOVERNANCE_EVERY_INTERVALS = 5;
+/** How long a local runtime answers requests in flight when the fleet stops. */
+const RUNTIME_GRACE_SECONDS = 3;
+/** Where a persisted fleet keeps its token issuer's signing key, in the persist directory. */
+export const ISSUER_KEY_FILE = 'orbit-issuer-key.json';
 
 /**
  * Brings a whole environment up on one machine: the embedded store with the fleet's table,
  * the location records and the release staged and made stable everywhere, a development
  * token issuer, and one satellite runtime process per location (regions too) on consecutive
- * loopback ports. Anything that fails on the way stops what was started.
+ * loopback ports, each supervised (restarted when it dies) and stopping by itself if this
+ * process dies. Anything that fails on the way stops what was started.
  */
 export async function startLocalFleet(options: LocalFleetOptions): Promise<LocalFleet> {
   const env = options.environment;
@@ -122,16 +148,18 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     const store: LocalStore = await startLocalStore(basePort, tableName, options.persistDir);
     stops.push(store.stop);
     const audience = `orbit-${env.name}-local`;
-    const issuer = await startDevIssuer(basePort === 0 ? 0 : basePort + 1, audience);
+    const issuer = await startDevIssuer(basePort === 0 ? 0 : basePort + 1, audience, {
+      keyFile: options.persistDir ? path.join(options.persistDir, ISSUER_KEY_FILE) : undefined,
+    });
     stops.push(issuer.stop);
 
     const control = createTableClient({ region: env.homeRegion, endpoint: store.endpoint });
     stops.push(async () => control.destroy());
     await stageEverywhere(env, control, releaseId, release.manifest);
+    const serving = await servedReleases(env, control);
 
-    const children: ChildProcess[] = [];
-    const runtimes = new Map<string, ChildProcess>();
-    stops.push(() => stopChildren(children));
+    const runtimes = new Map<string, SupervisedRuntime>();
+    stops.push(() => Promise.all([...runtimes.values()].map((r) => r.stop())).then(() => {}));
     // Event-driven reconcile: when the orchestrator waits for a location's evidence, that
     // location's next heartbeat runs a pass at once instead of on the next scheduled one.
     let awaited = new Set<string>();
@@ -139,50 +167,60 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     const onHeartbeat = (locationId: string) => {
       if (awaited.has(locationId)) wake();
     };
-    const locations = await Promise.all(
-      env.locations.map(async (location, i) => {
-        const port = basePort === 0 ? 0 : basePort + 2 + i;
-        const child = spawnRuntime(release, {
-          [ORBIT_ENV.environment]: env.name,
-          [ORBIT_ENV.locationId]: location.id,
-          [ORBIT_ENV.locationKind]: location.kind,
-          [ORBIT_ENV.region]: regionOf(location),
-          [ORBIT_ENV.tableName]: tableName,
-          [ORBIT_ENV.dataRegion]: dataRegionOf(env, location),
-          ORBIT_DYNAMODB_ENDPOINT: store.endpoint,
-          [RUNTIME_ENV.port]: String(port),
-          [RUNTIME_ENV.host]: '127.0.0.1',
-          [RUNTIME_ENV.artifacts]: path.dirname(release.dir),
-          [RUNTIME_ENV.authIssuer]: issuer.issuer,
-          [RUNTIME_ENV.authAudience]: audience,
-          [RUNTIME_ENV.pullIntervalSeconds]: String(options.pullIntervalSeconds ?? 2),
-          [RUNTIME_ENV.announceHeartbeats]: 'true',
-          ...(env.api.cors ? { ORBIT_CORS: JSON.stringify(env.api.cors) } : {}),
+    // Settled, all of them, before a failure is thrown: every runtime that did start is stopped.
+    const started = await Promise.allSettled(
+      env.locations.map(async (location, i): Promise<LocalLocation> => {
+        const runtime = await superviseRuntime({
+          locationId: location.id,
+          port: basePort === 0 ? 0 : basePort + 2 + i,
+          spawn: (port) =>
+            spawnRuntime(release, {
+              [ORBIT_ENV.environment]: env.name,
+              [ORBIT_ENV.locationId]: location.id,
+              [ORBIT_ENV.locationKind]: location.kind,
+              [ORBIT_ENV.region]: regionOf(location),
+              [ORBIT_ENV.tableName]: tableName,
+              [ORBIT_ENV.dataRegion]: dataRegionOf(env, location),
+              ORBIT_DYNAMODB_ENDPOINT: store.endpoint,
+              [RUNTIME_ENV.port]: String(port),
+              [RUNTIME_ENV.host]: '127.0.0.1',
+              [RUNTIME_ENV.artifacts]: path.dirname(release.dir),
+              [RUNTIME_ENV.authIssuer]: issuer.issuer,
+              [RUNTIME_ENV.authAudience]: audience,
+              [RUNTIME_ENV.pullIntervalSeconds]: String(options.pullIntervalSeconds ?? 2),
+              [RUNTIME_ENV.announceHeartbeats]: 'true',
+              [SHUTDOWN_GRACE_ENV]: String(RUNTIME_GRACE_SECONDS),
+              ...(env.api.cors ? { ORBIT_CORS: JSON.stringify(env.api.cors) } : {}),
+            }),
+          readyTimeoutMs: options.readyTimeoutMs ?? RUNTIME_READY_TIMEOUT_MS,
+          restartDelayMs: (options.restartDelaySeconds ?? 1) * 1000,
+          killAfterMs: (RUNTIME_GRACE_SECONDS + 2) * 1000,
+          onLog: options.onLog,
+          onHeartbeat,
+          onRestart: options.onRestart,
         });
-        children.push(child);
-        runtimes.set(location.id, child);
-        const ready = await waitReady(
-          child,
-          location.id,
-          options.readyTimeoutMs ?? RUNTIME_READY_TIMEOUT_MS,
-          options.onLog,
-          onHeartbeat
-        );
+        runtimes.set(location.id, runtime);
         return {
           id: location.id,
           kind: location.kind,
           region: regionOf(location),
-          url: ready.url,
-          pid: child.pid ?? 0,
+          url: runtime.url,
+          get pid() {
+            return runtime.status().pid;
+          },
         };
       })
     );
+    const locations = started.map((s) => {
+      if (s.status === 'rejected') throw s.reason;
+      return s.value;
+    });
     const records = new SatelliteTrafficDriver(control, tableName);
     // What AWS cannot do for a satellite, one machine can: tell the runtime to pull at once.
     const driver: TrafficDriver = {
       apply: async (locationId, target) => {
         await records.apply(locationId, target);
-        runtimes.get(locationId)?.kill('SIGHUP');
+        runtimes.get(locationId)?.signal('SIGHUP');
       },
     };
     const health = new HeartbeatHealthSource(control, tableName);
@@ -212,38 +250,76 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     });
     stops.push(loop.stop);
     wake = loop.wake;
-    const controlEndpoint = await startLocalControl(loop.wake);
+    const statuses = () => env.locations.flatMap((l) => runtimes.get(l.id)?.status() ?? []);
+    const controlEndpoint = await startLocalControl({
+      wake: loop.wake,
+      state: () => ({ environment: env.name, pid: process.pid, runtimes: statuses() }),
+    });
     stops.push(controlEndpoint.stop);
+    let stateFile: string | undefined;
     if (options.stateDir) {
-      const file = localStateFile(options.stateDir);
-      mkdirSync(options.stateDir, { recursive: true });
+      const port = Number(new URL(store.endpoint).port);
+      const file = localStateFile(options.stateDir, env.name, port);
       const state: LocalFleetState = {
         environment: env.name,
+        definition: env,
+        ...(options.configPath ? { configPath: path.resolve(options.configPath) } : {}),
+        port,
         storeEndpoint: store.endpoint,
         tableName,
         homeRegion: env.homeRegion,
-        locations,
+        locations: locations.map(({ id, kind, region, url }) => ({ id, kind, region, url })),
         pid: process.pid,
         controlUrl: controlEndpoint.url,
       };
-      writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
-      stops.push(async () => rmSync(file, { force: true }));
+      writeLocalState(file, state);
+      stateFile = file;
+      // First to go: a CLI must not find a fleet that is stopping.
+      stops.push(async () => removeLocalState(file, process.pid));
     }
     return {
       environment: env,
       releaseId,
+      serving,
       orchestrator,
       wake: loop.wake,
       storeEndpoint: store.endpoint,
       issuer,
       token: await issuer.issue('local-developer'),
       locations,
+      stateFile,
+      runtimes: statuses,
       stop: stopAll,
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/** What each location's desired-traffic record says it serves. */
+async function servedReleases(
+  env: Environment,
+  table: DynamoDBDocumentClient
+): Promise<ServedRelease[]> {
+  return Promise.all(
+    env.locations.map(async (location) => {
+      const { Item } = await table.send(
+        new GetCommand({
+          TableName: tableNameOf(env),
+          Key: keys.desiredTraffic(location.id),
+          ConsistentRead: true,
+        })
+      );
+      const candidate = Item?.candidate as string | undefined;
+      return {
+        location: location.id,
+        stable: String(Item?.stable ?? '-'),
+        ...(candidate ? { candidate } : {}),
+        weight: candidate ? Number(Item?.weight ?? 0) : 0,
+      };
+    })
+  );
 }
 
 /**
@@ -307,6 +383,12 @@ export async function stageEverywhere(
   }
 }
 
+/**
+ * A runtime process for the local fleet. Its IPC channel is how it knows the fleet lives: when
+ * this process dies (even by SIGKILL) the channel closes and the runtime stops by itself. In a
+ * process group of its own, so that Ctrl-C reaches the fleet only, which then stops its
+ * runtimes (rather than watching them exit and restarting them).
+ */
 function spawnRuntime(release: Release, env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, [path.join(release.dir, release.manifest.runtime.file)], {
     env: {
@@ -318,70 +400,7 @@ function spawnRuntime(release: Release, env: Record<string, string>): ChildProce
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true,
   });
-}
-
-function waitReady(
-  child: ChildProcess,
-  locationId: string,
-  timeoutMs: number,
-  onLog?: (locationId: string, line: string) => void,
-  onHeartbeat?: (locationId: string) => void
-): Promise<{ url: string }> {
-  return new Promise((resolve, reject) => {
-    const last: string[] = [];
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(`location ${locationId}: the runtime was not ready within ${timeoutMs} ms`)
-        ),
-      timeoutMs
-    );
-    const onLine = (line: string) => {
-      if (line.startsWith('{"event":"heartbeat"')) {
-        onHeartbeat?.(locationId);
-        return;
-      }
-      last.push(line);
-      if (last.length > 5) last.shift();
-      if (line.startsWith('{"event":"ready"')) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as { url: string });
-        return;
-      }
-      onLog?.(locationId, line);
-    };
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', onLine);
-    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', onLine);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      const why = last.filter((l) => l.startsWith('orbit runtime:')).pop() ?? last.pop() ?? '';
-      reject(
-        new Error(
-          `location ${locationId}: the runtime exited (code ${code})${why ? `: ${why.replace(/^orbit runtime: /, '')}` : ''}`
-        )
-      );
-    });
-  });
-}
-
-async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) {
-            resolve();
-            return;
-          }
-          const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          child.once('exit', () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        })
-    )
-  );
 }

@@ -39,18 +39,62 @@ describe('npx orbit', () => {
     const text = await orbit('status');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
-      /^location\s+kind\s+stable\s+candidate\s+weight\s+health\s+heartbeat\s+findings$/m
+      /^location\s+kind\s+stable\s+candidate\s+weight\s+health\s+heartbeat\s+findings\s+restarts$/m
     );
     expect(text.stdout).toMatch(/^lab\s+on-prem\s+r-[0-9a-f]{16}\s+-\s+0%/m);
     const json = await orbit('status', '--json');
     expect(JSON.parse(json.stdout).locations).toHaveLength(4);
   });
 
-  it('plans a rollout before anything moves', async () => {
+  it('plans a rollout before anything moves, saying why rollout start would refuse it', async () => {
     const out = await orbit('rollout', 'plan', fleet.releaseId);
     expect(out.stdout).toContain('canary  lab');
     expect(out.stdout).toMatch(/gates: error rate ≤ 1%/);
+    expect(out.stdout).toMatch(/^rollout start would be rejected: .*stable at every location$/m);
   });
+
+  it('has no plan for a release staged nowhere, and says so', async () => {
+    const out = await orbit('rollout', 'plan', 'r-0123456789abcdef');
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr.trim().split('\n')).toEqual([
+      // The orchestrator's words, as rollout start gives them.
+      expect.stringMatching(/^orbit: release r-0123456789abcdef is .*staged at .* location of dev/),
+    ]);
+  });
+
+  it('shows a function drained fleet-wide in status, until it is restored', async () => {
+    const drained = await orbit('drain', '--function', 'items', '--reason', 'cli test');
+    expect(drained.stdout.trim()).toBe('function items fleet-wide drained');
+    const text = await orbit('status');
+    expect(text.stdout).toMatch(
+      /^function items drained fleet-wide: cli test \(by local:.+ at \d{4}-\d\d-\d\dT.+Z\)$/m
+    );
+    const json = JSON.parse((await orbit('status', '--json')).stdout);
+    expect(json.drainedFunctions).toEqual([
+      expect.objectContaining({ function: 'items', reason: 'cli test' }),
+    ]);
+    await orbit('restore', '--function', 'items');
+    expect((await orbit('status')).stdout).not.toMatch(/drained fleet-wide/);
+  });
+
+  it.each([
+    [
+      'drain',
+      'drain needs what to drain: --location ID (one location) or --function NAME (one function fleet-wide), e.g. npx orbit drain --location lab',
+    ],
+    [
+      'restore',
+      'restore needs what to restore: --location ID (one location) or --function NAME (one function fleet-wide), e.g. npx orbit restore --location lab',
+    ],
+  ])(
+    'says what %s needs when given neither --location nor --function',
+    async (command, message) => {
+      const out = await orbit(command);
+      expect(out.code).toBe(1);
+      expect(out.stderr.trim().split('\n')).toEqual([`orbit: ${message}`]);
+    }
+  );
 
   it('drains a location through the orchestrator and audits it', async () => {
     const drained = await orbit('drain', '--location', 'boston', '--reason', 'test');
@@ -91,6 +135,8 @@ describe('npx orbit', () => {
 });
 
 describe('resolveTarget for an AWS environment', () => {
+  // No local fleet of the environment runs in this state directory.
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'orbit-no-fleet-'));
   const sts = mockClient(STSClient);
   const lambda = mockClient(LambdaClient);
   afterEach(() => {
@@ -102,7 +148,7 @@ describe('resolveTarget for an AWS environment', () => {
     sts
       .on(GetCallerIdentityCommand)
       .resolves({ Arn: 'arn:aws:sts::333333333333:assumed-role/Deployer/alice' });
-    const target = await resolveTarget({ env: 'prod' });
+    const target = await resolveTarget({ env: 'prod', stateDir });
     expect(target).toMatchObject({
       actor: 'arn:aws:sts::333333333333:assumed-role/Deployer/alice',
       local: false,
@@ -113,7 +159,7 @@ describe('resolveTarget for an AWS environment', () => {
   it('wakes the orchestrator with an asynchronous invocation of a reconcile pass', async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:iam::333333333333:user/alice' });
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-    const target = await resolveTarget({ env: 'prod' });
+    const target = await resolveTarget({ env: 'prod', stateDir });
     await target.wake();
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
     expect(lambda).toHaveReceivedCommandWith(InvokeCommand, {
@@ -128,7 +174,7 @@ describe('resolveTarget for an AWS environment', () => {
     sts
       .on(GetCallerIdentityCommand)
       .rejects(new Error('Could not load credentials from any providers'));
-    await expect(resolveTarget({ env: 'prod' })).rejects.toThrow(
+    await expect(resolveTarget({ env: 'prod', stateDir })).rejects.toThrow(
       'no usable AWS credentials for us-east-1: Could not load credentials from any providers'
     );
   });

@@ -1,17 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { submit } from '../../lib/cli/commands';
 import { resolveTarget } from '../../lib/cli/target';
 import { loadEnvironment } from '../../lib/config/load';
-import {
-  type LocalFleet,
-  type LocalFleetState,
-  localStateFile,
-  startLocalFleet,
-} from '../../lib/local/fleet';
+import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
+import { type LocalFleetState, localStateFile } from '../../lib/local/state-file';
 
 /** True when nothing listens on the port any more. */
 const portIsFree = (port: number) =>
@@ -160,30 +157,54 @@ describe('commands against the local fleet', () => {
     expect(await target.store.intent(out.data as never)).toMatchObject({ status: 'pending' });
   });
 
-  it('fail to wake a fleet whose control endpoint is gone, naming it and the cause', async () => {
-    const target = await resolveTarget({ stateDir });
-    const state = JSON.parse(readFileSync(localStateFile(stateDir), 'utf8')) as LocalFleetState;
+  it('keep one state file per fleet, named by its environment and first port', () => {
+    const port = Number(new URL(fleet.storeEndpoint).port);
+    expect(fleet.stateFile).toBe(localStateFile(stateDir, 'dev', port));
+    const state = JSON.parse(readFileSync(fleet.stateFile as string, 'utf8')) as LocalFleetState;
+    expect(state).toMatchObject({ environment: 'dev', port, pid: process.pid });
+    expect(state.definition).toMatchObject({ name: 'dev', locations: expect.any(Array) });
+  });
+
+  it('take a state file whose control endpoint refuses connections for a fleet that is gone', async () => {
+    const state = JSON.parse(readFileSync(fleet.stateFile as string, 'utf8')) as LocalFleetState;
     const closed = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
         const { port } = probe.address() as { port: number };
         probe.close(() => resolve(port));
       });
     });
-    const gone = { ...state, controlUrl: `http://127.0.0.1:${closed}/` };
-    writeFileSync(localStateFile(stateDir), JSON.stringify(gone));
-    try {
-      const offline = await resolveTarget({ stateDir });
-      await expect(offline.wake()).rejects.toThrow(
-        `http://127.0.0.1:${closed}/wake is unreachable (ECONNREFUSED)`
-      );
-    } finally {
-      writeFileSync(localStateFile(stateDir), JSON.stringify(state));
-    }
-    await expect(target.wake()).resolves.toBeUndefined();
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'orbit-gone-'));
+    const file = localStateFile(elsewhere, 'dev', 4999);
+    writeFileSync(file, JSON.stringify({ ...state, controlUrl: `http://127.0.0.1:${closed}/` }));
+    await expect(resolveTarget({ stateDir: elsewhere })).rejects.toThrow(
+      /^no local fleet is running here \(start one with npm start\), or name an AWS environment with --env NAME; .*local-dev-4999\.json is left by a fleet that is gone$/
+    );
   });
 
-  it('answer anything but POST /wake on the control endpoint with a 404 problem', async () => {
-    const state = JSON.parse(readFileSync(localStateFile(stateDir), 'utf8')) as LocalFleetState;
+  it('fail to wake a fleet whose control endpoint went away, naming it and the cause', async () => {
+    const state = JSON.parse(readFileSync(fleet.stateFile as string, 'utf8')) as LocalFleetState;
+    // A control endpoint that answers while the CLI finds the fleet, then goes away.
+    const endpoint = createHttpServer((_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    const { port } = endpoint.address() as { port: number };
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'orbit-going-'));
+    writeFileSync(
+      localStateFile(elsewhere, 'dev', 4998),
+      JSON.stringify({ ...state, controlUrl: `http://127.0.0.1:${port}/` })
+    );
+    const target = await resolveTarget({ stateDir: elsewhere });
+    await new Promise<void>((resolve) => {
+      endpoint.close(() => resolve());
+      endpoint.closeAllConnections();
+    });
+    await expect(target.wake()).rejects.toThrow(
+      `http://127.0.0.1:${port}/wake is unreachable (ECONNREFUSED)`
+    );
+    await expect((await resolveTarget({ stateDir })).wake()).resolves.toBeUndefined();
+  });
+
+  it('answer anything but POST /wake and GET /state on the control endpoint with a 404 problem', async () => {
+    const state = JSON.parse(readFileSync(fleet.stateFile as string, 'utf8')) as LocalFleetState;
     const res = await fetch(new URL('wake', state.controlUrl));
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/problem+json');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { dev } from '../../lib/config/environments/dev';
@@ -7,7 +8,10 @@ import { buildRelease } from '../../lib/release/build';
 import type { Release } from '../../lib/release/manifest';
 import { commandsFor } from '../support/cli';
 
-/** A copy of a release under another id, optionally with one bundle replaced. */
+/**
+ * A copy of a release under another id, optionally with one bundle replaced (and its digest
+ * in the manifest with it: runtimes refuse a bundle that does not match its manifest).
+ */
 function variant(
   release: Release,
   releaseId: string,
@@ -16,7 +20,19 @@ function variant(
   const dir = path.join(path.dirname(release.dir), releaseId);
   cpSync(release.dir, dir, { recursive: true });
   const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, releaseId }));
+  const functions = (manifest.functions as { file: string }[]).map((f) =>
+    replace && f.file === replace.file
+      ? {
+          ...f,
+          sha256: createHash('sha256').update(replace.code).digest('hex'),
+          bytes: Buffer.byteLength(replace.code),
+        }
+      : f
+  );
+  writeFileSync(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({ ...manifest, releaseId, functions })
+  );
   if (replace) writeFileSync(path.join(dir, replace.file), replace.code);
   return releaseId;
 }

@@ -21,6 +21,8 @@ export function commandsFor(fleet: LocalFleet) {
     urls: Object.fromEntries(fleet.locations.map((l) => [l.id, l.url])),
     actor: 'local:test',
     local: true,
+    description: `the local fleet '${fleet.environment.name}' of this test`,
+    runtimes: async () => fleet.runtimes(),
     wake: async () => fleet.wake(),
   };
   return {
@@ -28,5 +30,6 @@ export function commandsFor(fleet: LocalFleet) {
     stage: (dir?: string) => commands.stage(target, dir),
     submit: (command: Command) => commands.submit(target, command),
     rolloutStatus: () => commands.rolloutStatus(target),
+    plan: (release: string) => commands.plan(target, release),
   };
 }
