@@ -1,9 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  dataRegionOf,
-  gateAlarmPrefix,
-  regionOf as locationRegion,
-} from '../../lib/config/fleet';
+import { dataRegionOf, gateAlarmPrefix, regionOf as locationRegion } from '../../lib/config/fleet';
 import { type Environment, environmentSchema, type Location } from '../../lib/config/schema';
 import { requiredEnv } from '../shared/env';
 import { keys } from '../shared/keys';
