@@ -142,13 +142,11 @@ describe('a refusal re-reads what the location serves', () => {
     const send = jest.spyOn(client, 'send');
     expect((await state.recheckServed()).released).toBe(true); // …a refusal is not…
     // …and it reads strongly consistent, not from a possibly stale replica.
-    expect(
-      (
-        send.mock.calls[0]?.[0] as {
-          input: { RequestItems: Record<string, { ConsistentRead?: boolean }> };
-        }
-      ).input.RequestItems[table.tableName]?.ConsistentRead
-    ).toBe(true);
+    const [command] = send.mock.calls[0] ?? [];
+    const batch = command as unknown as {
+      input: { RequestItems: Record<string, { ConsistentRead?: boolean }> };
+    };
+    expect(batch.input.RequestItems[table.tableName]?.ConsistentRead).toBe(true);
     send.mockRestore();
     const again = jest.spyOn(client, 'send');
     await put({ stable: 'r-newer', weight: 0 });
