@@ -208,6 +208,8 @@ export async function rolloutStatus(t: Target): Promise<Output> {
   const text = [
     `rollout ${rollout.rolloutId} of ${rollout.release}: ${rollout.status}${rollout.reason ? ` (${rollout.reason})` : ''}`,
     `${where}; touched: ${rollout.touched.join(', ') || 'none'}`,
+    // What the current step waits for, per location: a step never waits without a reason.
+    ...Object.entries(rollout.waiting ?? {}).map(([id, why]) => `  waits for ${id}: ${why}`),
     ...rollout.history.slice(-5).map((h) => `  ${h.at}  ${h.event}`),
   ].join('\n');
   return { text, data: rollout };

@@ -41,7 +41,7 @@ export interface Target {
   wake(): Promise<void>;
 }
 
-/** Invokes the orchestrator asynchronously (a reconcile pass); its reserved concurrency queues overlaps. */
+/** Invokes the orchestrator asynchronously (a reconcile pass); overlapping passes are fenced by the rollout record. */
 async function invokeOrchestrator(environment: Environment): Promise<void> {
   const lambda = new LambdaClient({ region: environment.homeRegion });
   try {
