@@ -29,6 +29,7 @@ import {
   writeLocalState,
 } from './state-file';
 import { type LocalStore, startLocalStore } from './store';
+import { startStoreProxy } from './store-proxy';
 import { type RuntimeStatus, type SupervisedRuntime, superviseRuntime } from './supervisor';
 
 /** Options of {@link startLocalFleet}. */
@@ -50,6 +51,11 @@ export interface LocalFleetOptions {
   readonly release?: Release;
   /** Seconds between each runtime's pulls and heartbeats. @default 2 */
   readonly pullIntervalSeconds?: number;
+  /**
+   * Put a proxy between the runtimes and the store, so that {@link LocalFleet.storeOutage}
+   * can cut them off it (fault rehearsals: `npm run soak`). @default false
+   */
+  readonly storeFaults?: boolean;
   /** Lines the runtimes print (their logs), with the location id. @default - dropped */
   readonly onLog?: (locationId: string, line: string) => void;
   /** How long a runtime may take to be ready. @default 20000 */
@@ -114,6 +120,11 @@ export interface LocalFleet {
   runtimes(): readonly RuntimeStatus[];
   /** Runs an orchestrator pass now (after the one in progress), as `npx orbit` commands do. */
   wake(): void;
+  /**
+   * Cuts the runtimes off the store for `ms` (needs `storeFaults`), as when the store stops
+   * and restarts; nothing it acknowledged is lost. Resolves when the store is back.
+   */
+  storeOutage(ms: number): Promise<void>;
   /** Stops every runtime, the issuer and the store; frees every port. */
   stop(): Promise<void>;
 }
@@ -147,6 +158,12 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     const releaseId = release.manifest.releaseId;
     const store: LocalStore = await startLocalStore(basePort, tableName, options.persistDir);
     stops.push(store.stop);
+    // Rehearsing faults: the runtimes reach the store through a proxy that can cut it off.
+    const proxy = options.storeFaults
+      ? await startStoreProxy(Number(new URL(store.endpoint).port))
+      : undefined;
+    if (proxy) stops.push(proxy.stop);
+    const runtimeStore = proxy?.endpoint ?? store.endpoint;
     const audience = `orbit-${env.name}-local`;
     const issuer = await startDevIssuer(basePort === 0 ? 0 : basePort + 1, audience, {
       keyFile: options.persistDir ? path.join(options.persistDir, ISSUER_KEY_FILE) : undefined,
@@ -181,7 +198,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
               [ORBIT_ENV.region]: regionOf(location),
               [ORBIT_ENV.tableName]: tableName,
               [ORBIT_ENV.dataRegion]: dataRegionOf(env, location),
-              ORBIT_DYNAMODB_ENDPOINT: store.endpoint,
+              ORBIT_DYNAMODB_ENDPOINT: runtimeStore,
               [RUNTIME_ENV.port]: String(port),
               [RUNTIME_ENV.host]: '127.0.0.1',
               [RUNTIME_ENV.artifacts]: path.dirname(release.dir),
@@ -289,6 +306,10 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       locations,
       stateFile,
       runtimes: statuses,
+      storeOutage: async (ms) => {
+        if (!proxy) throw new Error('storeOutage needs a fleet started with storeFaults');
+        await proxy.outage(ms);
+      },
       stop: stopAll,
     };
   } catch (err) {
