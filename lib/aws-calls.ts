@@ -209,6 +209,7 @@ const ORCHESTRATOR_SOURCE = [
   'functions/orchestrator/ports.ts',
   'functions/orchestrator/aws.ts',
   'functions/orchestrator/index.ts',
+  'functions/orchestrator/fleet-records.ts',
 ];
 /** The partitions the orchestrator reads and writes, one example key each. */
 const controlPartitions = (s: CallSubject): string[] => [
@@ -440,6 +441,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
   ...(
     [
       'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
       'dynamodb:Query',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
@@ -449,9 +451,10 @@ export const AWS_CALLS: readonly AwsCall[] = [
     tableCall(
       'function',
       action,
-      ['functions/api/items/store.ts'],
+      // health reads the release's function drain flags (FUNCTION#*) in one batch.
+      ['functions/api/items/store.ts', 'functions/api/health/health.ts'],
       (s) =>
-        action === 'dynamodb:GetItem' || action === 'dynamodb:Query'
+        ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'].includes(action)
           ? [...(s.dataPartitions?.read ?? []), ...(s.dataPartitions?.write ?? [])]
           : [...(s.dataPartitions?.write ?? [])],
       (s) => ['CONTROL', keys.rollout('ro-1').pk, `${s.dataPartitions?.write[0] ?? 'ITEMS'}X`]

@@ -126,27 +126,15 @@ export function totalQueries(
   release: string,
   periodSeconds: number
 ): MetricDataQuery[] {
-  return functions.flatMap((fn, i) => [
-    query(
-      queryId('requests', i),
-      requestMetric(REQUEST_METRICS.requests, fn, location, release),
-      'Sum',
-      periodSeconds
-    ),
-    query(
-      queryId('errors5xx', i),
-      requestMetric(REQUEST_METRICS.serverErrors, fn, location, release),
-      'Sum',
-      periodSeconds
-    ),
-    query(
-      queryId('latency', i),
-      requestMetric(REQUEST_METRICS.latency, fn, location, release),
-      'p99',
-      periodSeconds
-    ),
-    query(queryId('crashes', i), lambdaMetric('Errors', fn), 'Sum', periodSeconds),
-  ]);
+  return functions.flatMap((fn, i) => {
+    const published = requestQuery(fn, i, location, release, periodSeconds);
+    return [
+      published('requests', REQUEST_METRICS.requests, 'Sum'),
+      published('errors5xx', REQUEST_METRICS.serverErrors, 'Sum'),
+      published('latency', REQUEST_METRICS.latency, 'p99'),
+      query(queryId('crashes', i), lambdaMetric('Errors', fn), 'Sum', periodSeconds),
+    ];
+  });
 }
 
 /**
@@ -160,20 +148,19 @@ export function freshnessQueries(
   release: string,
   periodSeconds: number
 ): MetricDataQuery[] {
-  return functions.flatMap((fn, i) => [
-    query(queryId('invocations', i), lambdaMetric('Invocations', fn), 'Sum', periodSeconds),
-    query(queryId('crashes', i), lambdaMetric('Errors', fn), 'Sum', periodSeconds),
-    query(
-      queryId('published', i),
-      requestMetric(REQUEST_METRICS.requests, fn, location, release),
-      'Sum',
-      periodSeconds
-    ),
-    query(
-      queryId('drained', i),
-      requestMetric(REQUEST_METRICS.drained, fn, location, release),
-      'Sum',
-      periodSeconds
-    ),
-  ]);
+  return functions.flatMap((fn, i) => {
+    const published = requestQuery(fn, i, location, release, periodSeconds);
+    return [
+      query(queryId('invocations', i), lambdaMetric('Invocations', fn), 'Sum', periodSeconds),
+      query(queryId('crashes', i), lambdaMetric('Errors', fn), 'Sum', periodSeconds),
+      published('published', REQUEST_METRICS.requests, 'Sum'),
+      published('drained', REQUEST_METRICS.drained, 'Sum'),
+    ];
+  });
 }
+
+/** A query of one request metric a function publishes at a location for a release. */
+const requestQuery =
+  (fn: StagedFunction, i: number, location: string, release: string, periodSeconds: number) =>
+  (id: string, metric: string, stat: string): MetricDataQuery =>
+    query(queryId(id, i), requestMetric(metric, fn, location, release), stat, periodSeconds);
