@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import type { Release } from '../core/manifest';
 import { RELEASE_TARGET } from '../lib/release/build';
-import type { Release } from '../lib/release/manifest';
 import { type BenchOptions, median, type Row, ratio, round, spread } from './lib';
 
 const FLAG_BYTES = 500 * 1024;

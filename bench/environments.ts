@@ -1,5 +1,5 @@
+import type { Environment, EnvironmentInput } from '../core/environment/schema';
 import { parseEnvironment } from '../lib/config/load';
-import type { Environment, EnvironmentInput } from '../lib/config/schema';
 
 const REGIONS = [
   'us-east-1',

@@ -1,11 +1,11 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ControlStore } from '../functions/orchestrator/control-store';
-import { createTableClient } from '../functions/shared/table';
-import { tableNameOf } from '../lib/config/fleet';
+import type { Release } from '../core/manifest';
+import { tableNameOf } from '../core/names';
+import { Records } from '../core/records';
+import { createTableClient } from '../core/records/table';
 import { stageEverywhere, startLocalFleet } from '../lib/local/fleet';
-import type { Release } from '../lib/release/manifest';
 import { benchEnvironment } from './environments';
 import { type BenchOptions, median, type Row, ratio, round, spread } from './lib';
 
@@ -72,7 +72,7 @@ export async function rolloutConvergence(release: Release, options: BenchOptions
     }
   });
   const table = createTableClient({ region: 'us-east-1', endpoint: fleet.storeEndpoint });
-  const store = new ControlStore(table, tableNameOf(environment));
+  const store = new Records(table, tableNameOf(environment));
   const times: number[] = [];
   try {
     // The first rollout warms the runtimes and the loop up and is not counted.
@@ -86,14 +86,14 @@ export async function rolloutConvergence(release: Release, options: BenchOptions
         path.join(dir, 'manifest.json'),
         JSON.stringify({ ...manifest, releaseId: id })
       );
-      await stageEverywhere(environment, table, id);
+      await stageEverywhere(environment, store, id);
       const started = performance.now();
-      await store.submit({ command: 'start', release: id }, 'bench');
+      await store.intents.submit({ command: 'start', release: id }, 'bench');
       fleet.wake(); // as `npx orbit rollout start` does
       for (;;) {
         await new Promise((res) => setTimeout(res, 50));
-        const active = await store.activeRolloutId();
-        const latest = (await store.rollouts(1))[0];
+        const active = await store.rollouts.activeId();
+        const latest = (await store.rollouts.list(1))[0];
         if (!active && latest?.release === id) {
           if (latest.status !== 'completed')
             throw new Error(`rollout ended ${latest.status}: ${latest.reason}`);

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
-import { defineFunction } from '../functions/shared/declaration';
+import { defineFunction } from '../core/declaration';
+import { createTableClient } from '../core/records/table';
 import type { OrbitEvent } from '../functions/shared/http';
 import { orbitHandler } from '../functions/shared/orbit-handler';
-import { createTableClient } from '../functions/shared/table';
 import { type BenchOptions, median, percentile, type Row, ratio, round, spread } from './lib';
 
 const event = (): OrbitEvent =>

@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ControlStore } from '../functions/orchestrator/control-store';
-import type { Rollout } from '../functions/orchestrator/model';
+import { Records } from '../core/records';
+import { heartbeatRecord } from '../core/records/heartbeats';
+import { keys } from '../core/records/keys';
+import type { Rollout } from '../core/records/rollouts';
+import { createTableClient } from '../core/records/table';
+import { HeartbeatHealthSource } from '../functions/orchestrator/adapters/heartbeat-health';
+import { SatelliteTrafficDriver } from '../functions/orchestrator/adapters/satellite-traffic';
 import { Orchestrator } from '../functions/orchestrator/orchestrator';
-import { HeartbeatHealthSource, SatelliteTrafficDriver } from '../functions/orchestrator/ports';
-import { keys } from '../functions/shared/keys';
-import { createTableClient } from '../functions/shared/table';
-import { heartbeatRecord } from '../lib/satellite/records';
 import { benchEnvironment } from './environments';
 import { type BenchOptions, median, type Row, ratio, round, spread } from './lib';
 import { createLocalTable } from './store';
@@ -92,15 +93,15 @@ export async function reconcileScaling(
       updatedAt: new Date(now).toISOString(),
       history: [],
     };
-    const store = new ControlStore(table, tableName);
-    await store.saveRollout(rollout);
-    await store.claimActive(rollout.rolloutId);
+    const store = new Records(table, tableName);
+    await store.rollouts.save(rollout);
+    await store.rollouts.claimActive(rollout.rolloutId);
     // One driver and one health source for the fleet, as the local fleet and the Lambda wire them.
-    const driver = new SatelliteTrafficDriver(table, tableName);
-    const health = new HeartbeatHealthSource(table, tableName);
+    const driver = new SatelliteTrafficDriver(store);
+    const health = new HeartbeatHealthSource(store);
     const orchestrator = new Orchestrator({
       environment,
-      store,
+      records: store,
       driverFor: () => driver,
       healthFor: () => health,
     });

@@ -3,10 +3,10 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
-import { keys } from '../functions/shared/keys';
-import { createTableClient } from '../functions/shared/table';
+import type { Release } from '../core/manifest';
+import { keys } from '../core/records/keys';
+import { createTableClient } from '../core/records/table';
 import { startDevIssuer } from '../lib/local/dev-issuer';
-import type { Release } from '../lib/release/manifest';
 import { type BenchOptions, type Row, ratio, round } from './lib';
 
 const BARE_SERVER = `

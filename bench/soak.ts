@@ -2,14 +2,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ControlStore } from '../functions/orchestrator/control-store';
-import { createTableClient } from '../functions/shared/table';
+import { loadRelease } from '../core/manifest';
+import { tableNameOf } from '../core/names';
+import { Records } from '../core/records';
+import { createTableClient } from '../core/records/table';
 import { dev } from '../lib/config/environments/dev';
-import { tableNameOf } from '../lib/config/fleet';
 import { parseEnvironment } from '../lib/config/load';
 import { stageEverywhere, startLocalFleet } from '../lib/local/fleet';
 import { buildRelease } from '../lib/release/build';
-import { loadRelease } from '../lib/release/manifest';
 
 /**
  * `npm run soak` (`-- --quick`: one minute of load): the local fleet serves a steady mix of
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     region: environment.homeRegion,
     endpoint: fleet.storeEndpoint,
   });
-  const store = new ControlStore(table, tableNameOf(environment));
+  const store = new Records(table, tableNameOf(environment));
   const rssStart = fleet.runtimes().map((r) => ({ id: r.location, mb: rssMb(r.pid) }));
   const statuses = new Map<string, number>();
   const acknowledged = new Map<string, number>();
@@ -149,8 +149,8 @@ async function main(): Promise<void> {
     );
   const faults = (async () => {
     await at(0.05);
-    await stageEverywhere(environment, table, r2.manifest.releaseId, r2.manifest);
-    await store.submit({ command: 'start', release: r2.manifest.releaseId }, 'soak');
+    await stageEverywhere(environment, store, r2.manifest.releaseId, r2.manifest);
+    await store.intents.submit({ command: 'start', release: r2.manifest.releaseId }, 'soak');
     fleet.wake();
     log(`rollout of ${r2.manifest.releaseId} started`);
     await at(0.3);
@@ -164,11 +164,11 @@ async function main(): Promise<void> {
     await fleet.storeOutage(4_000);
     log('store back');
     await at(0.7);
-    await store.submit({ command: 'drain', location: 'boston', reason: 'soak' }, 'soak');
+    await store.intents.submit({ command: 'drain', location: 'boston', reason: 'soak' }, 'soak');
     fleet.wake();
     log('boston drained');
     await at(0.8);
-    await store.submit({ command: 'restore', location: 'boston' }, 'soak');
+    await store.intents.submit({ command: 'restore', location: 'boston' }, 'soak');
     fleet.wake();
     log('boston restored');
   })();
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   // Let the rollout end, within a bound that says why if it does not.
   let outcome = 'running';
   for (let i = 0; i < 120; i++) {
-    const latest = (await store.rollouts(1))[0];
+    const latest = (await store.rollouts.list(1))[0];
     outcome = latest?.status ?? 'none';
     if (outcome !== 'running' && outcome !== 'paused') break;
     await new Promise((r) => setTimeout(r, 1000));

@@ -1,7 +1,7 @@
 // One synth of an environment of N locations, in its own process: prints time and peak RSS.
 import { App } from 'aws-cdk-lib';
+import { loadRelease } from '../core/manifest';
 import { addOrbitEnvironment } from '../lib/app';
-import { loadRelease } from '../lib/release/manifest';
 import { benchEnvironment } from './environments';
 
 const [n, releaseDir, outdir] = process.argv.slice(2);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { Release } from '../lib/release/manifest';
+import type { Release } from '../core/manifest';
 import { type BenchOptions, median, type Row, ratio, round, spread } from './lib';
 
 /**

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
+import { loadRelease } from '../core/manifest';
 import { addOrbitEnvironment } from '../lib/app';
 import { ConfigError, loadEnvironment } from '../lib/config/load';
 import { buildRelease } from '../lib/release/build';
-import { loadRelease } from '../lib/release/manifest';
 
 /**
  * The CDK app. Context:

@@ -1,10 +1,11 @@
 import { type App, Aspects, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { regionLocations, satelliteLocations, stackNames } from './config/fleet';
-import type { Environment } from './config/schema';
+import { regionLocations, satelliteLocations } from '../core/environment/fleet';
+import type { Environment } from '../core/environment/schema';
+import type { Release } from '../core/manifest';
+import { stackNames } from '../core/names';
 import { DeployabilityChecks } from './governance/deployability/checks';
 import { ResidencyChecker } from './governance/residency';
-import type { Release } from './release/manifest';
 import { ControlPlaneStack } from './stacks/control-plane-stack';
 import { GlobalStateStack } from './stacks/global-state-stack';
 import { RegionLocationStack } from './stacks/region-location-stack';
@@ -70,7 +71,7 @@ export function addOrbitEnvironment(
     return stack;
   });
 
-  const controlPlane = new ControlPlaneStack(app, `Orbit-${env.name}-ControlPlane`, {
+  const controlPlane = new ControlPlaneStack(app, stackNames.controlPlane(env), {
     environment: env,
     release,
   });

@@ -1,14 +1,14 @@
-import { keys } from '../functions/shared/keys';
-import { preflightCalls } from './cli/preflight';
+import { dataRegionOf, regionLocations } from '../core/environment/fleet';
+import type { Environment, Location } from '../core/environment/schema';
 import {
-  dataRegionOf,
+  fleetFunctionNameOf,
   fleetFunctionPrefix,
   gateAlarmPrefix,
   orchestratorNameOf,
-  regionLocations,
   tableNameOf,
-} from './config/fleet';
-import type { Environment, Location } from './config/schema';
+} from '../core/names';
+import { keys } from '../core/records/keys';
+import { preflightCalls } from './cli/preflight';
 import { ON_PREM_PRINCIPAL_TAGS } from './constructs/satellite-role';
 
 /**
@@ -134,7 +134,11 @@ const otherLocationPk = (s: CallSubject) =>
   ).pk;
 /** The same table name for an environment that is not the subject's. */
 const otherEnvironmentTable = (s: CallSubject) =>
-  arns.table(s.environment, dataRegionOfSubject(s), `orbit-${s.environment.name}x`);
+  arns.table(
+    s.environment,
+    dataRegionOfSubject(s),
+    tableNameOf({ name: `${s.environment.name}x` })
+  );
 
 /**
  * A DynamoDB call on the subject's table: one request per partition the component touches,
@@ -202,14 +206,14 @@ function tableCall(
   };
 }
 
+/** The orchestrator reaches the table only through the records layer. */
 const ORCHESTRATOR_SOURCE = [
-  'functions/orchestrator/control-store.ts',
-  'functions/orchestrator/orchestrator.ts',
-  'functions/orchestrator/governance.ts',
-  'functions/orchestrator/ports.ts',
-  'functions/orchestrator/aws.ts',
+  'core/records/',
+  'functions/orchestrator/commands.ts',
+  'functions/orchestrator/rollout-steps.ts',
+  'functions/orchestrator/governance/',
+  'functions/orchestrator/adapters/',
   'functions/orchestrator/index.ts',
-  'functions/orchestrator/fleet-records.ts',
 ];
 /** The partitions the orchestrator reads and writes, one example key each. */
 const controlPartitions = (s: CallSubject): string[] => [
@@ -242,11 +246,15 @@ const fleetRegions = (s: CallSubject) => [
 ];
 
 /** Lambda alias calls of the orchestrator, on every function of the fleet. */
-function aliasCall(action: 'lambda:UpdateAlias' | 'lambda:GetAlias', command: string): AwsCall {
+function aliasCall(
+  action: 'lambda:UpdateAlias' | 'lambda:GetAlias',
+  command: string,
+  source: string
+): AwsCall {
   return {
     component: 'orchestrator',
     commands: [command],
-    source: ['functions/orchestrator/aws.ts'],
+    source: [source],
     requests: (s) =>
       fleetRegions(s).flatMap((region) =>
         functionsOf(s).map((name) => ({
@@ -260,7 +268,11 @@ function aliasCall(action: 'lambda:UpdateAlias' | 'lambda:GetAlias', command: st
       return [
         {
           action,
-          resource: arns.lambda(s.environment, region, `orbit-${s.environment.name}x-items`),
+          resource: arns.lambda(
+            s.environment,
+            region,
+            fleetFunctionNameOf({ name: `${s.environment.name}x` }, 'items')
+          ),
           why: `${action} on another environment's function`,
         },
         {
@@ -270,7 +282,7 @@ function aliasCall(action: 'lambda:UpdateAlias' | 'lambda:GetAlias', command: st
         },
         {
           action,
-          resource: `arn:aws:lambda:${region}:${OTHER_ACCOUNT}:function:orbit-${s.environment.name}-items`,
+          resource: `arn:aws:lambda:${region}:${OTHER_ACCOUNT}:function:${fleetFunctionNameOf(s.environment, 'items')}`,
           why: `${action} in another account`,
         },
         {
@@ -362,7 +374,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
     ...tableCall(
       'orchestrator',
       'dynamodb:GetItem',
-      ['functions/orchestrator/aws.ts'],
+      ['functions/orchestrator/adapters/lambda-traffic.ts', 'core/records/desired-traffic.ts'],
       (s) =>
         s.environment.locations
           .filter((l) => dataRegionOf(s.environment, l) !== s.environment.homeRegion)
@@ -374,12 +386,20 @@ export const AWS_CALLS: readonly AwsCall[] = [
     ),
     appliesTo: (s) => s.environment.data.regions.length > 1,
   },
-  aliasCall('lambda:UpdateAlias', 'UpdateAliasCommand'),
-  aliasCall('lambda:GetAlias', 'GetAliasCommand'),
+  aliasCall(
+    'lambda:UpdateAlias',
+    'UpdateAliasCommand',
+    'functions/orchestrator/adapters/lambda-traffic.ts'
+  ),
+  aliasCall(
+    'lambda:GetAlias',
+    'GetAliasCommand',
+    'functions/orchestrator/adapters/lambda-observer.ts'
+  ),
   {
     component: 'orchestrator',
     commands: ['DescribeAlarmsCommand'],
-    source: ['functions/orchestrator/aws.ts'],
+    source: ['functions/orchestrator/adapters/cloudwatch-health.ts'],
     // A listing by AlarmNamePrefix: CloudWatch authorizes it on `alarm:*`, not on the names
     // it returns (Service Authorization Reference, Amazon CloudWatch: DescribeAlarms, alarm*).
     requests: (s) =>
@@ -413,7 +433,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
   {
     component: 'orchestrator',
     commands: ['GetMetricDataCommand'],
-    source: ['functions/orchestrator/aws.ts'],
+    source: ['functions/orchestrator/adapters/cloudwatch-health.ts'],
     // GetMetricData has no resource-level permissions: the Service Authorization Reference
     // lists no resource type for it.
     requests: () => [
@@ -430,7 +450,12 @@ export const AWS_CALLS: readonly AwsCall[] = [
     tableCall(
       'function',
       action,
-      ['functions/shared/drain-state.ts', 'functions/api/health/health.ts'],
+      [
+        'functions/shared/drain-state.ts',
+        'functions/api/health/health.ts',
+        'core/records/drains.ts',
+        'core/records/registrations.ts',
+      ],
       (s) => [locationPk(s), keys.functionDrain(s.functionName ?? 'x').pk],
       (s) =>
         [otherLocationPk(s), keys.functionDrain(`${s.functionName}x`).pk, 'CONTROL'].filter(
@@ -472,6 +497,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
         'lib/satellite/artifacts.ts',
         'lib/satellite/staged-releases.ts',
         'functions/shared/drain-state.ts',
+        'core/records/',
       ],
       (s) => [locationPk(s), keys.functionDrain('items').pk],
       (s) => [otherLocationPk(s), 'CONTROL', keys.rollout('ro-1').pk]
@@ -481,7 +507,12 @@ export const AWS_CALLS: readonly AwsCall[] = [
     tableCall(
       'satellite',
       action,
-      ['lib/satellite/pull-agent.ts', 'functions/api/items/store.ts'],
+      [
+        'lib/satellite/pull-agent.ts',
+        'core/records/heartbeats.ts',
+        'core/records/desired-traffic.ts',
+        'functions/api/items/store.ts',
+      ],
       (s) => [locationPk(s), ...(s.dataPartitions?.write ?? [])],
       (s) => [otherLocationPk(s), 'CONTROL', keys.functionDrain('items').pk]
     )
@@ -591,7 +622,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
         resource: arns.lambda(
           s.environment,
           regionOfSubject(s),
-          `orbit-${s.environment.name}x-items`
+          fleetFunctionNameOf({ name: `${s.environment.name}x` }, 'items')
         ),
         why: 'an alias of another environment’s function',
       },
@@ -746,7 +777,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
           s.environment.homeRegion,
           orchestratorNameOf(s.environment)
         ),
-        why: 'waking the orchestrator after a command',
+        why: 'waking the orchestrator after a command, or running its governance job (both InvokeFunction, Event or RequestResponse)',
       },
     ],
     outside: (s) => [
@@ -774,7 +805,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
     tableCall(
       'operator',
       action,
-      ['lib/cli/commands.ts', 'functions/orchestrator/control-store.ts'],
+      ['lib/cli/commands.ts', 'core/records/'],
       controlPartitions,
       appData,
       (s) => s.environment.homeRegion
@@ -784,7 +815,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
   tableCall(
     'operator',
     'dynamodb:PutItem',
-    ['functions/orchestrator/control-store.ts'],
+    ['core/records/intents.ts'],
     () => [keys.intent(0, 'i').pk],
     (s) => [
       keys.environmentDefinition.pk,

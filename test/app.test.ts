@@ -2,10 +2,10 @@ import { App, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { regionLocations, satelliteLocations } from '../core/environment/fleet';
+import { satelliteAssetPrefix } from '../core/names';
 import { addOrbitEnvironment } from '../lib/app';
-import { regionLocations, satelliteLocations } from '../lib/config/fleet';
 import { loadEnvironment } from '../lib/config/load';
-import { satelliteAssetPrefix } from '../lib/constructs/satellite-role';
 import { sdkCall } from './support/cfn';
 import { fakeRelease } from './support/release';
 
@@ -109,7 +109,7 @@ describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
         Object.fromEntries(
           Object.entries(first ?? {}).map(([fn, key]) => [
             fn,
-            `${satelliteAssetPrefix(envName)}${key}`,
+            `${satelliteAssetPrefix({ name: envName })}${key}`,
           ])
         )
       );

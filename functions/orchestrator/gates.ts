@@ -1,5 +1,5 @@
-import type { Environment } from '../../lib/config/schema';
-import type { Baseline } from './model';
+import type { Environment } from '../../core/environment/schema';
+import type { Baseline } from '../../core/records/rollouts';
 import type { HealthSample } from './ports';
 
 /** A gate's verdict for one location at one step. */

@@ -1,4 +1,5 @@
 import type { Dimension, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { LIVE_ALIAS } from '../../core/names';
 import {
   REQUEST_METRICS,
   REQUEST_METRICS_NAMESPACE,
@@ -9,9 +10,6 @@ import {
  * The GetMetricData queries of a region location's gates, and the windows they cover, as
  * the CloudWatch API reference (GetMetricData, MetricStat, MetricDataQuery) constrains them.
  */
-
-/** The alias every region function serves through; Lambda's `Resource` dimension names it. */
-export const LIVE_ALIAS = 'live';
 
 /** A function of a release at a region location, as its staged-release record names it. */
 export interface StagedFunction {

@@ -1,4 +1,5 @@
-import type { Environment } from '../../lib/config/schema';
+import type { Environment } from '../../core/environment/schema';
+import type { ReleasePresence } from './presence';
 
 /** One wave as a rollout will run it. */
 export interface PlannedWave {
@@ -44,14 +45,6 @@ export function planRollout(env: Environment, release: string): RolloutPlan {
     minimumMinutes: waves.reduce((n, w) => n + w.steps.length * w.bakeMinutes, 0),
     gates: env.rollout.gates,
   };
-}
-
-/** Where a release stands at each location, as the table says (see `FleetRecords.presence`). */
-export interface ReleasePresence {
-  /** Locations where the release is staged. */
-  readonly stagedAt: readonly string[];
-  /** Locations that serve it as their stable release, with no candidate. */
-  readonly stableAt: readonly string[];
 }
 
 /**

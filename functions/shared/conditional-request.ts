@@ -1,4 +1,4 @@
-import { ValidationError } from './errors';
+import { ValidationError } from '../../core/errors';
 
 /**
  * Conditional requests (RFC 9110 §13) for resources that carry one strong entity tag.

@@ -1,5 +1,6 @@
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { keys } from './keys';
+import type { Records } from '../../core/records';
+import { servesRelease } from '../../core/records/desired-traffic';
+import { DRAIN_RETRY_AFTER_SECONDS } from '../../core/records/drains';
 
 /** Whether this function at this location is drained, and why. */
 export interface Drain {
@@ -18,8 +19,8 @@ export interface Drain {
 
 /** Props of a {@link DrainState}. */
 export interface DrainStateOptions {
-  readonly table: DynamoDBDocumentClient;
-  readonly tableName: string;
+  /** The platform records, in the location's data region. */
+  readonly records: Records;
   readonly locationId: string;
   readonly functionName: string;
   /**
@@ -51,29 +52,6 @@ export interface DrainStateOptions {
 export const SERVED_RECHECK_MS = 1_000;
 
 const NOT_DRAINED: Drain = { drained: false, retryAfterSeconds: 0 };
-const DEFAULT_RETRY_AFTER_SECONDS = 30;
-
-interface DrainRecord {
-  readonly drained?: boolean;
-  readonly reason?: string;
-  readonly retryAfterSeconds?: number;
-}
-
-interface DesiredRecord {
-  readonly stable?: string;
-  readonly candidate?: string;
-  readonly weight?: number;
-}
-
-/** Whether a location whose desired traffic is `desired` serves `releaseId` at all. */
-export function servesRelease(desired: DesiredRecord | undefined, releaseId: string): boolean {
-  // A location that has never recorded what it serves serves what it runs (its first deploy).
-  if (!desired?.stable) return true;
-  return (
-    desired.stable === releaseId ||
-    (desired.candidate === releaseId && Number(desired.weight ?? 0) > 0)
-  );
-}
 
 /**
  * The kill switch as a function sees it: the location's and the function's drain records,
@@ -119,44 +97,24 @@ export class DrainState {
   }
 
   private async refresh(consistent: boolean): Promise<Drain> {
-    const { table, tableName, locationId, functionName, releaseId } = this.options;
-    const locationKey = keys.locationDrain(locationId);
-    const functionKey = keys.functionDrain(functionName);
-    const desiredKey = keys.desiredTraffic(locationId);
+    const { records, locationId, functionName, releaseId } = this.options;
     try {
-      const out = await table.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [tableName]: {
-              Keys: [locationKey, functionKey, ...(releaseId ? [desiredKey] : [])],
-              ConsistentRead: consistent,
-            },
-          },
-        })
-      );
-      const records = (out.Responses?.[tableName] ?? []) as (DrainRecord & {
-        pk: string;
-        sk: string;
-      })[];
-      const location = records.find(
-        (r) => r.pk === locationKey.pk && r.sk === locationKey.sk && r.drained
-      );
-      const fn = records.find((r) => r.pk === functionKey.pk && r.drained);
-      const desired = records.find((r) => r.pk === desiredKey.pk && r.sk === desiredKey.sk) as
-        | DesiredRecord
-        | undefined;
-      const released = releaseId ? { released: servesRelease(desired, releaseId) } : {};
-      const hit = location
-        ? { record: location, scope: `location ${locationId}` }
-        : fn
-          ? { record: fn, scope: `function ${functionName}` }
+      const flags = await records.drains.flags(locationId, functionName, {
+        withDesired: releaseId !== undefined,
+        consistent,
+      });
+      const released = releaseId ? { released: servesRelease(flags.desired, releaseId) } : {};
+      const hit = flags.location?.drained
+        ? { record: flags.location, scope: `location ${locationId}` }
+        : flags.function?.drained
+          ? { record: flags.function, scope: `function ${functionName}` }
           : undefined;
       this.current = hit
         ? {
             drained: true,
             scope: hit.scope,
             reason: hit.record.reason,
-            retryAfterSeconds: hit.record.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS,
+            retryAfterSeconds: hit.record.retryAfterSeconds ?? DRAIN_RETRY_AFTER_SECONDS,
             ...released,
           }
         : { ...NOT_DRAINED, ...released };

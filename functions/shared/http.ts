@@ -3,8 +3,8 @@ import type {
   APIGatewayEventRequestContextV2,
   APIGatewayProxyEventV2WithRequestContext,
 } from 'aws-lambda';
+import type { LocationContext } from '../../core/location-env';
 import type { Drain } from './drain-state';
-import type { LocationContext } from './env';
 
 /**
  * The event every Orbit function receives: API Gateway HTTP API payload 2.0. In regions the

@@ -1,6 +1,6 @@
 import type { APIGatewayEventRequestContextJWTAuthorizer } from 'aws-lambda';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
-import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from './errors';
+import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../../core/errors';
 
 /** What API Gateway's JWT authorizer hands a function, and what the runtime hands it too. */
 export type JwtAuthorizerContext = APIGatewayEventRequestContextJWTAuthorizer['jwt'];

@@ -5,14 +5,16 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { ResolvedDeclaration } from './declaration';
-import { DrainState } from './drain-state';
+import type { ResolvedDeclaration } from '../../core/declaration';
 import {
   type LocationContext,
   locationContextFromEnv,
   ORBIT_FUNCTION_ENV,
   requiredEnv,
-} from './env';
+} from '../../core/location-env';
+import { Records } from '../../core/records';
+import { createTableClient } from '../../core/records/table';
+import { DrainState } from './drain-state';
 import type { OrbitEvent, OrbitResult, RouteResult, RouteSpec } from './http';
 import {
   REQUEST_METRICS_NAMESPACE,
@@ -29,7 +31,6 @@ import { routing } from './middleware/routing';
 import { validate } from './middleware/validate';
 import { requestState } from './request-state';
 import { type ReleaseRoute, RouteTable, routeKeyOf } from './route-table';
-import { createTableClient } from './table';
 
 /** The logic of a function: one {@link RouteSpec} per declared route key. */
 // biome-ignore lint/suspicious/noExplicitAny: each route has its own input types
@@ -163,8 +164,7 @@ export function orbitHandler(
     }),
   });
   const drainState = new DrainState({
-    table,
-    tableName: location.tableName,
+    records: new Records(table, location.tableName),
     locationId: location.locationId,
     functionName,
     ttlMs: drainCacheMs,

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { HttpError } from './errors';
+import { HttpError } from '../../core/errors';
 import type { OrbitResult } from './http';
 
 /** The media type of every error body (RFC 9457). */

@@ -1,4 +1,4 @@
-import type { Route } from './declaration';
+import type { Route } from '../../core/declaration';
 import type { Drain } from './drain-state';
 import type { OrbitEvent, RouteSpec } from './http';
 

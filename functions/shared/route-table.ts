@@ -1,4 +1,4 @@
-import type { HttpMethod, Route } from './declaration';
+import type { HttpMethod, Route } from '../../core/declaration';
 
 /** A route as the release knows it: which function serves it. */
 export interface ReleaseRoute extends Route {

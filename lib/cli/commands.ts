@@ -1,13 +1,12 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { FleetRecords } from '../../functions/orchestrator/fleet-records';
-import { listFindings, runGovernance } from '../../functions/orchestrator/governance';
-import type { Command, Rollout } from '../../functions/orchestrator/model';
+import { loadRelease } from '../../core/manifest';
+import type { Finding } from '../../core/records/findings';
+import { isStale } from '../../core/records/heartbeats';
+import type { Command } from '../../core/records/intents';
+import type { Rollout } from '../../core/records/rollouts';
 import { planRollout, rolloutProblem } from '../../functions/orchestrator/plan';
-import { keys } from '../../functions/shared/keys';
+import { presenceIn } from '../../functions/orchestrator/presence';
 import { stageEverywhere } from '../local/fleet';
 import { buildRelease } from '../release/build';
-import { loadRelease } from '../release/manifest';
-import { isStale, locationHeartbeat } from '../satellite/records';
 import { age, table } from './format';
 import type { Target } from './target';
 
@@ -16,9 +15,6 @@ export interface Output {
   readonly text: string;
   readonly data: unknown;
 }
-
-const get = async (t: Target, Key: { pk: string; sk: string }) =>
-  (await t.table.send(new GetCommand({ TableName: t.tableName, Key, ConsistentRead: true }))).Item;
 
 /** A function drained fleet-wide, as `status` shows it. */
 interface FunctionDrain {
@@ -30,21 +26,17 @@ interface FunctionDrain {
 
 /** The functions of every staged release that are drained fleet-wide. */
 async function functionDrains(t: Target): Promise<FunctionDrain[]> {
-  const records = new FleetRecords(t.table, t.tableName);
-  const names = await records.knownFunctions(t.environment.locations.map((l) => l.id));
-  const items = await Promise.all(names.map((name) => get(t, keys.functionDrain(name))));
-  return names.flatMap((name, i) => {
-    const item = items[i];
-    if (item?.drained !== true) return [];
-    return [
-      {
-        function: name,
-        reason: item.reason as string | undefined,
-        by: item.by as string | undefined,
-        at: item.at as string | undefined,
-      },
-    ];
-  });
+  const { records } = t;
+  const names = await records.stagedReleases.knownFunctions(
+    t.environment.locations.map((l) => l.id)
+  );
+  const drained = await records.drains.drainedFunctions(names, { consistent: true });
+  return drained.map(({ name, record }) => ({
+    function: name,
+    reason: record.reason,
+    by: record.by,
+    at: record.at,
+  }));
 }
 
 /**
@@ -54,7 +46,7 @@ async function functionDrains(t: Target): Promise<FunctionDrain[]> {
 export async function status(t: Target): Promise<Output> {
   const now = Date.now();
   const [allFindings, drainedFunctions, runtimes] = await Promise.all([
-    listFindings(t.table, t.tableName),
+    t.records.findings.list(),
     functionDrains(t),
     t.runtimes?.(),
   ]);
@@ -63,9 +55,9 @@ export async function status(t: Target): Promise<Output> {
   const rows = await Promise.all(
     t.environment.locations.map(async (l) => {
       const [desired, hb, drain] = await Promise.all([
-        get(t, keys.desiredTraffic(l.id)),
-        get(t, keys.heartbeat(l.id)).then(locationHeartbeat),
-        get(t, keys.locationDrain(l.id)),
+        t.records.desired.get(l.id, { consistent: true }),
+        t.records.heartbeats.get(l.id),
+        t.records.drains.location(l.id, { consistent: true }),
       ]);
       const health = drain?.drained
         ? 'drained'
@@ -77,8 +69,8 @@ export async function status(t: Target): Promise<Output> {
       return {
         location: l.id,
         kind: l.kind,
-        stable: (desired?.stable as string | undefined) ?? '-',
-        candidate: (desired?.candidate as string | undefined) ?? '-',
+        stable: desired?.stable ?? '-',
+        candidate: desired?.candidate ?? '-',
         weight: desired?.candidate ? `${Math.round(Number(desired.weight) * 100)}%` : '0%',
         health,
         heartbeat: age(hb?.atMs, now),
@@ -88,7 +80,7 @@ export async function status(t: Target): Promise<Output> {
       };
     })
   );
-  const active = await t.store.activeRolloutId();
+  const active = await t.records.rollouts.activeId();
   const text = [
     table(
       [
@@ -124,7 +116,7 @@ export async function status(t: Target): Promise<Output> {
  * reason.
  */
 export async function plan(t: Target, release: string): Promise<Output> {
-  const presence = await new FleetRecords(t.table, t.tableName).presence(t.environment, release);
+  const presence = await presenceIn(t.records, t.environment, release);
   const problem = rolloutProblem(t.environment, release, presence);
   if (presence.stagedAt.length === 0) {
     throw new Error(
@@ -165,7 +157,7 @@ export async function submit(
   waitMs = 30_000,
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)
 ): Promise<Output> {
-  const intent = await t.store.submit(command, t.actor);
+  const intent = await t.records.intents.submit(command, t.actor);
   // The intent is recorded either way: a failed wake only delays it to the next scheduled pass.
   const notWoken = await t.wake().then(
     () => undefined,
@@ -178,7 +170,7 @@ export async function submit(
   }
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
-    const now = await t.store.intent(intent);
+    const now = await t.records.intents.get(intent);
     if (now && now.status !== 'pending') {
       if (now.status === 'rejected') throw new Error(`${command.command} rejected: ${now.outcome}`);
       return { text: now.outcome ?? 'done', data: now };
@@ -196,10 +188,8 @@ export async function submit(
 
 /** The active (or latest) rollout's progress. */
 export async function rolloutStatus(t: Target): Promise<Output> {
-  const id = await t.store.activeRolloutId();
-  const rollout: Rollout | undefined = id
-    ? await t.store.rollout(id)
-    : (await t.store.rollouts(1))[0];
+  const rollout: Rollout | undefined =
+    (await t.records.rollouts.active()) ?? (await t.records.rollouts.list(1))[0];
   if (!rollout) return { text: 'no rollout yet', data: null };
   const wave = t.environment.rollout.waves[rollout.wave];
   const where = wave
@@ -216,7 +206,7 @@ export async function rolloutStatus(t: Target): Promise<Output> {
 }
 
 export async function findings(t: Target): Promise<Output> {
-  const all = await listFindings(t.table, t.tableName);
+  const all = await t.records.findings.list();
   const text =
     all.length === 0
       ? 'no findings'
@@ -235,26 +225,31 @@ export async function findings(t: Target): Promise<Output> {
   return { text, data: all };
 }
 
+/**
+ * Runs the governance jobs now, by asking the control plane (the orchestrator function in
+ * AWS, the running local fleet) for the run its schedule makes, so that a run on demand
+ * checks exactly what the scheduled one does, with the same wiring.
+ */
 export async function governance(t: Target): Promise<Output> {
-  const open = await runGovernance({
-    environment: t.environment,
-    table: t.table,
-    tableName: t.tableName,
-    reporting: t.environment.locations
-      .filter((l) => t.local || l.kind !== 'region')
-      .map((l) => l.id),
-  });
+  const open = await t.governance();
+  const all = await t.records.findings.list();
+  const openFindings: Finding[] = all
+    .filter((f) => !f.resolved)
+    .map(({ sk: _sk, ...f }) => {
+      const { pk: _pk, ...finding } = f as Finding & { pk?: string };
+      return finding;
+    });
   return {
     text:
-      open.length === 0
+      open === 0
         ? 'governance: no open findings'
-        : `governance: ${open.length} open finding(s)\n${(await findings(t)).text}`,
-    data: open,
+        : `governance: ${open} open finding(s)\n${(await findings(t)).text}`,
+    data: openFindings,
   };
 }
 
 export async function audit(t: Target, limit = 30): Promise<Output> {
-  const entries = await t.store.auditLog(limit);
+  const entries = await t.records.audit.latest(limit);
   return {
     text:
       entries.length === 0
@@ -274,7 +269,7 @@ export async function audit(t: Target, limit = 30): Promise<Output> {
 export async function stage(t: Target, releaseDir?: string): Promise<Output> {
   if (!t.local) throw new Error('in AWS, cdk deploy stages releases; stage is for the local fleet');
   const release = releaseDir ? loadRelease(releaseDir) : await buildRelease();
-  await stageEverywhere(t.environment, t.table, release.manifest.releaseId, release.manifest);
+  await stageEverywhere(t.environment, t.records, release.manifest.releaseId, release.manifest);
   return {
     text: `staged ${release.manifest.releaseId} at ${t.environment.locations.length} locations; roll it out with: npx orbit rollout start ${release.manifest.releaseId}`,
     data: release.manifest,

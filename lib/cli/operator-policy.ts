@@ -1,6 +1,6 @@
-import { keys } from '../../functions/shared/keys';
-import { orchestratorNameOf, satelliteRoleNameOf, tableNameOf } from '../config/fleet';
-import type { Environment } from '../config/schema';
+import type { Environment } from '../../core/environment/schema';
+import { orchestratorNameOf, satelliteRoleNameOf, tableNameOf } from '../../core/names';
+import { keys } from '../../core/records/keys';
 import { preflightCalls } from './preflight';
 
 /** An IAM policy document. */

@@ -6,8 +6,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetAccountSettingsCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { orchestratorNameOf, regionLocations, regionOf, satelliteLocations } from '../config/fleet';
-import type { Environment, SatelliteLocation } from '../config/schema';
+import { regionLocations, regionOf, satelliteLocations } from '../../core/environment/fleet';
+import type { Environment, SatelliteLocation } from '../../core/environment/schema';
+import { orchestratorNameOf } from '../../core/names';
 import type { PreflightClients } from './preflight-clients';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';

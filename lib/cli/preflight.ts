@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import type { Environment } from '../../core/environment/schema';
 import { loadEnvironment } from '../config/load';
-import type { Environment } from '../config/schema';
 import type { Output } from './commands';
 import { table } from './format';
 import {

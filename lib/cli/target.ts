@@ -1,12 +1,11 @@
 import * as path from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ControlStore } from '../../functions/orchestrator/control-store';
-import { createTableClient } from '../../functions/shared/table';
-import { orchestratorNameOf, tableNameOf } from '../config/fleet';
+import type { Environment } from '../../core/environment/schema';
+import { orchestratorNameOf, tableNameOf } from '../../core/names';
+import { Records } from '../../core/records';
+import { createTableClient } from '../../core/records/table';
 import { loadEnvironment, parseEnvironment } from '../config/load';
-import type { Environment } from '../config/schema';
 import type { LocalControlState } from '../local/control';
 import {
   type FoundLocalFleet,
@@ -19,9 +18,8 @@ import type { RuntimeStatus } from '../local/supervisor';
 /** What a CLI command works on: one environment's control records. */
 export interface Target {
   readonly environment: Environment;
-  readonly table: DynamoDBDocumentClient;
-  readonly tableName: string;
-  readonly store: ControlStore;
+  /** The environment's platform records (the table in its home region, or the local store). */
+  readonly records: Records;
   /** Location URLs, known for the local fleet. */
   readonly urls: Readonly<Record<string, string>>;
   /** Who commands are recorded as. */
@@ -39,6 +37,12 @@ export interface Target {
    * than on the next scheduled pass; throws, saying why, when it cannot.
    */
   wake(): Promise<void>;
+  /**
+   * Has the control plane run its governance jobs now, as its schedule does (the orchestrator
+   * function in AWS, the fleet's loop locally), so that a run on demand is the very same
+   * run; resolves with the number of open findings.
+   */
+  governance(): Promise<number>;
 }
 
 /** Invokes the orchestrator asynchronously (a reconcile pass); overlapping passes are fenced by the rollout record. */
@@ -57,19 +61,63 @@ async function invokeOrchestrator(environment: Environment): Promise<void> {
   }
 }
 
-/** Asks the running local fleet for an orchestrator pass now. */
-async function wakeLocalFleet(controlUrl: string | undefined): Promise<void> {
+/**
+ * Runs the orchestrator function's governance job and waits for it (RequestResponse): the
+ * same job, wired the same way, as the schedule runs.
+ */
+async function invokeGovernance(environment: Environment): Promise<number> {
+  const lambda = new LambdaClient({ region: environment.homeRegion });
+  try {
+    const out = await lambda.send(
+      new InvokeCommand({
+        FunctionName: orchestratorNameOf(environment),
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(JSON.stringify({ job: 'governance' })),
+      })
+    );
+    const payload = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+    if (out.FunctionError) {
+      const why = (() => {
+        try {
+          return (JSON.parse(payload) as { errorMessage?: string }).errorMessage ?? payload;
+        } catch {
+          return payload;
+        }
+      })();
+      throw new Error(`the governance job failed in ${orchestratorNameOf(environment)}: ${why}`);
+    }
+    return Number((JSON.parse(payload) as { openFindings?: unknown }).openFindings ?? 0);
+  } finally {
+    lambda.destroy();
+  }
+}
+
+/** Asks the running local fleet to run its governance jobs now. */
+async function governLocalFleet(controlUrl: string | undefined): Promise<number> {
+  const res = await postControl(controlUrl, 'governance');
+  const body = (await res.json()) as { openFindings?: number; detail?: string };
+  if (!res.ok) throw new Error(body.detail ?? `the local fleet answered ${res.status}`);
+  return Number(body.openFindings ?? 0);
+}
+
+/** POSTs to the running local fleet's control endpoint; throws when it cannot be reached. */
+async function postControl(controlUrl: string | undefined, what: string): Promise<Response> {
   if (!controlUrl) throw new Error('this local fleet has no control endpoint; restart it');
-  const url = new URL('wake', controlUrl);
-  const res = await fetch(url, { method: 'POST' }).catch(
+  const url = new URL(what, controlUrl);
+  return fetch(url, { method: 'POST' }).catch(
     (err: Error & { cause?: { code?: string; message?: string } }) => {
       throw new Error(
         `${url} is unreachable (${err.cause?.code ?? err.cause?.message ?? err.message})`
       );
     }
   );
+}
+
+/** Asks the running local fleet for an orchestrator pass now. */
+async function wakeLocalFleet(controlUrl: string | undefined): Promise<void> {
+  const res = await postControl(controlUrl, 'wake');
   await res.arrayBuffer();
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  if (!res.ok) throw new Error(`${res.url} answered ${res.status}`);
 }
 
 /** The IAM principal the credentials belong to: who the audit log names. */
@@ -165,18 +213,18 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
 }
 
 async function awsTarget(environment: Environment): Promise<Target> {
-  const table = createTableClient({ region: environment.homeRegion });
-  const tableName = tableNameOf(environment);
   return {
     environment,
-    table,
-    tableName,
-    store: new ControlStore(table, tableName),
+    records: new Records(
+      createTableClient({ region: environment.homeRegion }),
+      tableNameOf(environment)
+    ),
     urls: {},
     actor: await callerIdentity(environment.homeRegion),
     local: false,
     description: `AWS environment '${environment.name}'`,
     wake: () => invokeOrchestrator(environment),
+    governance: () => invokeGovernance(environment),
   };
 }
 
@@ -196,15 +244,14 @@ function localTarget(found: FoundLocalFleet): Target {
   });
   return {
     environment: environmentOf(found),
-    table,
-    tableName: state.tableName,
-    store: new ControlStore(table, state.tableName),
+    records: new Records(table, state.tableName),
     urls: Object.fromEntries(state.locations.map((l) => [l.id, l.url])),
     actor: `local:${process.env.USER ?? 'developer'}`,
     local: true,
     description: `the local fleet ${describeFleet(found)}`,
     runtimes: () => localRuntimes(state.controlUrl),
     wake: () => wakeLocalFleet(state.controlUrl),
+    governance: () => governLocalFleet(state.controlUrl),
   };
 }
 

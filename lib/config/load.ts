@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { z } from 'zod';
+import {
+  type Environment,
+  type EnvironmentInput,
+  environmentSchema,
+} from '../../core/environment/schema';
 import { dev } from './environments/dev';
 import { prod } from './environments/prod';
 import { staging } from './environments/staging';
 import { type ConfigIssue, checkEnvironment } from './rules';
-import { type Environment, type EnvironmentInput, environmentSchema } from './schema';
 
 /** The environments shipped with Orbit, by name. */
 export const ENVIRONMENTS: Readonly<Record<string, EnvironmentInput>> = { dev, staging, prod };

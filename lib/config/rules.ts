@@ -1,5 +1,6 @@
-import { isKnownRegion, MRSC_REGION_SETS, mrscRegionSetOf } from './regions';
-import type { Environment, Location } from './schema';
+import { regionOf } from '../../core/environment/fleet';
+import { isKnownRegion, MRSC_REGION_SETS, mrscRegionSetOf } from '../../core/environment/regions';
+import type { Environment } from '../../core/environment/schema';
 
 /** One problem found in an environment: the field it is about and what to do. */
 export interface ConfigIssue {
@@ -12,11 +13,6 @@ export interface ConfigIssue {
 type Rule = (env: Environment) => ConfigIssue[];
 
 const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
-
-/** The region a location's traffic and data path hang off. */
-export function regionOf(location: Location): string {
-  return location.kind === 'region' ? location.region : location.parentRegion;
-}
 
 const uniqueLocationIds: Rule = (env) => {
   const seen = new Map<string, number>();

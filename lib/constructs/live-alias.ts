@@ -7,6 +7,7 @@ import {
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { LIVE_ALIAS } from '../../core/names';
 
 /** Props of a {@link LiveAlias}. */
 export interface LiveAliasProps {
@@ -14,8 +15,6 @@ export interface LiveAliasProps {
   readonly function: lambda.IFunction;
   /** The version the alias points at when the location is deployed for the first time. */
   readonly firstVersion: lambda.IVersion;
-  /** @default 'live' */
-  readonly aliasName?: string;
 }
 
 /**
@@ -42,7 +41,7 @@ export class LiveAlias extends Construct {
 
   constructor(scope: Construct, id: string, props: LiveAliasProps) {
     super(scope, id);
-    this.aliasName = props.aliasName ?? 'live';
+    this.aliasName = LIVE_ALIAS;
 
     this.resource = new AwsCustomResource(this, 'Resource', {
       resourceType: 'Custom::OrbitLiveAlias',

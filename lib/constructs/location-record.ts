@@ -5,10 +5,11 @@ import {
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { keys } from '../../functions/shared/keys';
-
-/** Per name (a function, or the runtime), string facts a location needs to find it. */
-export type StagedEntries = Readonly<Record<string, Readonly<Record<string, string>>>>;
+import { firstReleasePut } from '../../core/records/desired-traffic';
+import { keys } from '../../core/records/keys';
+import { registrationUpdate } from '../../core/records/registrations';
+import { type StagedRelease, stagedReleaseUpdate } from '../../core/records/staged-releases';
+import { lowLevelPut, lowLevelUpdate } from '../../core/records/table';
 
 /** Props of a {@link LocationRecords}. */
 export interface LocationRecordsProps {
@@ -25,13 +26,13 @@ export interface LocationRecordsProps {
    * (`functionName`, `version`).
    * @default - none
    */
-  readonly functions?: StagedEntries;
+  readonly functions?: StagedRelease['functions'];
   /**
    * Per bundle (satellites), by function name plus `runtime`: where its asset sits in S3 and
    * what it must hash to (`bucket`, `key`, `sha256`).
    * @default - none
    */
-  readonly artifacts?: StagedEntries;
+  readonly artifacts?: StagedRelease['artifacts'];
   /** The release manifest (satellites load functions by it). @default - none */
   readonly manifest?: string;
   /**
@@ -41,32 +42,6 @@ export interface LocationRecordsProps {
    * @default false
    */
   readonly adoptFirstRelease?: boolean;
-}
-
-type Attr = { S: string } | { M: Record<string, Attr> };
-const s = (value: string): Attr => ({ S: value });
-const strings = (entries: Readonly<Record<string, string>>): Record<string, Attr> =>
-  Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, s(v)]));
-const nested = (entries: StagedEntries): Attr => ({
-  M: Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, { M: strings(e) }])),
-});
-
-function updateItem(
-  tableName: string,
-  key: { pk: string; sk: string },
-  attributes: Record<string, Attr>
-) {
-  const names = Object.keys(attributes);
-  return {
-    TableName: tableName,
-    Key: { pk: s(key.pk), sk: s(key.sk) },
-    // SET only what the deploy owns: the orchestrator's fields on the same item survive.
-    UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
-    ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#a${i}`, n])),
-    ExpressionAttributeValues: Object.fromEntries(
-      names.map((n, i) => [`:v${i}`, attributes[n] as Attr])
-    ),
-  };
 }
 
 /**
@@ -91,13 +66,14 @@ export class LocationRecords extends Construct {
       ]);
     const writeOwnRecords = ownRecords('dynamodb:UpdateItem');
 
-    const registration = updateItem(props.tableName, keys.location(props.locationId), {
-      type: s('location'),
-      locationId: s(props.locationId),
-      ...strings(props.location),
-      // The newest staged release, in one small item: satellites preload it by reading this.
-      latestStaged: s(props.releaseId),
-    });
+    // The newest staged release, in one small item: satellites preload it by reading this.
+    const registration = lowLevelUpdate(
+      registrationUpdate(props.tableName, {
+        locationId: props.locationId,
+        facts: props.location,
+        latestStaged: props.releaseId,
+      })
+    );
     new AwsCustomResource(this, 'Registration', {
       resourceType: 'Custom::OrbitLocationRegistration',
       installLatestAwsSdk: false,
@@ -111,17 +87,14 @@ export class LocationRecords extends Construct {
       policy: writeOwnRecords,
     });
 
-    const staged = updateItem(
-      props.tableName,
-      keys.stagedRelease(props.locationId, props.releaseId),
-      {
-        type: s('staged-release'),
-        locationId: s(props.locationId),
-        releaseId: s(props.releaseId),
-        ...(props.functions ? { functions: nested(props.functions) } : {}),
-        ...(props.artifacts ? { artifacts: nested(props.artifacts) } : {}),
-        ...(props.manifest ? { manifest: s(props.manifest) } : {}),
-      }
+    const staged = lowLevelUpdate(
+      stagedReleaseUpdate(props.tableName, {
+        locationId: props.locationId,
+        releaseId: props.releaseId,
+        ...(props.functions ? { functions: props.functions } : {}),
+        ...(props.artifacts ? { artifacts: props.artifacts } : {}),
+        ...(props.manifest ? { manifest: props.manifest } : {}),
+      })
     );
     new AwsCustomResource(this, 'StagedRelease', {
       resourceType: 'Custom::OrbitStagedRelease',
@@ -137,7 +110,6 @@ export class LocationRecords extends Construct {
     });
 
     if (props.adoptFirstRelease) {
-      const desired = keys.desiredTraffic(props.locationId);
       // onCreate only, and conditional: a later deploy never touches what the location serves.
       new AwsCustomResource(this, 'FirstRelease', {
         resourceType: 'Custom::OrbitFirstRelease',
@@ -146,17 +118,9 @@ export class LocationRecords extends Construct {
           service: 'DynamoDB',
           action: 'putItem',
           region: props.dataRegion,
-          parameters: {
-            TableName: props.tableName,
-            Item: {
-              pk: s(desired.pk),
-              sk: s(desired.sk),
-              stable: s(props.releaseId),
-              weight: { N: '0' },
-              updatedAt: s('first deploy'),
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
+          parameters: lowLevelPut(
+            firstReleasePut(props.tableName, props.locationId, props.releaseId)
+          ),
           physicalResourceId: PhysicalResourceId.of(`first-release:${props.locationId}`),
           ignoreErrorCodesMatching: 'ConditionalCheckFailedException',
         },

@@ -4,8 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { platformPartitions } from '../../functions/shared/keys';
-import { functionDir, type Release, type ReleaseFunction } from '../release/manifest';
+import { functionDir, type Release, type ReleaseFunction } from '../../core/manifest';
+import { platformPartitions } from '../../core/records/keys';
 
 /** What every function may do with its platform records: read its drain flags and location. */
 export const PLATFORM_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'];

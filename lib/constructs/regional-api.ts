@@ -6,7 +6,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { Route } from '../../functions/shared/declaration';
+import type { Route } from '../../core/declaration';
 import type { CorsSettings } from '../../functions/shared/middleware/response-headers';
 
 /** Props of a {@link RegionalApi}. */

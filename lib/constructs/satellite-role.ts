@@ -2,8 +2,8 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { keys } from '../../functions/shared/keys';
-import type { ReleaseFunction } from '../release/manifest';
+import type { ReleaseFunction } from '../../core/manifest';
+import { keys } from '../../core/records/keys';
 import { DATA_READ, DATA_WRITE, PLATFORM_READ, tableStatement } from './orbit-function';
 
 /** Tag keys an IAM principal must carry, with these values, to assume an on-prem role. */
@@ -29,16 +29,6 @@ export function onPremHosts(environmentName: string, locationId: string): iam.IP
     },
   });
 }
-
-/**
- * The key prefix under which an environment's satellite stacks publish their assets in the
- * parent region's CDK assets bucket (the `bucketPrefix` of their synthesizer): every
- * release's bundles sit at `<prefix><sha256>.zip`, so the runtime may read any release ever
- * staged, and nothing else of the bucket. Environment names have no dashes or slashes, so no
- * environment's prefix starts with another's.
- */
-export const satelliteAssetPrefix = (environmentName: string): string =>
-  `orbit-${environmentName}/`;
 
 /** Props of a {@link SatelliteRole}. */
 export interface SatelliteRoleProps {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpError } from '../../functions/shared/errors';
+import { HttpError } from '../../core/errors';
 import { problemResponse } from '../../functions/shared/problem';
 import type { RuntimeStatus } from './supervisor';
 
@@ -25,6 +25,8 @@ export interface LocalControl {
 export interface LocalControlOptions {
   /** Runs an orchestrator pass now. */
   readonly wake: () => void;
+  /** Runs the governance jobs now; resolves with the number of open findings. */
+  readonly governance: () => Promise<number>;
   /** The fleet as it is now. */
   readonly state: () => LocalControlState;
 }
@@ -32,14 +34,37 @@ export interface LocalControlOptions {
 /**
  * Serves, on a loopback port the system picks, `POST /wake`: the CLI calls it after writing a
  * command, so that the command runs now instead of on the next scheduled pass (in AWS the
- * CLI invokes the orchestrator function instead); and `GET /state`: the runtimes as the
- * fleet supervises them (restart counts for `orbit status`). Anything else is a 404 problem.
+ * CLI invokes the orchestrator function instead); `POST /governance`: the fleet's own
+ * governance run, answering the number of open findings (what `orbit governance run` asks
+ * for); and `GET /state`: the runtimes as the fleet supervises them (restart counts for
+ * `orbit status`). Anything else is a 404 problem.
  */
 export async function startLocalControl(options: LocalControlOptions): Promise<LocalControl> {
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/wake') {
       options.wake();
       res.writeHead(202, { 'content-type': 'application/json' }).end('{"woken":true}');
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/governance') {
+      options.governance().then(
+        (openFindings) =>
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ openFindings })),
+        (err: unknown) => {
+          const problem = problemResponse(
+            new HttpError(
+              503,
+              'governance-failed',
+              `governance did not run: ${(err as Error).message}`
+            ),
+            randomUUID(),
+            '/governance'
+          );
+          res.writeHead(problem.statusCode, problem.headers).end(problem.body);
+        }
+      );
       return;
     }
     if (req.method === 'GET' && req.url === '/state') {
@@ -52,7 +77,7 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
       new HttpError(
         404,
         'not-found',
-        'the local control endpoint serves POST /wake and GET /state'
+        'the local control endpoint serves POST /wake, POST /governance and GET /state'
       ),
       randomUUID(),
       req.url ?? '/'

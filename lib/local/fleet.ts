@@ -1,21 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ControlStore } from '../../functions/orchestrator/control-store';
-import { runGovernance } from '../../functions/orchestrator/governance';
-import { Orchestrator } from '../../functions/orchestrator/orchestrator';
-import {
-  HeartbeatHealthSource,
-  SatelliteTrafficDriver,
-  type TrafficDriver,
-} from '../../functions/orchestrator/ports';
-import { ORBIT_ENV } from '../../functions/shared/env';
-import { keys } from '../../functions/shared/keys';
-import { createTableClient } from '../../functions/shared/table';
-import { dataRegionOf, regionOf, tableNameOf } from '../config/fleet';
-import type { Environment } from '../config/schema';
+import { dataRegionOf, regionOf } from '../../core/environment/fleet';
+import type { Environment } from '../../core/environment/schema';
+import { ORBIT_ENV } from '../../core/location-env';
+import type { Release, ReleaseManifest } from '../../core/manifest';
+import { localAudienceOf, tableNameOf } from '../../core/names';
+import { Records } from '../../core/records';
+import { createTableClient } from '../../core/records/table';
+import { HeartbeatHealthSource } from '../../functions/orchestrator/adapters/heartbeat-health';
+import { SatelliteTrafficDriver } from '../../functions/orchestrator/adapters/satellite-traffic';
+import { type ControlPlane, createControlPlane } from '../../functions/orchestrator/control-plane';
+import type { Orchestrator } from '../../functions/orchestrator/orchestrator';
 import { buildRelease } from '../release/build';
-import type { Release, ReleaseManifest } from '../release/manifest';
 import { RUNTIME_ENV } from '../satellite/config';
 import { SHUTDOWN_GRACE_ENV } from '../satellite/shutdown';
 import { startLocalControl } from './control';
@@ -114,6 +110,8 @@ export interface LocalFleet {
   readonly locations: readonly LocalLocation[];
   /** The orchestrator the fleet's loop runs (tests call `reconcile()` directly too). */
   readonly orchestrator: Orchestrator;
+  /** The fleet's control plane: its orchestrator and its governance runner. */
+  readonly controlPlane: ControlPlane;
   /** Where the fleet's state file is. @default - none written */
   readonly stateFile?: string;
   /** Each runtime as supervised now: its process and restart count. */
@@ -164,7 +162,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       : undefined;
     if (proxy) stops.push(proxy.stop);
     const runtimeStore = proxy?.endpoint ?? store.endpoint;
-    const audience = `orbit-${env.name}-local`;
+    const audience = localAudienceOf(env);
     const issuer = await startDevIssuer(basePort === 0 ? 0 : basePort + 1, audience, {
       keyFile: options.persistDir ? path.join(options.persistDir, ISSUER_KEY_FILE) : undefined,
     });
@@ -172,8 +170,9 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
 
     const control = createTableClient({ region: env.homeRegion, endpoint: store.endpoint });
     stops.push(async () => control.destroy());
-    await stageEverywhere(env, control, releaseId, release.manifest);
-    const serving = await servedReleases(env, control);
+    const records = new Records(control, tableName);
+    await stageEverywhere(env, records, releaseId, release.manifest);
+    const serving = await servedReleases(env, records);
 
     const runtimes = new Map<string, SupervisedRuntime>();
     stops.push(() => Promise.all([...runtimes.values()].map((r) => r.stop())).then(() => {}));
@@ -232,22 +231,33 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       if (s.status === 'rejected') throw s.reason;
       return s.value;
     });
-    const records = new SatelliteTrafficDriver(control, tableName);
-    // What AWS cannot do for a satellite, one machine can: tell the runtime to pull at once.
-    const driver: TrafficDriver = {
-      apply: async (locationId, target) => {
-        await records.apply(locationId, target);
-        runtimes.get(locationId)?.signal('SIGHUP');
+    const satellites = new SatelliteTrafficDriver(records);
+    const plane = createControlPlane(
+      env,
+      records,
+      {
+        // What AWS cannot do for a satellite, one machine can: tell the runtime to pull at once.
+        driverFor: () => ({
+          apply: async (locationId, target) => {
+            await satellites.apply(locationId, target);
+            runtimes.get(locationId)?.signal('SIGHUP');
+          },
+        }),
+        healthFor: () => heartbeats,
+        // Every location runs the satellite runtime here, regions too: all of them report.
+        reporting: env.locations.map((l) => l.id),
       },
+      { actor: 'local-orchestrator' }
+    );
+    const heartbeats = new HeartbeatHealthSource(records);
+    const { orchestrator } = plane;
+    // One governance run at a time, whether the loop or `npx orbit governance run` asks.
+    let governing: Promise<unknown> = Promise.resolve();
+    const governance = () => {
+      const run = governing.then(() => plane.governance());
+      governing = run.catch(() => undefined);
+      return run;
     };
-    const health = new HeartbeatHealthSource(control, tableName);
-    const orchestrator = new Orchestrator({
-      environment: env,
-      store: new ControlStore(control, tableName),
-      driverFor: () => driver,
-      healthFor: () => health,
-      actor: 'local-orchestrator',
-    });
     const intervalMs = (options.reconcileIntervalSeconds ?? 1) * 1000;
     let governedAt = 0;
     const loop = runLoop(intervalMs / 1000, async () => {
@@ -256,12 +266,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       // By the clock, not by passes: woken passes must not make governance run more often.
       if (Date.now() - governedAt >= GOVERNANCE_EVERY_INTERVALS * intervalMs) {
         governedAt = Date.now();
-        await runGovernance({
-          environment: env,
-          table: control,
-          tableName,
-          reporting: env.locations.map((l) => l.id),
-        });
+        await governance();
       }
       if (events.length > 0) options.onReconcile?.(events);
     });
@@ -270,6 +275,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     const statuses = () => env.locations.flatMap((l) => runtimes.get(l.id)?.status() ?? []);
     const controlEndpoint = await startLocalControl({
       wake: loop.wake,
+      governance: async () => (await governance()).length,
       state: () => ({ environment: env.name, pid: process.pid, runtimes: statuses() }),
     });
     stops.push(controlEndpoint.stop);
@@ -299,6 +305,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       releaseId,
       serving,
       orchestrator,
+      controlPlane: plane,
       wake: loop.wake,
       storeEndpoint: store.endpoint,
       issuer,
@@ -319,88 +326,51 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
 }
 
 /** What each location's desired-traffic record says it serves. */
-async function servedReleases(
-  env: Environment,
-  table: DynamoDBDocumentClient
-): Promise<ServedRelease[]> {
+async function servedReleases(env: Environment, records: Records): Promise<ServedRelease[]> {
   return Promise.all(
     env.locations.map(async (location) => {
-      const { Item } = await table.send(
-        new GetCommand({
-          TableName: tableNameOf(env),
-          Key: keys.desiredTraffic(location.id),
-          ConsistentRead: true,
-        })
-      );
-      const candidate = Item?.candidate as string | undefined;
+      const desired = await records.desired.get(location.id, { consistent: true });
+      const candidate = desired?.candidate;
       return {
         location: location.id,
-        stable: String(Item?.stable ?? '-'),
+        stable: String(desired?.stable ?? '-'),
         ...(candidate ? { candidate } : {}),
-        weight: candidate ? Number(Item?.weight ?? 0) : 0,
+        weight: candidate ? Number(desired?.weight ?? 0) : 0,
       };
     })
   );
 }
 
 /**
- * Registers every location and stages the release there (what `cdk deploy` does in AWS); a
- * location that has no desired traffic yet (a fresh store) gets the release as stable. With
- * a persisted store, or for a later release, what serves stays as the orchestrator set it.
+ * Registers every location and stages the release there, with the very records `cdk deploy`
+ * writes in AWS; a location that has no desired traffic yet (a fresh store) gets the release
+ * as stable. With a persisted store, or for a later release, what serves stays as the
+ * orchestrator set it.
  */
 export async function stageEverywhere(
   env: Environment,
-  table: DynamoDBDocumentClient,
+  records: Records,
   releaseId: string,
   manifest?: ReleaseManifest
 ): Promise<void> {
-  const tableName = tableNameOf(env);
   const now = new Date().toISOString();
   for (const location of env.locations) {
-    await table.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: {
-          ...keys.location(location.id),
-          kind: location.kind,
-          region: regionOf(location),
-          dataRegion: dataRegionOf(env, location),
-          latestStaged: releaseId,
-        },
-      })
-    );
-    await table.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: {
-          ...keys.stagedRelease(location.id, releaseId),
-          releaseId,
-          stagedAt: now,
-          ...(manifest ? { manifest: JSON.stringify(manifest) } : {}),
-        },
-      })
-    );
-    const desired = await table.send(
-      new GetCommand({ TableName: tableName, Key: keys.desiredTraffic(location.id) })
-    );
-    if (!desired.Item) {
-      try {
-        await table.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...keys.desiredTraffic(location.id),
-              stable: releaseId,
-              weight: 0,
-              updatedAt: now,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          })
-        );
-      } catch (err) {
-        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-      }
-    }
+    await records.registrations.register({
+      locationId: location.id,
+      facts: {
+        kind: location.kind,
+        region: regionOf(location),
+        dataRegion: dataRegionOf(env, location),
+      },
+      latestStaged: releaseId,
+    });
+    await records.stagedReleases.stage({
+      locationId: location.id,
+      releaseId,
+      stagedAt: now,
+      ...(manifest ? { manifest: JSON.stringify(manifest) } : {}),
+    });
+    await records.desired.adopt(location.id, releaseId, now);
   }
 }
 

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { LocationKind } from '../config/schema';
+import type { LocationKind } from '../../core/environment/schema';
 
 /** Where one location of a local fleet answers. */
 export interface LocalLocationAddress {

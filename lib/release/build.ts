@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import type { ResolvedDeclaration } from '../../functions/shared/declaration';
-import { ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
-import type { ReleaseRoute } from '../../functions/shared/route-table';
+import type { ResolvedDeclaration } from '../../core/declaration';
+import { ORBIT_FUNCTION_ENV } from '../../core/location-env';
 import {
   MANIFEST_FILE,
   type Release,
   type ReleaseFunction,
   type ReleaseManifest,
-} from './manifest';
+} from '../../core/manifest';
+import type { ReleaseRoute } from '../../functions/shared/route-table';
 
 /** Where the satellite runtime's and the orchestrator's bundles sit in a release. */
 const RUNTIME_FILE = 'runtime/index.js';

@@ -4,14 +4,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../functions/shared/keys';
 import {
   loadRelease,
   MANIFEST_FILE,
   type Release,
   type ReleaseManifest,
-} from '../release/manifest';
+} from '../../core/manifest';
+import type { Records } from '../../core/records';
 
 /** Where a satellite gets the bundles of a staged release. */
 export interface ArtifactSource {
@@ -46,16 +45,10 @@ export class LocalArtifactSource implements ArtifactSource {
 const sha256Of = (file: string): string =>
   createHash('sha256').update(readFileSync(file)).digest('hex');
 
-/** Where one bundle of a staged release sits in S3 (a CDK asset: a zip of its directory). */
-export interface StagedArtifact {
-  readonly bucket: string;
-  readonly key: string;
-}
-
 /** Options of an {@link S3ArtifactSource}. */
 export interface S3ArtifactSourceOptions {
-  readonly table: DynamoDBDocumentClient;
-  readonly tableName: string;
+  /** The platform records, in the location's data region. */
+  readonly records: Records;
   readonly locationId: string;
   readonly s3: S3Client;
   /** Where fetched releases are kept, one directory per release. */
@@ -82,13 +75,8 @@ export class S3ArtifactSource implements ArtifactSource {
   async fetch(releaseId: string): Promise<Release> {
     const dir = path.join(this.options.cacheDir, releaseId);
     if (existsSync(path.join(dir, MANIFEST_FILE))) return loadRelease(dir);
-    const { table, tableName, locationId, s3 } = this.options;
-    const out = await table.send(
-      new GetCommand({ TableName: tableName, Key: keys.stagedRelease(locationId, releaseId) })
-    );
-    const record = out.Item as
-      | { manifest?: string; artifacts?: Record<string, StagedArtifact> }
-      | undefined;
+    const { records, locationId, s3 } = this.options;
+    const record = await records.stagedReleases.get(locationId, releaseId);
     if (!record?.manifest || !record.artifacts) {
       throw new Error(`release ${releaseId} is not staged at ${locationId} with its artifacts`);
     }

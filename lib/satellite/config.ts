@@ -1,4 +1,4 @@
-import { type LocationContext, locationContextFromEnv } from '../../functions/shared/env';
+import { type LocationContext, locationContextFromEnv } from '../../core/location-env';
 import type { CorsSettings } from '../../functions/shared/middleware/response-headers';
 
 /** How a satellite runtime is configured: the location context plus the runtime's own settings. */

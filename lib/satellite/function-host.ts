@@ -1,10 +1,11 @@
 import * as path from 'node:path';
 import { InvokeStore, type InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
-import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
+import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../core/location-env';
+import type { Release, ReleaseFunction } from '../../core/manifest';
+import { fleetFunctionNameOf } from '../../core/names';
 import type { OrbitEvent } from '../../functions/shared/http';
 import { type ReleaseRoute, RouteTable } from '../../functions/shared/route-table';
-import type { Release, ReleaseFunction } from '../release/manifest';
 
 /** A handler as Lambda calls it. */
 export type LambdaHandler = (event: OrbitEvent, context: Context) => Promise<unknown>;
@@ -103,7 +104,7 @@ function loadFunction(
     }
     return {
       name: fn.name,
-      qualifiedName: `orbit-${env[ORBIT_ENV.environment] ?? 'local'}-${fn.name}`,
+      qualifiedName: fleetFunctionNameOf({ name: env[ORBIT_ENV.environment] ?? 'local' }, fn.name),
       handler: mod.handler,
       timeoutMs: fn.timeoutSeconds * 1000,
       memoryMb: fn.memoryMb,

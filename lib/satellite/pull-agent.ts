@@ -1,28 +1,18 @@
 import { hostname } from 'node:os';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../functions/shared/keys';
-import type { Release } from '../release/manifest';
+import type { Release } from '../../core/manifest';
+import type { Records } from '../../core/records';
+import type { DesiredTraffic } from '../../core/records/desired-traffic';
+import type { Heartbeat, InstanceHeartbeat } from '../../core/records/heartbeats';
 import type { ArtifactSource } from './artifacts';
 import type { LoadedRelease } from './function-host';
-import {
-  type DesiredTraffic,
-  type Heartbeat,
-  type InstanceHeartbeat,
-  instanceKey,
-} from './records';
 import { StagedReleases } from './staged-releases';
 import type { ReleaseStats } from './stats';
 import type { TrafficState } from './traffic';
 
 /** Options of a {@link PullAgent}. */
 export interface PullAgentOptions {
-  readonly table: DynamoDBDocumentClient;
-  readonly tableName: string;
+  /** The platform records, in the location's data region. */
+  readonly records: Records;
   readonly locationId: string;
   readonly artifacts: ArtifactSource;
   /** Loads a fetched release into the process. */
@@ -134,7 +124,7 @@ export class PullAgent {
    * sooner. A release that fails to preload is not tried again until it is desired.
    */
   private async preload(): Promise<void> {
-    const newest = await this.latestStaged();
+    const newest = await this.options.records.registrations.latestStaged(this.options.locationId);
     if (!newest || newest === this.preloaded || newest === this.unpreloadable) return;
     this.preloaded = newest;
     if (this.loaded.has(newest)) return;
@@ -194,71 +184,32 @@ export class PullAgent {
   }
 
   private async desired(): Promise<DesiredTraffic | undefined> {
-    const { table, tableName, locationId } = this.options;
-    const out = await table.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: keys.desiredTraffic(locationId),
-        ConsistentRead: true,
-      })
-    );
-    if (out.Item) return out.Item as DesiredTraffic;
-    return this.adoptFirstStagedRelease();
+    const { records, locationId } = this.options;
+    const desired = await records.desired.get(locationId, { consistent: true });
+    return desired ?? this.adoptFirstStagedRelease();
   }
 
   /**
    * A location that never served takes the release its last deploy staged as stable, once,
    * with a conditional write (like a region's `live` alias created at its first version);
-   * from then on only the orchestrator changes what it serves.
+   * from then on only the orchestrator changes what it serves. The release comes from the
+   * registration record: one small read per pull, where querying every staged record would
+   * grow with every deploy.
    */
   private async adoptFirstStagedRelease(): Promise<DesiredTraffic | undefined> {
-    const { table, tableName, locationId } = this.options;
-    const newest = await this.latestStaged();
+    const { records, locationId } = this.options;
+    const newest = await records.registrations.latestStaged(locationId);
     if (!newest) return undefined;
-    const desired: DesiredTraffic = {
-      stable: newest,
-      weight: 0,
-      updatedAt: new Date(this.now()).toISOString(),
-    };
-    try {
-      await table.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: { ...keys.desiredTraffic(locationId), ...desired },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        })
-      );
-      return desired;
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-      return this.desired();
+    const updatedAt = new Date(this.now()).toISOString();
+    if (await records.desired.adopt(locationId, newest, updatedAt)) {
+      return { stable: newest, weight: 0, updatedAt };
     }
-  }
-
-  /**
-   * The release the last deploy staged here, as its registration record says: one small read
-   * per pull, where querying every staged record would grow with every deploy.
-   */
-  private async latestStaged(): Promise<string | undefined> {
-    const { table, tableName, locationId } = this.options;
-    const out = await table.send(
-      new GetCommand({ TableName: tableName, Key: keys.location(locationId) })
-    );
-    const id = out.Item?.latestStaged;
-    return typeof id === 'string' ? id : undefined;
+    return this.desired();
   }
 
   /** Whether a deploy staged the release here (its staged-release record exists). */
-  private async isStaged(releaseId: string): Promise<boolean> {
-    const { table, tableName, locationId } = this.options;
-    const out = await table.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: keys.stagedRelease(locationId, releaseId),
-        ProjectionExpression: 'pk',
-      })
-    );
-    return out.Item !== undefined;
+  private isStaged(releaseId: string): Promise<boolean> {
+    return this.options.records.stagedReleases.isStaged(this.options.locationId, releaseId);
   }
 
   private async stateFor(desired: DesiredTraffic): Promise<TrafficState> {
@@ -284,7 +235,7 @@ export class PullAgent {
   }
 
   private async heartbeat(lastError: string | undefined): Promise<void> {
-    const { table, tableName, locationId, stats } = this.options;
+    const { records, locationId, stats } = this.options;
     const state = this.current();
     const atMs = this.now();
     const heartbeat: InstanceHeartbeat = {
@@ -301,34 +252,7 @@ export class PullAgent {
       startedAt: this.startedAt,
       ...(lastError ? { lastError } : {}),
     };
-    // Each process writes only its own entry, so that hosts of one location never overwrite
-    // each other's figures; the first write of a location creates the map.
-    const entry = (create: boolean) =>
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keys.heartbeat(locationId),
-        UpdateExpression: create ? 'SET #instances = :entries' : 'SET #instances.#me = :entry',
-        ConditionExpression: create
-          ? 'attribute_not_exists(#instances)'
-          : 'attribute_exists(#instances)',
-        ExpressionAttributeNames: {
-          '#instances': 'instances',
-          ...(create ? {} : { '#me': instanceKey(heartbeat) }),
-        },
-        ExpressionAttributeValues: create
-          ? { ':entries': { [instanceKey(heartbeat)]: heartbeat } }
-          : { ':entry': heartbeat },
-      });
-    const firstOfLocation = (err: unknown) =>
-      (err as Error).name === 'ConditionalCheckFailedException';
-    await table.send(entry(false)).catch(async (err: unknown) => {
-      if (!firstOfLocation(err)) throw err;
-      // Another process may create the map first: then its path exists for ours.
-      await table.send(entry(true)).catch((again: unknown) => {
-        if (!firstOfLocation(again)) throw again;
-        return table.send(entry(false));
-      });
-    });
+    await records.heartbeats.write(heartbeat);
     this.options.onHeartbeat?.(heartbeat);
   }
 }

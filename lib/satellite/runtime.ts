@@ -2,8 +2,9 @@ import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
-import { createTableClient } from '../../functions/shared/table';
+import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../core/location-env';
+import { Records } from '../../core/records';
+import { createTableClient } from '../../core/records/table';
 import { LocalArtifactSource, S3ArtifactSource } from './artifacts';
 import type { RuntimeConfig } from './config';
 import { loadRelease, prepareConcurrentInvocations, unloadRelease } from './function-host';
@@ -65,15 +66,14 @@ export async function startRuntime(
     ...(config.cors ? { [ORBIT_FUNCTION_ENV.cors]: JSON.stringify(config.cors) } : {}),
   };
   const stats = new ReleaseStats();
+  const records = new Records(table, location.tableName);
   const agent = new PullAgent({
-    table,
-    tableName: location.tableName,
+    records,
     locationId: location.locationId,
     artifacts:
       config.artifacts === 's3'
         ? new S3ArtifactSource({
-            table,
-            tableName: location.tableName,
+            records,
             locationId: location.locationId,
             s3: new S3Client({ region: location.region }),
             cacheDir: config.releaseCache,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { FunctionTimeoutError, HttpError } from '../../functions/shared/errors';
+import { FunctionTimeoutError, HttpError } from '../../core/errors';
 import type { OrbitEvent } from '../../functions/shared/http';
 import { isDrainedAnswer } from '../../functions/shared/metric-contract';
 import { SECURITY_HEADERS } from '../../functions/shared/middleware/response-headers';

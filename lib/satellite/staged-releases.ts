@@ -1,5 +1,5 @@
-import { HttpError } from '../../functions/shared/errors';
-import type { Release } from '../release/manifest';
+import { HttpError } from '../../core/errors';
+import type { Release } from '../../core/manifest';
 import type { LoadedRelease } from './function-host';
 
 /** 404: a request names a release that is not staged at this location. */

@@ -1,24 +1,6 @@
-/**
- * What a release answered at a location. An answer refused because the location or the
- * function is drained counts as `drained` only, not in `requests` nor in the errors: a drain
- * is no error of the release, and must neither breach nor dilute its error rate.
- */
-export interface ReleaseCounts {
-  /** Answers the release gave, drained ones excluded. */
-  readonly requests: number;
-  readonly errors4xx: number;
-  /** 5xx answers of the release: what gates judge. */
-  readonly errors5xx: number;
-  /** 503 `drained` answers of the kill switch; absent when there were none. */
-  readonly drained?: number;
-}
+import type { ReleaseCounts, WindowStats } from '../../core/records/heartbeats';
 
-/** What a release served at a location over one heartbeat window. */
-export interface WindowStats extends ReleaseCounts {
-  /** Latency percentiles in ms of the requests (drained answers left out); 0 when none. */
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
+export type { ReleaseCounts, WindowStats };
 
 /** Latency samples kept per release and window; beyond it, samples are reservoir-sampled. */
 const MAX_SAMPLES = 10_000;

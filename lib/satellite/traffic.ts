@@ -1,4 +1,4 @@
-import { HttpError, ValidationError } from '../../functions/shared/errors';
+import { HttpError, ValidationError } from '../../core/errors';
 import type { LoadedRelease } from './function-host';
 
 /** Which releases serve a location and how traffic is split between them. */

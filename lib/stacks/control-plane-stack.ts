@@ -13,17 +13,21 @@ import {
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
-import { keys } from '../../functions/shared/keys';
+import { regionLocations } from '../../core/environment/fleet';
+import type { Environment } from '../../core/environment/schema';
+import type { Release } from '../../core/manifest';
 import {
   fleetFunctionPrefix,
+  orchestratorAlarmNameOf,
   orchestratorNameOf,
-  regionLocations,
+  stackNames,
   tableNameOf,
-} from '../config/fleet';
-import type { Environment } from '../config/schema';
+} from '../../core/names';
+import { definitionPut } from '../../core/records/environment-definition';
+import { keys } from '../../core/records/keys';
+import { lowLevelPut } from '../../core/records/table';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { OrbitFunction } from '../constructs/orbit-function';
-import type { Release } from '../release/manifest';
 
 /** Props of a {@link ControlPlaneStack}. */
 export interface ControlPlaneStackProps extends StackProps {
@@ -56,7 +60,7 @@ export class ControlPlaneStack extends Stack {
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     const { environment: env, release } = props;
     super(scope, id, {
-      stackName: `Orbit-${env.name}-ControlPlane`,
+      stackName: stackNames.controlPlane(env),
       description: `Orbit ${env.name}: control plane (orchestrator, schedules)`,
       ...props,
       env: { account: env.account, region: env.homeRegion },
@@ -205,7 +209,7 @@ export class ControlPlaneStack extends Stack {
     }
 
     new cloudwatch.Alarm(this, 'OrchestratorErrors', {
-      alarmName: `orbit-${env.name}-orchestrator-errors`,
+      alarmName: orchestratorAlarmNameOf(env, 'errors'),
       metric: this.orchestrator.metricErrors({ period: Duration.minutes(5) }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -213,7 +217,7 @@ export class ControlPlaneStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     new cloudwatch.Alarm(this, 'DeadLettersVisible', {
-      alarmName: `orbit-${env.name}-orchestrator-dead-letters`,
+      alarmName: orchestratorAlarmNameOf(env, 'dead-letters'),
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
       }),
@@ -230,14 +234,7 @@ export class ControlPlaneStack extends Stack {
       onUpdate: {
         service: 'DynamoDB',
         action: 'putItem',
-        parameters: {
-          TableName: tableName,
-          Item: {
-            pk: { S: keys.environmentDefinition.pk },
-            sk: { S: keys.environmentDefinition.sk },
-            definition: { S: JSON.stringify(env) },
-          },
-        },
+        parameters: lowLevelPut(definitionPut(tableName, JSON.stringify(env))),
         physicalResourceId: PhysicalResourceId.of(`environment:${env.name}`),
       },
       policy: AwsCustomResourcePolicy.fromStatements([

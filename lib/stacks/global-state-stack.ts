@@ -1,8 +1,8 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { stackNames, tableNameOf } from '../config/fleet';
-import type { Environment } from '../config/schema';
+import type { Environment } from '../../core/environment/schema';
+import { stackNames, tableNameOf } from '../../core/names';
 
 /** Props of the {@link GlobalStateStack}. */
 export interface GlobalStateStackProps extends StackProps {

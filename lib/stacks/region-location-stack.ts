@@ -2,21 +2,22 @@ import { CfnOutput, CfnResource, RemovalPolicy, Stack, type StackProps } from 'a
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
-import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
+import { dataRegionOf } from '../../core/environment/fleet';
+import type { Environment, RegionLocation } from '../../core/environment/schema';
+import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../core/location-env';
+import { publicRoutesNotAllowed, type Release } from '../../core/manifest';
 import {
-  dataRegionOf,
-  fleetFunctionPrefix,
-  gateAlarmPrefix,
+  apiNameOf,
+  fleetFunctionNameOf,
+  functionGateAlarmPrefix,
   stackNames,
   tableNameOf,
-} from '../config/fleet';
-import type { Environment, RegionLocation } from '../config/schema';
+} from '../../core/names';
 import { GateAlarms } from '../constructs/gate-alarms';
 import { LiveAlias, suppressCustomResourceProvider } from '../constructs/live-alias';
 import { LocationRecords } from '../constructs/location-record';
 import { OrbitFunction } from '../constructs/orbit-function';
 import { RegionalApi } from '../constructs/regional-api';
-import { publicRoutesNotAllowed, type Release } from '../release/manifest';
 
 /** Props of a {@link RegionLocationStack}. */
 export interface RegionLocationStackProps extends StackProps {
@@ -61,7 +62,7 @@ export class RegionLocationStack extends Stack {
     const table = dynamodb.TableV2.fromTableAttributes(this, 'Table', { tableArn });
 
     this.api = new RegionalApi(this, 'Api', {
-      apiName: `orbit-${env.name}-${location.id}`,
+      apiName: apiNameOf(env, location),
       rateLimit: env.api.rateLimit,
       burstLimit: env.api.burstLimit,
       auth: env.auth,
@@ -87,7 +88,7 @@ export class RegionLocationStack extends Stack {
       );
     }
     for (const fn of release.manifest.functions) {
-      const functionName = `${fleetFunctionPrefix(env)}${fn.name}`;
+      const functionName = fleetFunctionNameOf(env, fn.name);
       const orbitFunction = new OrbitFunction(this, `Fn-${fn.name}`, {
         release,
         fn,
@@ -104,7 +105,12 @@ export class RegionLocationStack extends Stack {
       new GateAlarms(orbitFunction, 'GateAlarms', {
         functionName,
         aliasName: alias.aliasName,
-        alarmNamePrefix: `${gateAlarmPrefix(env, location.id, release.manifest.releaseId)}${fn.name}`,
+        alarmNamePrefix: functionGateAlarmPrefix(
+          env,
+          location.id,
+          release.manifest.releaseId,
+          fn.name
+        ),
         maxErrorRatePercent: env.rollout.gates.maxErrorRatePercent,
         maxP99LatencyMs: env.rollout.gates.maxP99LatencyMs,
         requestMetrics: {

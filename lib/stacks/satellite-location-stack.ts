@@ -8,20 +8,21 @@ import {
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
-import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../functions/shared/env';
-import { dataRegionOf, satelliteRoleNameOf, stackNames, tableNameOf } from '../config/fleet';
-import type { Environment, SatelliteLocation } from '../config/schema';
+import { dataRegionOf } from '../../core/environment/fleet';
+import type { Environment, SatelliteLocation } from '../../core/environment/schema';
+import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../core/location-env';
+import { functionDir, type Release, runtimeDir } from '../../core/manifest';
+import {
+  satelliteAssetPrefix,
+  satelliteRoleNameOf,
+  stackNames,
+  tableNameOf,
+} from '../../core/names';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { LocationRecords } from '../constructs/location-record';
 import { SatelliteNetwork } from '../constructs/satellite-network';
-import {
-  ON_PREM_PRINCIPAL_TAGS,
-  onPremHosts,
-  SatelliteRole,
-  satelliteAssetPrefix,
-} from '../constructs/satellite-role';
+import { ON_PREM_PRINCIPAL_TAGS, onPremHosts, SatelliteRole } from '../constructs/satellite-role';
 import { SatelliteService } from '../constructs/satellite-service';
-import { functionDir, type Release, runtimeDir } from '../release/manifest';
 import { RUNTIME_ENV } from '../satellite/config';
 
 /** Props of a {@link SatelliteLocationStack}. */
@@ -67,7 +68,7 @@ export class SatelliteLocationStack extends Stack {
       description: `Orbit ${env.name}: ${location.kind} location ${location.id}`,
       ...props,
       env: { account: env.account, region: location.parentRegion },
-      synthesizer: new DefaultStackSynthesizer({ bucketPrefix: satelliteAssetPrefix(env.name) }),
+      synthesizer: new DefaultStackSynthesizer({ bucketPrefix: satelliteAssetPrefix(env) }),
     });
     this.dataRegion = dataRegionOf(env, location);
     const tableName = tableNameOf(env);
@@ -112,7 +113,7 @@ export class SatelliteLocationStack extends Stack {
       // Every asset of the stack is in the one bucket of the parent region.
       releaseObjects: {
         bucket: this.runtimeAsset.bucket,
-        keyPrefix: satelliteAssetPrefix(env.name),
+        keyPrefix: satelliteAssetPrefix(env),
       },
     }).role;
 

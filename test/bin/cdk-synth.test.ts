@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { Release } from '../../core/manifest';
 import { dev } from '../../lib/config/environments/dev';
-import type { Release } from '../../lib/release/manifest';
 import { sharedRelease } from '../support/release';
 import { cdkSynth, sharedSynth } from '../support/synth';
 

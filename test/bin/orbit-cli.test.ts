@@ -152,7 +152,7 @@ describe('resolveTarget for an AWS environment', () => {
     expect(target).toMatchObject({
       actor: 'arn:aws:sts::333333333333:assumed-role/Deployer/alice',
       local: false,
-      tableName: 'orbit-prod',
+      records: { table: { tableName: 'orbit-prod' } },
     });
   });
 

@@ -22,6 +22,7 @@ import {
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { Environment } from '../../core/environment/schema';
 import {
   type PreflightOptions,
   type PreflightReport,
@@ -33,7 +34,6 @@ import { regionsToBootstrap } from '../../lib/cli/preflight-checks';
 import { createPreflightClients } from '../../lib/cli/preflight-clients';
 import { checkIssuer, discoveryUrlOf } from '../../lib/cli/preflight-issuer';
 import { parseEnvironment } from '../../lib/config/load';
-import type { Environment } from '../../lib/config/schema';
 import { startDevIssuer } from '../../lib/local/dev-issuer';
 import { close, listen } from '../../lib/local/listen';
 

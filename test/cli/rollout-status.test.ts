@@ -1,5 +1,5 @@
-import { ControlStore } from '../../functions/orchestrator/control-store';
-import type { Rollout } from '../../functions/orchestrator/model';
+import { Records } from '../../core/records';
+import type { Rollout } from '../../core/records/rollouts';
 import { rolloutStatus } from '../../lib/cli/commands';
 import type { Target } from '../../lib/cli/target';
 import { loadEnvironment } from '../../lib/config/load';
@@ -15,7 +15,7 @@ describe('orbit rollout status', () => {
   afterAll(() => table.drop());
 
   it('says what the current step waits for, per location, and why a rollout paused', async () => {
-    const store = new ControlStore(client, table.tableName);
+    const store = new Records(client, table.tableName);
     const environment = loadEnvironment({ env: 'dev' });
     const at = '2026-12-01T19:05:00.000Z';
     const rollout: Rollout = {
@@ -37,18 +37,17 @@ describe('orbit rollout status', () => {
       updatedAt: at,
       history: [{ at, event: 'started by alice' }],
     };
-    await store.saveRollout(rollout);
-    await store.claimActive('ro-1');
+    await store.rollouts.save(rollout);
+    await store.rollouts.claimActive('ro-1');
     const target = {
       environment,
-      table: client,
-      tableName: table.tableName,
-      store,
+      records: store,
       urls: {},
       actor: 'test',
       local: true,
       description: 'test',
       wake: async () => undefined,
+      governance: async () => 0,
     } satisfies Target;
     const { text } = await rolloutStatus(target);
     expect(text).toContain('paused (no heartbeat from lab since 19:05:12 UTC');

@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { Release } from '../../core/manifest';
 import { resolveTarget } from '../../lib/cli/target';
 import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
 import { buildRelease } from '../../lib/release/build';
-import type { Release } from '../../lib/release/manifest';
 import { twoLocations } from '../local/environments';
 
 describe('the CLI finding one local fleet among several', () => {

@@ -1,5 +1,5 @@
+import type { EnvironmentInput } from '../../core/environment/schema';
 import { ConfigError, parseEnvironment } from '../../lib/config/load';
-import type { EnvironmentInput } from '../../lib/config/schema';
 
 const withGates = (gates: Record<string, unknown>): EnvironmentInput =>
   ({

@@ -1,15 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { dataRegionOf, regionLocations, satelliteLocations } from '../../lib/config/fleet';
+import { dataRegionOf, regionLocations, satelliteLocations } from '../../core/environment/fleet';
+import { REGION_COORDINATES } from '../../core/environment/regions';
+import type { EnvironmentInput } from '../../core/environment/schema';
 import {
   ConfigError,
   ENVIRONMENTS,
   loadEnvironment,
   parseEnvironment,
 } from '../../lib/config/load';
-import { REGION_COORDINATES } from '../../lib/config/regions';
-import type { EnvironmentInput } from '../../lib/config/schema';
 
 /** A small valid environment to break one field at a time. */
 function base(): EnvironmentInput {

@@ -1,4 +1,6 @@
 import { App, type Stack } from 'aws-cdk-lib';
+import { regionLocations, satelliteLocations } from '../../core/environment/fleet';
+import { orchestratorNameOf } from '../../core/names';
 import { addOrbitEnvironment } from '../../lib/app';
 import {
   type AuthorizedRequest,
@@ -7,7 +9,6 @@ import {
   type Component,
 } from '../../lib/aws-calls';
 import { onPremHostPolicy, operatorPolicy } from '../../lib/cli/operator-policy';
-import { orchestratorNameOf, regionLocations, satelliteLocations } from '../../lib/config/fleet';
 import { loadEnvironment } from '../../lib/config/load';
 import type { SatelliteLocationStack } from '../../lib/stacks/satellite-location-stack';
 import {

@@ -1,6 +1,6 @@
+import type { Environment, EnvironmentInput } from '../../core/environment/schema';
 import { dev } from '../../lib/config/environments/dev';
 import { parseEnvironment } from '../../lib/config/load';
-import type { Environment, EnvironmentInput } from '../../lib/config/schema';
 
 /**
  * A small environment for tests that start several fleets: one region and one on-prem

@@ -154,7 +154,9 @@ describe('commands against the local fleet', () => {
     expect(out.text).toMatch(
       /^restore recorded as intent .+; the orchestrator has not run it yet \(it could not be woken: no route to the control endpoint; its next scheduled pass runs it\)$/
     );
-    expect(await target.store.intent(out.data as never)).toMatchObject({ status: 'pending' });
+    expect(await target.records.intents.get(out.data as never)).toMatchObject({
+      status: 'pending',
+    });
   });
 
   it('keep one state file per fleet, named by its environment and first port', () => {

@@ -1,10 +1,10 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { Release } from '../../core/manifest';
 import { fleetBanner } from '../../lib/local/banner';
 import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
 import { buildRelease } from '../../lib/release/build';
-import type { Release } from '../../lib/release/manifest';
 import { twoLocations } from './environments';
 
 /** The same bundles under another release id: what a later build of changed code would be. */

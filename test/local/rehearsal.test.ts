@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { Release } from '../../core/manifest';
 import { dev } from '../../lib/config/environments/dev';
 import { parseEnvironment } from '../../lib/config/load';
 import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
 import { buildRelease } from '../../lib/release/build';
-import type { Release } from '../../lib/release/manifest';
 import { commandsFor } from '../support/cli';
 
 /**

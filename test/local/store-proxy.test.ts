@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createTableClient } from '../../functions/shared/table';
+import { createTableClient } from '../../core/records/table';
 import { startStoreProxy } from '../../lib/local/store-proxy';
 import { createTestTable, testEndpoint } from '../support/table';
 

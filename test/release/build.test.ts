@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { loadRelease } from '../../core/manifest';
 import { buildRelease, RELEASE_DIR_ENV } from '../../lib/release/build';
-import { loadRelease } from '../../lib/release/manifest';
 import { runDir } from '../support/run-dir';
 
 const root = path.join(__dirname, '..', '..');

@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { keys } from '../../functions/shared/keys';
+import { Records } from '../../core/records';
+import { keys } from '../../core/records/keys';
 import { LocalArtifactSource, S3ArtifactSource } from '../../lib/satellite/artifacts';
 import { testTableClient } from '../support/handlers';
 import { fakeRelease } from '../support/release';
@@ -66,8 +67,7 @@ describe('S3ArtifactSource', () => {
     );
   const source = (cacheDir: string) =>
     new S3ArtifactSource({
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       locationId: 'lz1',
       s3: new S3Client({ region: 'us-east-1' }),
       cacheDir,

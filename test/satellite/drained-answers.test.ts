@@ -1,13 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Environment } from '../../core/environment/schema';
+import type { LocationContext } from '../../core/location-env';
+import type { Release } from '../../core/manifest';
+import { Records } from '../../core/records';
+import { keys } from '../../core/records/keys';
+import { HeartbeatHealthSource } from '../../functions/orchestrator/adapters/heartbeat-health';
 import { judge } from '../../functions/orchestrator/gates';
-import { HeartbeatHealthSource } from '../../functions/orchestrator/ports';
-import type { LocationContext } from '../../functions/shared/env';
-import { keys } from '../../functions/shared/keys';
 import { RouteTable } from '../../functions/shared/route-table';
-import type { Environment } from '../../lib/config/schema';
-import type { Release } from '../../lib/release/manifest';
 import type { LambdaHandler, LoadedRelease } from '../../lib/satellite/function-host';
 import { PullAgent } from '../../lib/satellite/pull-agent';
 import { createRuntimeServer } from '../../lib/satellite/server';
@@ -90,8 +91,7 @@ describe('drained answers at a satellite', () => {
     });
     const stats = new ReleaseStats();
     agent = new PullAgent({
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       locationId: 'lab',
       stats,
       artifacts: {
@@ -126,7 +126,7 @@ describe('drained answers at a satellite', () => {
     'counts the 503s of %s drained as drained, not as release errors, so the gate sees no breach',
     async (_scope, key) => {
       const candidate = agent.current().candidate?.releaseId as string;
-      const source = new HeartbeatHealthSource(client, table.tableName);
+      const source = new HeartbeatHealthSource(new Records(client, table.tableName));
       const baseline = await source.sample('lab', candidate);
       await put({ ...key(), drained: true, reason: 'rack move', retryAfterSeconds: 30 });
 
@@ -157,7 +157,7 @@ describe('drained answers at a satellite', () => {
 
   it('still breaches the gate of a candidate whose own answers are 5xx', async () => {
     const candidate = agent.current().candidate?.releaseId as string;
-    const source = new HeartbeatHealthSource(client, table.tableName);
+    const source = new HeartbeatHealthSource(new Records(client, table.tableName));
     const baseline = await source.sample('lab', candidate);
     expect(new Set(await serve('/fail', 30))).toEqual(new Set([500]));
     await agent.tick();

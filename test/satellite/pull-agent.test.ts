@@ -8,12 +8,13 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../functions/shared/keys';
+import type { Release } from '../../core/manifest';
+import { Records } from '../../core/records';
+import { type HeartbeatRecord, locationHeartbeat } from '../../core/records/heartbeats';
+import { keys } from '../../core/records/keys';
 import { RouteTable } from '../../functions/shared/route-table';
-import type { Release } from '../../lib/release/manifest';
 import type { LoadedRelease } from '../../lib/satellite/function-host';
 import { PullAgent } from '../../lib/satellite/pull-agent';
-import { type HeartbeatRecord, locationHeartbeat } from '../../lib/satellite/records';
 import { ReleaseStats } from '../../lib/satellite/stats';
 import { testTableClient } from '../support/handlers';
 import { createTestTable } from '../support/table';
@@ -40,8 +41,7 @@ describe('the pull agent', () => {
     put({ ...keys.desiredTraffic('sat1'), ...desired, updatedAt: new Date().toISOString() });
   const agent = (intervalMs = 1000) =>
     new PullAgent({
-      table: client,
-      tableName,
+      records: new Records(client, tableName),
       locationId: 'sat1',
       intervalMs,
       stats: new ReleaseStats(),
@@ -148,8 +148,7 @@ describe('the pull agent', () => {
   it('keeps one heartbeat entry per host, so that hosts of a location never overwrite each other', async () => {
     const onHost = (instanceId: string, table: DynamoDBDocumentClient = client) =>
       new PullAgent({
-        table,
-        tableName,
+        records: new Records(table, tableName),
         locationId: 'sat1',
         instanceId,
         stats: new ReleaseStats(),
@@ -196,8 +195,7 @@ describe('the pull agent', () => {
   it('keeps serving and reporting when preloading a staged release fails', async () => {
     const errors: unknown[] = [];
     const a = new PullAgent({
-      table: client,
-      tableName,
+      records: new Records(client, tableName),
       locationId: 'sat1',
       stats: new ReleaseStats(),
       artifacts: {

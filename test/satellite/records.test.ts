@@ -5,7 +5,7 @@ import {
   locationHeartbeat,
   RETIRED_ENTRY,
   retiredEntry,
-} from '../../lib/satellite/records';
+} from '../../core/records/heartbeats';
 
 const R1 = 'r-1111111111111111';
 const R2 = 'r-2222222222222222';

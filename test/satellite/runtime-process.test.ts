@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../functions/shared/keys';
+import type { Release } from '../../core/manifest';
+import { locationHeartbeat } from '../../core/records/heartbeats';
+import { keys } from '../../core/records/keys';
 import { buildRelease } from '../../lib/release/build';
-import type { Release } from '../../lib/release/manifest';
-import { locationHeartbeat } from '../../lib/satellite/records';
 import { testTableClient } from '../support/handlers';
 import { createTestTable, testEndpoint } from '../support/table';
 

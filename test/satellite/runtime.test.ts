@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../functions/shared/keys';
+import type { Release } from '../../core/manifest';
+import { type Heartbeat, isStale, locationHeartbeat } from '../../core/records/heartbeats';
+import { keys } from '../../core/records/keys';
 import { type DevIssuer, startDevIssuer } from '../../lib/local/dev-issuer';
 import { buildRelease } from '../../lib/release/build';
-import type { Release } from '../../lib/release/manifest';
-import { type Heartbeat, isStale, locationHeartbeat } from '../../lib/satellite/records';
 import { testTableClient } from '../support/handlers';
 import { createTestTable, testEndpoint } from '../support/table';
 

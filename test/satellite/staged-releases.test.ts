@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../functions/shared/keys';
-import type { Release } from '../../lib/release/manifest';
+import type { Release } from '../../core/manifest';
+import { Records } from '../../core/records';
+import { keys } from '../../core/records/keys';
 import { type ArtifactSource, LocalArtifactSource } from '../../lib/satellite/artifacts';
 import { type LoadedRelease, loadRelease, unloadRelease } from '../../lib/satellite/function-host';
 import { PullAgent } from '../../lib/satellite/pull-agent';
@@ -94,8 +95,7 @@ describe('a staged release named by x-orbit-target-release', () => {
     };
     const stats = new ReleaseStats();
     agent = new PullAgent({
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       locationId: 'lab',
       stats,
       artifacts,

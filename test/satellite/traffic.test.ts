@@ -1,5 +1,5 @@
+import { isStale } from '../../core/records/heartbeats';
 import type { LoadedRelease } from '../../lib/satellite/function-host';
-import { isStale } from '../../lib/satellite/records';
 import { ReleaseStats } from '../../lib/satellite/stats';
 import { pickRelease } from '../../lib/satellite/traffic';
 

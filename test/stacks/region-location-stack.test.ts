@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { RegionLocation } from '../../core/environment/schema';
 import { loadEnvironment } from '../../lib/config/load';
-import type { RegionLocation } from '../../lib/config/schema';
 import { RegionLocationStack } from '../../lib/stacks/region-location-stack';
 import { sdkCall } from '../support/cfn';
 import { fakeRelease } from '../support/release';

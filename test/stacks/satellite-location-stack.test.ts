@@ -3,17 +3,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { dataRegionOf } from '../../lib/config/fleet';
-import { ENVIRONMENTS, loadEnvironment, parseEnvironment } from '../../lib/config/load';
+import { dataRegionOf } from '../../core/environment/fleet';
 import type {
   Environment,
   EnvironmentInput,
   RegionLocation,
   SatelliteLocation,
-} from '../../lib/config/schema';
+} from '../../core/environment/schema';
+import type { Release } from '../../core/manifest';
+import { ENVIRONMENTS, loadEnvironment, parseEnvironment } from '../../lib/config/load';
 import { OrbitFunction } from '../../lib/constructs/orbit-function';
 import { HOST_NODEJS_MAJOR } from '../../lib/constructs/satellite-service';
-import type { Release } from '../../lib/release/manifest';
 import { RegionLocationStack } from '../../lib/stacks/region-location-stack';
 import { SatelliteLocationStack } from '../../lib/stacks/satellite-location-stack';
 import { sdkCall } from '../support/cfn';

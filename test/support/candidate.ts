@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { defineFunction } from '../../functions/shared/declaration';
-import type { LocationContext } from '../../functions/shared/env';
+import { defineFunction } from '../../core/declaration';
+import type { LocationContext } from '../../core/location-env';
 import { route } from '../../functions/shared/http';
 import { type OrbitHandler, orbitHandler } from '../../functions/shared/orbit-handler';
 import { captureEmf, type EmfBlob } from './emf';

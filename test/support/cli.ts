@@ -1,9 +1,9 @@
-import { ControlStore } from '../../functions/orchestrator/control-store';
-import type { Command } from '../../functions/orchestrator/model';
-import { createTableClient } from '../../functions/shared/table';
+import { tableNameOf } from '../../core/names';
+import { Records } from '../../core/records';
+import type { Command } from '../../core/records/intents';
+import { createTableClient } from '../../core/records/table';
 import * as commands from '../../lib/cli/commands';
 import type { Target } from '../../lib/cli/target';
-import { tableNameOf } from '../../lib/config/fleet';
 import type { LocalFleet } from '../../lib/local/fleet';
 
 /** The CLI's commands bound to a running local fleet, as `npx orbit` would target it. */
@@ -15,15 +15,14 @@ export function commandsFor(fleet: LocalFleet) {
   const tableName = tableNameOf(fleet.environment);
   const target: Target = {
     environment: fleet.environment,
-    table,
-    tableName,
-    store: new ControlStore(table, tableName),
+    records: new Records(table, tableName),
     urls: Object.fromEntries(fleet.locations.map((l) => [l.id, l.url])),
     actor: 'local:test',
     local: true,
     description: `the local fleet '${fleet.environment.name}' of this test`,
     runtimes: async () => fleet.runtimes(),
     wake: async () => fleet.wake(),
+    governance: async () => (await fleet.controlPlane.governance()).length,
   };
   return {
     status: () => commands.status(target),

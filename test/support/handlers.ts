@@ -1,6 +1,6 @@
-import type { LocationContext } from '../../functions/shared/env';
+import type { LocationContext } from '../../core/location-env';
+import { createTableClient } from '../../core/records/table';
 import type { OrbitEvent, OrbitResult } from '../../functions/shared/http';
-import { createTableClient } from '../../functions/shared/table';
 import { lambdaContext } from './events';
 import { testEndpoint } from './table';
 

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { Release, ReleaseFunction } from '../../core/manifest';
 import { buildRelease } from '../../lib/release/build';
-import type { Release, ReleaseFunction } from '../../lib/release/manifest';
 
 let built: Promise<Release> | undefined;
 

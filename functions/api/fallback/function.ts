@@ -1,4 +1,4 @@
-import { defineFunction } from '../../shared/declaration';
+import { defineFunction } from '../../../core/declaration';
 
 /**
  * The fallback: every request that matches no declared route (API Gateway's `$default`

@@ -1,4 +1,4 @@
-import { defineFunction } from '../../shared/declaration';
+import { defineFunction } from '../../../core/declaration';
 
 /**
  * `GET /health`: public, used by load balancers and rollout gates. It reads the platform's

@@ -1,13 +1,7 @@
-import {
-  BatchGetCommand,
-  type BatchGetCommandInput,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LocationContext } from '../../../core/location-env';
+import { Records } from '../../../core/records';
 import type { Drain } from '../../shared/drain-state';
-import type { LocationContext } from '../../shared/env';
-import { keys } from '../../shared/keys';
 
 /** The health report a location gives about itself. */
 export interface HealthReport {
@@ -62,10 +56,9 @@ export async function probeTable(
 ): Promise<TableCheck> {
   const started = now();
   try {
-    await table.send(
-      new GetCommand({ TableName: context.tableName, Key: keys.location(context.locationId) }),
-      { abortSignal: AbortSignal.timeout(TABLE_PROBE_TIMEOUT_MS) }
-    );
+    await new Records(table, context.tableName).registrations.get(context.locationId, {
+      abortSignal: AbortSignal.timeout(TABLE_PROBE_TIMEOUT_MS),
+    });
     return { ok: true, latencyMs: Math.round(now() - started) };
   } catch (err) {
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -84,29 +77,15 @@ export async function readFunctionDrains(
 ): Promise<FunctionDrains> {
   if (functionNames.length === 0) return { functions: [] };
   try {
-    let request: BatchGetCommandInput['RequestItems'] = {
-      [context.tableName]: { Keys: functionNames.map((name) => keys.functionDrain(name)) },
-    };
-    const found: { pk: string; drained?: boolean; reason?: string }[] = [];
-    const abortSignal = AbortSignal.timeout(TABLE_PROBE_TIMEOUT_MS);
-    // BatchGetItem may leave keys unprocessed under load; the next round reads them.
-    while (request && Object.keys(request).length > 0) {
-      const out: BatchGetCommandOutput = await table.send(
-        new BatchGetCommand({ RequestItems: request }),
-        {
-          abortSignal,
-        }
-      );
-      found.push(...((out.Responses?.[context.tableName] ?? []) as typeof found));
-      request = out.UnprocessedKeys;
-    }
-    const drained = new Map(found.filter((r) => r.drained).map((r) => [r.pk, r]));
+    const drained = await new Records(table, context.tableName).drains.drainedFunctions(
+      functionNames,
+      { abortSignal: AbortSignal.timeout(TABLE_PROBE_TIMEOUT_MS) }
+    );
     return {
-      functions: functionNames.flatMap((name) => {
-        const record = drained.get(keys.functionDrain(name).pk);
-        if (!record) return [];
-        return [{ name, ...(record.reason ? { reason: record.reason } : {}) }];
-      }),
+      functions: drained.map(({ name, record }) => ({
+        name,
+        ...(record.reason ? { reason: record.reason } : {}),
+      })),
     };
   } catch (err) {
     return { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../shared/errors';
+import { ValidationError } from '../../../core/errors';
 
 /** Where a listing stopped: the last id returned, bound to the prefix it was listed with. */
 interface CursorState {

@@ -1,5 +1,5 @@
-import { defineFunction } from '../../shared/declaration';
-import { ITEMS_PARTITION } from '../../shared/keys';
+import { defineFunction } from '../../../core/declaration';
+import { ITEMS_PARTITION } from '../../../core/records/keys';
 
 /** The largest item (its JSON value) the items API stores. */
 export const MAX_ITEM_BYTES = 64 * 1024;

@@ -1,6 +1,6 @@
-import { locationContextFromEnv } from '../../shared/env';
+import { locationContextFromEnv } from '../../../core/location-env';
+import { createTableClient } from '../../../core/records/table';
 import { orbitHandler } from '../../shared/orbit-handler';
-import { createTableClient } from '../../shared/table';
 import { declaration } from './function';
 import { itemRoutes } from './items';
 import { ItemStore } from './store';

@@ -1,18 +1,18 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.cjs';
 import {
+  NotFoundError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  ValidationError,
+} from '../../../core/errors';
+import {
   type EntityTag,
   evaluatePreconditions,
   formatEntityTag,
   type Preconditions,
   preconditionsOf,
 } from '../../shared/conditional-request';
-import {
-  NotFoundError,
-  PayloadTooLargeError,
-  PreconditionFailedError,
-  ValidationError,
-} from '../../shared/errors';
 import { type RouteResult, route } from '../../shared/http';
 import type { RouteSpecs } from '../../shared/orbit-handler';
 import { decodeCursor, encodeCursor } from './cursor';

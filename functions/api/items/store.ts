@@ -6,9 +6,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { HttpError, NotFoundError, PreconditionFailedError } from '../../shared/errors';
-import { ITEMS_PARTITION, keys } from '../../shared/keys';
-import { isConditionFailed, mapTableError } from '../../shared/table';
+import { HttpError, NotFoundError, PreconditionFailedError } from '../../../core/errors';
+import { ITEMS_PARTITION, keys } from '../../../core/records/keys';
+import { isConditionFailed, mapTableError } from '../../../core/records/table';
 import type { Json } from './merge-patch';
 import { fromStoredValue, toStoredValue } from './stored-value';
 

@@ -1,6 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core';
+import { DrainedError, NotFoundError } from '../../../core/errors';
 import type { DrainState } from '../drain-state';
-import { DrainedError, NotFoundError } from '../errors';
 import type { OrbitEvent, OrbitResult } from '../http';
 import { DRAINED_HEADER } from '../metric-contract';
 import { requestState } from '../request-state';

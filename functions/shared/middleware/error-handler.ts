@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj, Request } from '@middy/core';
-import { FunctionTimeoutError, HttpError } from '../errors';
+import { FunctionTimeoutError, HttpError } from '../../../core/errors';
 import type { OrbitEvent, OrbitResult } from '../http';
 import { problemResponse } from '../problem';
 

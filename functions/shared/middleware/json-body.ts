@@ -1,5 +1,9 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors';
+import {
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../../../core/errors';
 import { header, type OrbitEvent, type OrbitResult } from '../http';
 import { requestState } from '../request-state';
 

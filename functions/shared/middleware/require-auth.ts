@@ -1,5 +1,5 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import { UnauthorizedError } from '../errors';
+import { UnauthorizedError } from '../../../core/errors';
 import type { OrbitEvent, OrbitResult } from '../http';
 import { requestState } from '../request-state';
 

@@ -1,5 +1,5 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import type { LocationContext } from '../env';
+import type { LocationContext } from '../../../core/location-env';
 import { header, type OrbitEvent, type OrbitResult } from '../http';
 import { requestState } from '../request-state';
 

@@ -1,6 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import type { Route } from '../declaration';
-import { MethodNotAllowedError, NotFoundError } from '../errors';
+import type { Route } from '../../../core/declaration';
+import { MethodNotAllowedError, NotFoundError } from '../../../core/errors';
 import type { OrbitEvent, OrbitResult, RouteSpec } from '../http';
 import { requestState } from '../request-state';
 import { type RouteTable, routeKeyOf } from '../route-table';

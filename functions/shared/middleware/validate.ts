@@ -1,5 +1,5 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import { type FieldIssue, ValidationError } from '../errors';
+import { type FieldIssue, ValidationError } from '../../../core/errors';
 import type { OrbitEvent, OrbitResult, Schema } from '../http';
 import { requestState } from '../request-state';
 

@@ -1,4 +1,4 @@
-import type { EnvironmentInput } from '../schema';
+import type { EnvironmentInput } from '../../../core/environment/schema';
 
 /**
  * `dev`: the smallest fleet that still shows every idea — two regions with a replica each, a

@@ -1,4 +1,4 @@
-import type { EnvironmentInput } from '../schema';
+import type { EnvironmentInput } from '../../../core/environment/schema';
 
 const ACCOUNT = '333333333333';
 const certificate = (region: string, id: string) =>

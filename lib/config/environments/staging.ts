@@ -1,4 +1,4 @@
-import type { EnvironmentInput } from '../schema';
+import type { EnvironmentInput } from '../../../core/environment/schema';
 
 /**
  * `staging`: three US regions on a strongly consistent (MRSC) table, plus a Local Zone, so

@@ -1,4 +1,4 @@
-import { MRSC_REGION_SETS, mrscRegionSetOf } from '../../config/regions';
+import { MRSC_REGION_SETS, mrscRegionSetOf } from '../../../core/environment/regions';
 import type { DeployabilityRule, Finding } from './rule';
 import { pathOf, resourcesOf } from './template';
 

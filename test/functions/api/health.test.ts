@@ -5,15 +5,15 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { LocationContext } from '../../../core/location-env';
+import { keys } from '../../../core/records/keys';
+import { createTableClient } from '../../../core/records/table';
 import {
   cachedProbe,
   checkHealth,
   probeTable,
   readFunctionDrains,
 } from '../../../functions/api/health/health';
-import type { LocationContext } from '../../../functions/shared/env';
-import { keys } from '../../../functions/shared/keys';
-import { createTableClient } from '../../../functions/shared/table';
 import { buildRelease } from '../../../lib/release/build';
 import { httpEvent } from '../../support/events';
 import { createTestTable, testEndpoint } from '../../support/table';

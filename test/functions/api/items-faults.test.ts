@@ -12,11 +12,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createTableClient } from '../../../core/records/table';
 import { declaration } from '../../../functions/api/items/function';
 import { itemRoutes } from '../../../functions/api/items/items';
 import { ItemStore } from '../../../functions/api/items/store';
 import { orbitHandler } from '../../../functions/shared/orbit-handler';
-import { createTableClient } from '../../../functions/shared/table';
 import { httpEvent } from '../../support/events';
 import { invoke, testLocation } from '../../support/handlers';
 

@@ -1,14 +1,15 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { listFindings, runGovernance } from '../../../functions/orchestrator/governance';
-import { keys } from '../../../functions/shared/keys';
-import { loadEnvironment } from '../../../lib/config/load';
+import { Records } from '../../../core/records';
 import {
   type HeartbeatRecord,
   heartbeatRecord,
   type InstanceHeartbeat,
   locationHeartbeat,
   RETIRED_ENTRY,
-} from '../../../lib/satellite/records';
+} from '../../../core/records/heartbeats';
+import { keys } from '../../../core/records/keys';
+import { runGovernance } from '../../../functions/orchestrator/governance';
+import { loadEnvironment } from '../../../lib/config/load';
 import { testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
 
@@ -38,8 +39,7 @@ describe('governance jobs', () => {
   const run = () =>
     runGovernance({
       environment,
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       reporting: ['boston', 'lab'],
       now: () => now,
     });
@@ -86,7 +86,7 @@ describe('governance jobs', () => {
     await heartbeat('boston', now - 1_000);
     await heartbeat('lab', now - 1_000);
     expect(await run()).toEqual([]);
-    const all = await listFindings(client, table.tableName);
+    const all = await new Records(client, table.tableName).findings.list();
     expect(all.every((f) => f.resolved)).toBe(true);
     expect(all.find((f) => f.subject === 'boston')?.resolvedAt).toBe(new Date(now).toISOString());
   });
@@ -95,14 +95,15 @@ describe('governance jobs', () => {
     await put({ ...keys.desiredTraffic('us-east-1'), stable: 'r-1111111111111111', weight: 0 });
     const open = await runGovernance({
       environment,
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       reporting: [],
       now: () => now,
-      observeRegion: async (id, desired) =>
-        id === 'us-east-1'
-          ? { stable: desired.stable, weight: 0, unknown: ['orbit-dev-items → 5'] }
-          : { stable: desired.stable, weight: 0, unknown: [] },
+      observer: {
+        observe: async (id, desired) =>
+          id === 'us-east-1'
+            ? { stable: desired.stable, weight: 0, unknown: ['orbit-dev-items → 5'] }
+            : { stable: desired.stable, weight: 0, unknown: [] },
+      },
     });
     expect(open).toEqual([
       expect.objectContaining({
@@ -119,14 +120,15 @@ describe('governance jobs', () => {
     await put({ ...keys.desiredTraffic('us-east-1'), stable: R1, candidate: R2, weight: 0.25 });
     const open = await runGovernance({
       environment,
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       reporting: [],
       now: () => now,
-      observeRegion: async (id, desired) =>
-        id === 'us-east-1'
-          ? { stable: R1, candidate: R2, weight: 0.1, unknown: [] }
-          : { stable: desired.stable, weight: 0, unknown: [] },
+      observer: {
+        observe: async (id, desired) =>
+          id === 'us-east-1'
+            ? { stable: R1, candidate: R2, weight: 0.1, unknown: [] }
+            : { stable: desired.stable, weight: 0, unknown: [] },
+      },
     });
     expect(open.find((f) => f.subject === 'us-east-1')?.message).toBe(
       `serves ${R1} with 10% to ${R2}; desired ${R1} with 25% to ${R2}`
@@ -138,8 +140,7 @@ describe('governance jobs', () => {
     await heartbeat('boston', now - 120_000);
     await runGovernance({
       environment,
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       reporting: ['boston'],
       now: () => now,
       autoDrainStale: true,
@@ -252,8 +253,7 @@ describe('governance jobs', () => {
     });
     const open = await runGovernance({
       environment: strict,
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       reporting: [],
       now: () => now,
     });
@@ -306,7 +306,7 @@ describe('governance jobs', () => {
       now += 1_000;
       await moved(1_000);
       expect(await drift()).toMatchObject({ firstSeen: found?.firstSeen, resolved: false });
-      const stored = await listFindings(client, table.tableName);
+      const stored = await new Records(client, table.tableName).findings.list();
       expect(stored.find((f) => f.job === 'drift' && f.subject === 'lab')?.resolved).toBe(false);
     });
   });

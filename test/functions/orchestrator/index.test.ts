@@ -1,5 +1,5 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '../../../functions/shared/keys';
+import { keys } from '../../../core/records/keys';
 import { dev } from '../../../lib/config/environments/dev';
 import { parseEnvironment } from '../../../lib/config/load';
 import { testTableClient } from '../../support/handlers';

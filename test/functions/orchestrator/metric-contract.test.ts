@@ -6,11 +6,11 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CloudWatchHealthSource } from '../../../functions/orchestrator/aws';
-import { ControlStore } from '../../../functions/orchestrator/control-store';
+import { Records } from '../../../core/records';
+import { keys } from '../../../core/records/keys';
+import type { Rollout } from '../../../core/records/rollouts';
+import { CloudWatchHealthSource } from '../../../functions/orchestrator/adapters/cloudwatch-health';
 import { judge } from '../../../functions/orchestrator/gates';
-import type { Rollout } from '../../../functions/orchestrator/model';
-import { keys } from '../../../functions/shared/keys';
 import { serveCandidate } from '../../support/candidate';
 import {
   answerGetMetricData,
@@ -73,8 +73,7 @@ describe('the gate metric contract', () => {
     cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
     await new CloudWatchHealthSource(
       {
-        table: client,
-        tableName: table.tableName,
+        records: new Records(client, table.tableName),
         regionOf: () => 'us-east-1',
         alarmPrefix: () => 'orbit-test-use1-',
         countingSince: async () => Date.now() - 60_000,
@@ -110,7 +109,7 @@ describe('the gate metric contract', () => {
   });
 
   it('breaches the region gate of a candidate that answers 500 to every request through the real middleware', async () => {
-    const store = new ControlStore(client, table.tableName);
+    const store = new Records(client, table.tableName);
     const startedAt = Date.now() - 1000;
     const rollout: Rollout = {
       rolloutId: 'ro-contract',
@@ -129,8 +128,8 @@ describe('the gate metric contract', () => {
       updatedAt: new Date(startedAt).toISOString(),
       history: [],
     };
-    await store.saveRollout(rollout);
-    expect(await store.claimActive(rollout.rolloutId)).toBe(true);
+    await store.rollouts.save(rollout);
+    expect(await store.rollouts.claimActive(rollout.rolloutId)).toBe(true);
 
     // CloudWatch holds what the handlers published and what Lambda counted, nothing else.
     const points: DataPoint[] = [];
@@ -138,8 +137,7 @@ describe('the gate metric contract', () => {
       .on(GetMetricDataCommand)
       .callsFake((input: GetMetricDataCommandInput) => answerGetMetricData(input, points));
     const source = new CloudWatchHealthSource({
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       regionOf: () => 'us-east-1',
       alarmPrefix: () => 'orbit-test-use1-',
     });

@@ -1,15 +1,15 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ControlStore } from '../../../functions/orchestrator/control-store';
-import type { Rollout } from '../../../functions/orchestrator/model';
+import type { EnvironmentInput } from '../../../core/environment/schema';
+import { Records } from '../../../core/records';
+import { keys } from '../../../core/records/keys';
+import type { Rollout } from '../../../core/records/rollouts';
 import { Orchestrator } from '../../../functions/orchestrator/orchestrator';
 import type {
   HealthSample,
   TrafficDriver,
   TrafficTarget,
 } from '../../../functions/orchestrator/ports';
-import { keys } from '../../../functions/shared/keys';
 import { parseEnvironment } from '../../../lib/config/load';
-import type { EnvironmentInput } from '../../../lib/config/schema';
 import { testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
 
@@ -86,12 +86,12 @@ describe('the orchestrator', () => {
   let drop: () => Promise<void>;
   let clock: number;
   let fleet: FakeFleet;
-  let store: ControlStore;
+  let store: Records;
 
   const orchestrator = (driver?: TrafficDriver) =>
     new Orchestrator({
       environment,
-      store,
+      records: store,
       driverFor: () => driver ?? fleet.driver,
       healthFor: () => fleet.health,
       now: () => clock,
@@ -107,11 +107,11 @@ describe('the orchestrator', () => {
     }
   };
   const active = async (): Promise<Rollout | undefined> => {
-    const id = await store.activeRolloutId();
-    return id ? store.rollout(id) : undefined;
+    const id = await store.rollouts.activeId();
+    return id ? store.rollouts.get(id) : undefined;
   };
   const rolloutOf = async (intentSk: string) =>
-    store.rollout(`ro-${intentSk.split('#')[2]}`) as Promise<Rollout>;
+    store.rollouts.get(`ro-${intentSk.split('#')[2]}`) as Promise<Rollout>;
   const minutes = (n: number) => {
     clock += n * 60_000;
   };
@@ -122,7 +122,7 @@ describe('the orchestrator', () => {
     drop = table.drop;
     clock = Date.UTC(2026, 10, 25, 12);
     fleet = new FakeFleet();
-    store = new ControlStore(client, tableName, () => clock);
+    store = new Records(client, tableName, () => clock);
     for (const l of environment.locations) {
       await client.send(
         new PutCommand({
@@ -149,7 +149,7 @@ describe('the orchestrator', () => {
 
   /** Reconciles every minute, with traffic, until the rollout ends (or 60 passes). */
   const runToEnd = async (o = orchestrator()) => {
-    for (let i = 0; i < 60 && (await store.activeRolloutId()); i++) {
+    for (let i = 0; i < 60 && (await store.rollouts.activeId()); i++) {
       fleet.serve();
       minutes(1);
       await o.reconcile();
@@ -157,7 +157,7 @@ describe('the orchestrator', () => {
   };
 
   it('walks waves and steps with bakes, then makes the release stable everywhere', async () => {
-    const intent = await store.submit({ command: 'start', release: R2 }, 'alice');
+    const intent = await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     const o = orchestrator();
     await o.reconcile();
     expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`]);
@@ -172,13 +172,13 @@ describe('the orchestrator', () => {
     expect(fleet.path('use1')).toEqual([`${R1}+${R2}@1`, R2]);
     const done = await rolloutOf(intent.sk);
     expect(done.status).toBe('completed');
-    expect(await store.activeRolloutId()).toBeUndefined();
-    expect((await store.intent(intent))?.status).toBe('done');
+    expect(await store.rollouts.activeId()).toBeUndefined();
+    expect((await store.intents.get(intent))?.status).toBe('done');
   });
 
   // Without reserved concurrency a scheduled pass and a command's wake can overlap.
   it('returns a location to stable when another pass aborted the rollout while this one moved it', async () => {
-    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     await orchestrator().reconcile();
     fleet.serve();
     minutes(6);
@@ -189,7 +189,7 @@ describe('the orchestrator', () => {
         if (!interleaved && target.weight === 1) {
           interleaved = true;
           // The other pass aborts and rolls back before this pass's move lands.
-          await store.submit({ command: 'abort' }, 'bob');
+          await store.intents.submit({ command: 'abort' }, 'bob');
           await other.reconcile();
         }
         await fleet.driver.apply(location, target);
@@ -200,11 +200,11 @@ describe('the orchestrator', () => {
       .catch(() => undefined);
     expect(interleaved).toBe(true);
     expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`, R1, `${R1}+${R2}@1`, R1]);
-    expect((await store.rollouts(1))[0]?.status).toBe('aborted');
+    expect((await store.rollouts.list(1))[0]?.status).toBe('aborted');
   });
 
   it('does not pass a gate before the minimum number of requests', async () => {
-    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     const o = orchestrator();
     await o.reconcile();
     // Past the 5-minute bake, inside the 10-minute wait for evidence.
@@ -217,7 +217,7 @@ describe('the orchestrator', () => {
   });
 
   it('names the locations whose evidence it waits for once the bake is over, so a pass can follow it', async () => {
-    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     const o = orchestrator();
     // The canary wave bakes 5 minutes: no evidence can end the step before that.
     expect((await o.reconcile()).waitingOn).toEqual([]);
@@ -240,10 +240,10 @@ describe('the orchestrator', () => {
       },
       'test'
     );
-    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     const o = new Orchestrator({
       environment: noBake,
-      store,
+      records: store,
       driverFor: () => fleet.driver,
       healthFor: () => fleet.health,
       now: () => clock,
@@ -256,7 +256,7 @@ describe('the orchestrator', () => {
   });
 
   it('rolls every touched location back in one pass when a gate breaks', async () => {
-    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     const o = orchestrator();
     await o.reconcile();
     for (let i = 0; i < 2; i++) {
@@ -270,34 +270,34 @@ describe('the orchestrator', () => {
     fleet.serve();
     await o.reconcile();
     for (const id of ['canary', 'use1', 'usw2']) expect(fleet.path(id).at(-1)).toBe(R1);
-    const audit = await store.auditLog(5);
+    const audit = await store.audit.latest(5);
     expect(audit[0]?.outcome).toMatch(
       /^rolled-back: gate breached at canary: error rate [\d.]+% over \d+ requests/
     );
-    expect(await store.activeRolloutId()).toBeUndefined();
+    expect(await store.rollouts.activeId()).toBeUndefined();
   });
 
   it('pauses, resumes, promotes (skipping the bake) and aborts on command', async () => {
-    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     const o = orchestrator();
     await o.reconcile();
-    await store.submit({ command: 'pause' }, 'bob');
+    await store.intents.submit({ command: 'pause' }, 'bob');
     await o.reconcile();
     fleet.serve();
     minutes(10);
     await o.reconcile();
     expect(await active()).toMatchObject({ status: 'paused', step: 0 });
-    await store.submit({ command: 'resume' }, 'bob');
+    await store.intents.submit({ command: 'resume' }, 'bob');
     await o.reconcile();
     expect(await active()).toMatchObject({ status: 'running', step: 1 });
     fleet.serve();
-    await store.submit({ command: 'promote' }, 'bob');
+    await store.intents.submit({ command: 'promote' }, 'bob');
     await o.reconcile();
     expect(await active()).toMatchObject({ wave: 1, step: 0 });
-    await store.submit({ command: 'abort' }, 'bob');
+    await store.intents.submit({ command: 'abort' }, 'bob');
     await o.reconcile();
     for (const id of ['canary', 'use1', 'usw2']) expect(fleet.path(id).at(-1)).toBe(R1);
-    const audit = await store.auditLog(20);
+    const audit = await store.audit.latest(20);
     expect(audit.map((a) => `${a.by} ${a.action}`)).toEqual(
       expect.arrayContaining(['alice start', 'bob pause', 'bob resume', 'bob promote', 'bob abort'])
     );
@@ -326,42 +326,44 @@ describe('the orchestrator', () => {
         })
       );
     }
-    const intent = await store.submit({ command: 'start', release }, 'alice');
+    const intent = await store.intents.submit({ command: 'start', release }, 'alice');
     await orchestrator().reconcile();
-    expect(await store.intent(intent)).toMatchObject({ status: 'rejected', outcome });
-    expect(await store.activeRolloutId()).toBeUndefined();
+    expect(await store.intents.get(intent)).toMatchObject({ status: 'rejected', outcome });
+    expect(await store.rollouts.activeId()).toBeUndefined();
   });
 
   it('starts exactly one rollout when two starts arrive at once', async () => {
     const [a, b] = await Promise.all([
-      store.submit({ command: 'start', release: R2 }, 'alice'),
-      store.submit({ command: 'start', release: R2 }, 'bob'),
+      store.intents.submit({ command: 'start', release: R2 }, 'alice'),
+      store.intents.submit({ command: 'start', release: R2 }, 'bob'),
     ]);
     await Promise.all([orchestrator().reconcile(), orchestrator().reconcile()]);
     await orchestrator().reconcile();
-    const outcomes = [await store.intent(a), await store.intent(b)].map((i) => i?.status).sort();
+    const outcomes = [await store.intents.get(a), await store.intents.get(b)]
+      .map((i) => i?.status)
+      .sort();
     expect(outcomes).toEqual(['done', 'rejected']);
     expect(await active()).toBeDefined();
   });
 
   it('applies each step once when two runs reconcile at the same time', async () => {
-    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     for (let i = 0; i < 40; i++) {
       fleet.serve();
       minutes(1);
       await Promise.all([orchestrator().reconcile(), orchestrator().reconcile()]);
-      if (i > 0 && (await store.activeRolloutId()) === undefined) break;
+      if (i > 0 && (await store.rollouts.activeId()) === undefined) break;
     }
-    if (await store.activeRolloutId()) await runToEnd();
+    if (await store.rollouts.activeId()) await runToEnd();
     expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`, `${R1}+${R2}@1`, R2]);
-    const versions = (await active()) ?? (await store.rollouts(1))[0];
+    const versions = (await active()) ?? (await store.rollouts.list(1))[0];
     expect(versions?.history.filter((h) => h.event.startsWith('wave canary at 10%'))).toHaveLength(
       1
     );
   });
 
   it('ends a pass only when every traffic move has settled, naming each failure in location order', async () => {
-    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     const o = orchestrator();
     await o.reconcile();
     fleet.serve();
@@ -403,23 +405,23 @@ describe('the orchestrator', () => {
           await fleet.driver.apply(location, target);
         },
       };
-      const save = store.saveRollout.bind(store);
-      const claim = store.claimActive.bind(store);
-      const close = store.closeIntent.bind(store);
-      const audit = store.audit.bind(store);
-      store.saveRollout = async (r) => {
+      const save = store.rollouts.save.bind(store.rollouts);
+      const claim = store.rollouts.claimActive.bind(store.rollouts);
+      const close = store.intents.close.bind(store.intents);
+      const audit = store.audit.append.bind(store.audit);
+      store.rollouts.save = async (r) => {
         maybeCrash();
         return save(r);
       };
-      store.claimActive = async (id) => {
+      store.rollouts.claimActive = async (id) => {
         maybeCrash();
         return claim(id);
       };
-      store.closeIntent = async (i, s, o) => {
+      store.intents.close = async (i, s, o) => {
         maybeCrash();
         return close(i, s, o);
       };
-      store.audit = async (e) => {
+      store.audit.append = async (e) => {
         maybeCrash();
         return audit(e);
       };
@@ -429,7 +431,7 @@ describe('the orchestrator', () => {
     it.each(Array.from({ length: 24 }, (_, i) => i + 1))(
       'loses and repeats no step when the crash hits write %i',
       async (n) => {
-        await store.submit({ command: 'start', release: R2 }, 'alice');
+        await store.intents.submit({ command: 'start', release: R2 }, 'alice');
         const driver = crashingAt(n);
         for (let i = 0; i < 60; i++) {
           fleet.serve();
@@ -438,7 +440,7 @@ describe('the orchestrator', () => {
           await orchestrator(driver)
             .reconcile()
             .catch(() => undefined);
-          if (i > 2 && !(await store.activeRolloutId())) break;
+          if (i > 2 && !(await store.rollouts.activeId())) break;
         }
         expect(fleet.path('canary')).toEqual([`${R1}+${R2}@0.1`, `${R1}+${R2}@1`, R2]);
         expect(fleet.path('usw2')).toEqual([`${R1}+${R2}@1`, R2]);
@@ -451,8 +453,11 @@ describe('the orchestrator', () => {
   });
 
   it('drains and restores a location, and a function fleet-wide, with an audit entry', async () => {
-    await store.submit({ command: 'drain', location: 'use1', reason: 'maintenance' }, 'carol');
-    await store.submit({ command: 'drain', function: 'items' }, 'carol');
+    await store.intents.submit(
+      { command: 'drain', location: 'use1', reason: 'maintenance' },
+      'carol'
+    );
+    await store.intents.submit({ command: 'drain', function: 'items' }, 'carol');
     await orchestrator().reconcile();
     const read = async (key: { pk: string; sk: string }) =>
       (await client.send(new GetCommand({ TableName: tableName, Key: key }))).Item;
@@ -462,10 +467,10 @@ describe('the orchestrator', () => {
       by: 'carol',
     });
     expect(await read(keys.functionDrain('items'))).toMatchObject({ drained: true });
-    await store.submit({ command: 'restore', location: 'use1' }, 'carol');
+    await store.intents.submit({ command: 'restore', location: 'use1' }, 'carol');
     await orchestrator().reconcile();
     expect(await read(keys.locationDrain('use1'))).toMatchObject({ drained: false });
-    expect((await store.auditLog(10)).map((a) => a.outcome)).toEqual(
+    expect((await store.audit.latest(10)).map((a) => a.outcome)).toEqual(
       expect.arrayContaining([
         'done: location use1 drained',
         'done: function items fleet-wide drained',
@@ -509,9 +514,9 @@ describe('the orchestrator', () => {
           },
         })
       );
-      const intent = await store.submit(command, 'carol');
+      const intent = await store.intents.submit(command, 'carol');
       await orchestrator().reconcile();
-      expect(await store.intent(intent)).toMatchObject({ status: 'rejected', outcome });
+      expect(await store.intents.get(intent)).toMatchObject({ status: 'rejected', outcome });
       for (const key of [
         keys.functionDrain('itemz'),
         keys.functionDrain('nosuch'),
@@ -531,9 +536,9 @@ describe('the orchestrator', () => {
         Item: { ...keys.functionDrain('legacy'), drained: true, reason: 'retired' },
       })
     );
-    const intent = await store.submit({ command: 'restore', function: 'legacy' }, 'carol');
+    const intent = await store.intents.submit({ command: 'restore', function: 'legacy' }, 'carol');
     await orchestrator().reconcile();
-    expect(await store.intent(intent)).toMatchObject({
+    expect(await store.intents.get(intent)).toMatchObject({
       status: 'done',
       outcome: 'function legacy fleet-wide restored',
     });

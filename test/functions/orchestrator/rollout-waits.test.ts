@@ -1,15 +1,13 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ControlStore } from '../../../functions/orchestrator/control-store';
-import type { Rollout } from '../../../functions/orchestrator/model';
+import type { EnvironmentInput } from '../../../core/environment/schema';
+import { Records } from '../../../core/records';
+import { heartbeatRecord } from '../../../core/records/heartbeats';
+import { keys } from '../../../core/records/keys';
+import type { Rollout } from '../../../core/records/rollouts';
+import { HeartbeatHealthSource } from '../../../functions/orchestrator/adapters/heartbeat-health';
+import { SatelliteTrafficDriver } from '../../../functions/orchestrator/adapters/satellite-traffic';
 import { Orchestrator } from '../../../functions/orchestrator/orchestrator';
-import {
-  HeartbeatHealthSource,
-  SatelliteTrafficDriver,
-} from '../../../functions/orchestrator/ports';
-import { keys } from '../../../functions/shared/keys';
 import { parseEnvironment } from '../../../lib/config/load';
-import type { EnvironmentInput } from '../../../lib/config/schema';
-import { heartbeatRecord } from '../../../lib/satellite/records';
 import { testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
 
@@ -48,7 +46,7 @@ describe('a rollout waiting for evidence', () => {
   let tableName: string;
   let drop: () => Promise<void>;
   let clock: number;
-  let store: ControlStore;
+  let store: Records;
   const served = new Map<string, { requests: number; errors5xx: number }>();
 
   const orchestrator = (gates: EnvironmentInput['rollout']['gates'] = {}) =>
@@ -57,9 +55,9 @@ describe('a rollout waiting for evidence', () => {
         { ...input, rollout: { ...input.rollout, gates: { ...input.rollout.gates, ...gates } } },
         'test'
       ),
-      store,
-      driverFor: () => new SatelliteTrafficDriver(client, tableName, () => clock),
-      healthFor: () => new HeartbeatHealthSource(client, tableName, () => clock),
+      records: store,
+      driverFor: () => new SatelliteTrafficDriver(store, () => clock),
+      healthFor: () => new HeartbeatHealthSource(store, () => clock),
       now: () => clock,
     });
   const put = (item: Record<string, unknown>) =>
@@ -94,15 +92,15 @@ describe('a rollout waiting for evidence', () => {
     clock += n * 60_000;
   };
   const active = async (): Promise<Rollout> => {
-    const id = await store.activeRolloutId();
-    const rollout = id ? await store.rollout(id) : (await store.rollouts(1))[0];
+    const id = await store.rollouts.activeId();
+    const rollout = id ? await store.rollouts.get(id) : (await store.rollouts.list(1))[0];
     if (!rollout) throw new Error('no rollout');
     return rollout;
   };
   const desired = async (id: string) => read(keys.desiredTraffic(id));
   const start = async (o: Orchestrator) => {
     await report(everyone, 0);
-    await store.submit({ command: 'start', release: R2 }, 'alice');
+    await store.intents.submit({ command: 'start', release: R2 }, 'alice');
     await o.reconcile();
   };
   /** Bakes the canary wave with traffic and starts the next one. */
@@ -117,7 +115,7 @@ describe('a rollout waiting for evidence', () => {
     ({ tableName, drop } = await createTestTable());
     clock = Date.UTC(2026, 10, 25, 12);
     served.clear();
-    store = new ControlStore(client, tableName, () => clock);
+    store = new Records(client, tableName, () => clock);
     for (const id of everyone) {
       await put({ ...keys.desiredTraffic(id), stable: R1, weight: 0, updatedAt: 'first deploy' });
       for (const release of [R1, R2]) {
@@ -172,7 +170,7 @@ describe('a rollout waiting for evidence', () => {
       reason,
       waiting: { canary: 'no heartbeat from canary since 12:00:00 UTC' },
     });
-    expect((await store.auditLog(1))[0]).toMatchObject({
+    expect((await store.audit.latest(1))[0]).toMatchObject({
       by: 'orchestrator',
       action: 'rollout',
       outcome: `paused: ${reason}`,
@@ -181,7 +179,7 @@ describe('a rollout waiting for evidence', () => {
     minutes(30);
     await o.reconcile();
     expect(await desired('lab')).toMatchObject({ stable: R1, weight: 0 });
-    expect(await store.activeRolloutId()).toBeDefined();
+    expect(await store.rollouts.activeId()).toBeDefined();
   });
 
   it('gives a resumed step a new wait, and carries on once the evidence arrives', async () => {
@@ -191,7 +189,7 @@ describe('a rollout waiting for evidence', () => {
     await o.reconcile();
     expect((await active()).status).toBe('paused');
     minutes(60);
-    await store.submit({ command: 'resume' }, 'bob');
+    await store.intents.submit({ command: 'resume' }, 'bob');
     await o.reconcile();
     expect(await active()).toMatchObject({ status: 'running', wave: 0 });
     expect((await active()).reason).toBeUndefined();
@@ -214,7 +212,7 @@ describe('a rollout waiting for evidence', () => {
     });
     expect(await desired('canary')).toMatchObject({ stable: R1, weight: 0 });
     expect(await desired('canary')).not.toHaveProperty('candidate');
-    expect(await store.activeRolloutId()).toBeUndefined();
+    expect(await store.rollouts.activeId()).toBeUndefined();
   });
 
   it('never moves a wave onto a location that is stale when the wave starts', async () => {
@@ -231,17 +229,17 @@ describe('a rollout waiting for evidence', () => {
       reason,
       waiting: { 'eu-west-1': 'no heartbeat from eu-west-1 since 12:00:00 UTC' },
     });
-    expect((await store.auditLog(1))[0]?.outcome).toBe(`paused: ${reason}`);
+    expect((await store.audit.latest(1))[0]?.outcome).toBe(`paused: ${reason}`);
     for (const id of ['use1', 'lab', 'eu-west-1']) {
       expect(await desired(id)).toMatchObject({ stable: R1, weight: 0 });
     }
     // Resumed while the location is still silent, it pauses again rather than move.
-    await store.submit({ command: 'resume' }, 'bob');
+    await store.intents.submit({ command: 'resume' }, 'bob');
     await o.reconcile();
     expect(await active()).toMatchObject({ status: 'paused', wave: 1 });
     expect(await desired('eu-west-1')).not.toHaveProperty('candidate');
     // Aborted, the wave's locations go back too (a crashed pass may have moved them).
-    await store.submit({ command: 'abort' }, 'bob');
+    await store.intents.submit({ command: 'abort' }, 'bob');
     await o.reconcile();
     expect(await active()).toMatchObject({ status: 'aborted' });
     expect(await desired('canary')).toMatchObject({ stable: R1, weight: 0 });

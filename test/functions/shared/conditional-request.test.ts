@@ -1,3 +1,4 @@
+import { ValidationError } from '../../../core/errors';
 import {
   evaluatePreconditions,
   parseEntityTagCondition,
@@ -5,7 +6,6 @@ import {
   strongMatch,
   weakMatch,
 } from '../../../functions/shared/conditional-request';
-import { ValidationError } from '../../../functions/shared/errors';
 
 const strong = (opaque: string) => ({ opaque, weak: false });
 const weak = (opaque: string) => ({ opaque, weak: true });

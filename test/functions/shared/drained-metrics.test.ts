@@ -6,10 +6,11 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CloudWatchHealthSource } from '../../../functions/orchestrator/aws';
+import type { Environment } from '../../../core/environment/schema';
+import { Records } from '../../../core/records';
+import { keys } from '../../../core/records/keys';
+import { CloudWatchHealthSource } from '../../../functions/orchestrator/adapters/cloudwatch-health';
 import { judge } from '../../../functions/orchestrator/gates';
-import { keys } from '../../../functions/shared/keys';
-import type { Environment } from '../../../lib/config/schema';
 import { serveCandidate } from '../../support/candidate';
 import {
   answerGetMetricData,
@@ -67,8 +68,7 @@ describe('drained answers at a region location', () => {
       .on(GetMetricDataCommand)
       .callsFake((input: GetMetricDataCommandInput) => answerGetMetricData(input, points));
     const source = new CloudWatchHealthSource({
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       regionOf: () => 'us-east-1',
       alarmPrefix: () => 'orbit-test-use1-',
       countingSince: async () => Date.now() - 60_000,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { ForbiddenError, HttpError, UnauthorizedError } from '../../../functions/shared/errors';
+import { ForbiddenError, HttpError, UnauthorizedError } from '../../../core/errors';
 import { JwtVerifier } from '../../../functions/shared/jwt-verifier';
 
 describe('JwtVerifier', () => {

@@ -1,12 +1,10 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { defineFunction } from '../../../functions/shared/declaration';
-import {
-  DrainState,
-  SERVED_RECHECK_MS,
-  servesRelease,
-} from '../../../functions/shared/drain-state';
+import { defineFunction } from '../../../core/declaration';
+import { Records } from '../../../core/records';
+import { servesRelease } from '../../../core/records/desired-traffic';
+import { keys } from '../../../core/records/keys';
+import { DrainState, SERVED_RECHECK_MS } from '../../../functions/shared/drain-state';
 import { route } from '../../../functions/shared/http';
-import { keys } from '../../../functions/shared/keys';
 import { orbitHandler } from '../../../functions/shared/orbit-handler';
 import { httpEvent } from '../../support/events';
 import { invoke, testLocation, testTableClient } from '../../support/handlers';
@@ -118,8 +116,7 @@ describe('a refusal re-reads what the location serves', () => {
   it('serves at once when the release was added after the cached read, and re-reads at most once per recheck period', async () => {
     let now = 1_000_000;
     const state = new DrainState({
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       locationId: 'use1',
       functionName: 'brand-new',
       releaseId: 'r-new',

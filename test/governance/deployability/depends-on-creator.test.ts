@@ -11,8 +11,8 @@ import {
   AwsCustomResourcePolicy,
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
+import type { RegionLocation } from '../../../core/environment/schema';
 import { loadEnvironment } from '../../../lib/config/load';
-import type { RegionLocation } from '../../../lib/config/schema';
 import { LiveAlias } from '../../../lib/constructs/live-alias';
 import { dependsOnCreator } from '../../../lib/governance/deployability/depends-on-creator';
 import { RegionLocationStack } from '../../../lib/stacks/region-location-stack';

@@ -1,12 +1,11 @@
 import { BatchGetCommand, BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  HeartbeatHealthSource,
-  SatelliteTrafficDriver,
-} from '../../../functions/orchestrator/ports';
-import { keys } from '../../../functions/shared/keys';
-import { heartbeatRecord, type InstanceHeartbeat } from '../../../lib/satellite/records';
-import { testTableClient } from '../../support/handlers';
-import { createTestTable } from '../../support/table';
+import { Records } from '../../../../core/records';
+import { heartbeatRecord, type InstanceHeartbeat } from '../../../../core/records/heartbeats';
+import { keys } from '../../../../core/records/keys';
+import { HeartbeatHealthSource } from '../../../../functions/orchestrator/adapters/heartbeat-health';
+import { SatelliteTrafficDriver } from '../../../../functions/orchestrator/adapters/satellite-traffic';
+import { testTableClient } from '../../../support/handlers';
+import { createTestTable } from '../../../support/table';
 
 const R = 'r-1111111111111111';
 
@@ -47,10 +46,10 @@ describe('satellite ports', () => {
 
   it('reads many heartbeats in pages of 100, not one request per location', async () => {
     const send = jest.spyOn(client, 'send');
-    const samples = await new HeartbeatHealthSource(client, table.tableName, () => now).sampleMany(
-      [...ids, 'never-reported'],
-      R
-    );
+    const samples = await new HeartbeatHealthSource(
+      new Records(client, table.tableName),
+      () => now
+    ).sampleMany([...ids, 'never-reported'], R);
     expect(
       send.mock.calls.filter(([c]) => c instanceof BatchGetCommand).length
     ).toBeGreaterThanOrEqual(3);
@@ -69,7 +68,7 @@ describe('satellite ports', () => {
   });
 
   it('writes the desired traffic a pull agent applies, with no candidate at weight 0', async () => {
-    const driver = new SatelliteTrafficDriver(client, table.tableName, () => now);
+    const driver = new SatelliteTrafficDriver(new Records(client, table.tableName), () => now);
     await driver.apply('site-1', { stable: R, candidate: 'r-2222222222222222', weight: 0 });
     const out = await client.send(
       new GetCommand({ TableName: table.tableName, Key: keys.desiredTraffic('site-1') })

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { ResolvedDeclaration } from '../../functions/shared/declaration';
+import type { ResolvedDeclaration } from './declaration';
 
 /** One function of a release: its declaration, and the hash and size of its bundle. */
 export interface ReleaseFunction extends ResolvedDeclaration {

@@ -1,10 +1,11 @@
 import { LambdaClient, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { LambdaTrafficDriver } from '../../../functions/orchestrator/aws';
-import { keys } from '../../../functions/shared/keys';
-import { testTableClient } from '../../support/handlers';
-import { createTestTable } from '../../support/table';
+import { Records } from '../../../../core/records';
+import { keys } from '../../../../core/records/keys';
+import { LambdaTrafficDriver } from '../../../../functions/orchestrator/adapters/lambda-traffic';
+import { testTableClient } from '../../../support/handlers';
+import { createTestTable } from '../../../support/table';
 
 const R1 = 'r-1111111111111111';
 const R2 = 'r-2222222222222222';
@@ -65,10 +66,9 @@ describe('a traffic move that adds a release waits for the data-region replica',
 
   const driver = (replica: DynamoDBDocumentClient, replicationTimeoutMs = 10_000) =>
     new LambdaTrafficDriver({
-      table: client,
-      tableName: table.tableName,
+      records: new Records(client, table.tableName),
       regionOf: () => 'eu-central-1',
-      replicaOf: () => replica,
+      replicaOf: () => new Records(replica, table.tableName),
       replicationTimeoutMs,
       servedRecheckMs: 0,
     });

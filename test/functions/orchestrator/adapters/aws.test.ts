@@ -13,26 +13,26 @@ import {
 } from '@aws-sdk/client-lambda';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { Records } from '../../../../core/records';
+import { keys } from '../../../../core/records/keys';
+import type { Rollout } from '../../../../core/records/rollouts';
 import {
-  CloudWatchHealthSource,
   createLambdaClient,
   LAMBDA_MAX_ATTEMPTS,
-  LambdaTrafficDriver,
-  LambdaTrafficObserver,
-} from '../../../functions/orchestrator/aws';
-import { ControlStore } from '../../../functions/orchestrator/control-store';
-import { judge } from '../../../functions/orchestrator/gates';
-import type { Rollout } from '../../../functions/orchestrator/model';
-import { keys } from '../../../functions/shared/keys';
-import { serveCandidate } from '../../support/candidate';
+} from '../../../../functions/orchestrator/adapters/aws-clients';
+import { CloudWatchHealthSource } from '../../../../functions/orchestrator/adapters/cloudwatch-health';
+import { LambdaTrafficObserver } from '../../../../functions/orchestrator/adapters/lambda-observer';
+import { LambdaTrafficDriver } from '../../../../functions/orchestrator/adapters/lambda-traffic';
+import { judge } from '../../../../functions/orchestrator/gates';
+import { serveCandidate } from '../../../support/candidate';
 import {
   answerGetMetricData,
   type DataPoint,
   emfDataPoints,
   lambdaDataPoints,
-} from '../../support/emf';
-import { testLocation, testTableClient } from '../../support/handlers';
-import { createTestTable } from '../../support/table';
+} from '../../../support/emf';
+import { testLocation, testTableClient } from '../../../support/handlers';
+import { createTestTable } from '../../../support/table';
 
 const R1 = 'r-1111111111111111';
 const R2 = 'r-2222222222222222';
@@ -51,8 +51,7 @@ const regions: Record<string, string> = {
   usw2: 'us-west-2',
 };
 const options = () => ({
-  table: client,
-  tableName: table.tableName,
+  records: new Records(client, table.tableName),
   regionOf: (id: string) => regions[id] ?? 'us-east-1',
 });
 const stage = (location: string, release: string, versions: Record<string, string>) =>
@@ -475,7 +474,7 @@ describe('the CloudWatch health source', () => {
   });
 
   it('counts from the start of the active rollout of the release, and fails when none is active', async () => {
-    const store = new ControlStore(client, table.tableName);
+    const store = new Records(client, table.tableName);
     const bare = () =>
       new CloudWatchHealthSource(
         { ...options(), alarmPrefix: (id) => `orbit-prod-${id}-` },
@@ -501,11 +500,11 @@ describe('the CloudWatch health source', () => {
       updatedAt: new Date(T0).toISOString(),
       history: [],
     };
-    await store.saveRollout(rollout);
-    expect(await store.claimActive(rollout.rolloutId)).toBe(true);
+    await store.rollouts.save(rollout);
+    expect(await store.rollouts.claimActive(rollout.rolloutId)).toBe(true);
     await bare().sample('use1', R2);
     expect(metricCalls()[0]?.StartTime).toEqual(new Date('2026-11-25T10:00:00Z'));
-    await store.releaseActive(rollout.rolloutId);
+    await store.rollouts.releaseActive(rollout.rolloutId);
   });
 });
 
