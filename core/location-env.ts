@@ -1,3 +1,7 @@
+import { dataRegionOf, regionOf } from './environment/fleet';
+import type { Environment, Location } from './environment/schema';
+import { tableNameOf } from './names';
+
 /**
  * Reads a required environment variable. Called at module scope so that a missing variable
  * fails the cold start, loudly, instead of the first request.
@@ -58,4 +62,38 @@ export function locationContextFromEnv(env: NodeJS.ProcessEnv = process.env): Lo
     tableName: read('tableName'),
     dataRegion: read('dataRegion'),
   };
+}
+
+/** Where a location of `env` runs, as its functions see it (the release is per bundle). */
+export function locationContextOf(
+  env: Environment,
+  location: Location
+): Omit<LocationContext, 'releaseId'> {
+  return {
+    environment: env.name,
+    locationId: location.id,
+    locationKind: location.kind,
+    region: regionOf(location),
+    tableName: tableNameOf(env),
+    dataRegion: dataRegionOf(env, location),
+  };
+}
+
+/**
+ * The variables that give a function its location context: what {@link locationContextFromEnv}
+ * reads back. Every place that starts Orbit functions (the region stacks, the satellite
+ * stacks, the satellite runtime, the local fleet) builds them here, so they cannot diverge.
+ * @param options.cors the environment's CORS settings, passed to every function as JSON
+ */
+export function locationEnv(
+  context: Omit<LocationContext, 'releaseId'> & { readonly releaseId?: string },
+  options: { readonly cors?: object } = {}
+): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const key of Object.keys(ORBIT_ENV) as (keyof LocationContext)[]) {
+    const value = context[key];
+    if (value !== undefined) vars[ORBIT_ENV[key]] = value;
+  }
+  if (options.cors) vars[ORBIT_FUNCTION_ENV.cors] = JSON.stringify(options.cors);
+  return vars;
 }

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { dataRegionOf, regionOf } from '../../core/environment/fleet';
 import type { Environment } from '../../core/environment/schema';
-import { ORBIT_ENV } from '../../core/location-env';
+import { locationContextOf, locationEnv, ORBIT_ENV } from '../../core/location-env';
 import type { Release, ReleaseManifest } from '../../core/manifest';
 import { localAudienceOf, tableNameOf } from '../../core/names';
 import { Records } from '../../core/records';
@@ -191,12 +191,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
           port: basePort === 0 ? 0 : basePort + 2 + i,
           spawn: (port) =>
             spawnRuntime(release, {
-              [ORBIT_ENV.environment]: env.name,
-              [ORBIT_ENV.locationId]: location.id,
-              [ORBIT_ENV.locationKind]: location.kind,
-              [ORBIT_ENV.region]: regionOf(location),
-              [ORBIT_ENV.tableName]: tableName,
-              [ORBIT_ENV.dataRegion]: dataRegionOf(env, location),
+              ...locationEnv(locationContextOf(env, location), { cors: env.api.cors }),
               ORBIT_DYNAMODB_ENDPOINT: runtimeStore,
               [RUNTIME_ENV.port]: String(port),
               [RUNTIME_ENV.host]: '127.0.0.1',
@@ -206,7 +201,6 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
               [RUNTIME_ENV.pullIntervalSeconds]: String(options.pullIntervalSeconds ?? 2),
               [RUNTIME_ENV.announceHeartbeats]: 'true',
               [SHUTDOWN_GRACE_ENV]: String(RUNTIME_GRACE_SECONDS),
-              ...(env.api.cors ? { ORBIT_CORS: JSON.stringify(env.api.cors) } : {}),
             }),
           readyTimeoutMs: options.readyTimeoutMs ?? RUNTIME_READY_TIMEOUT_MS,
           restartDelayMs: (options.restartDelaySeconds ?? 1) * 1000,

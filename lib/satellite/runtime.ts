@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../core/location-env';
+import { locationEnv } from '../../core/location-env';
 import { Records } from '../../core/records';
 import { createTableClient } from '../../core/records/table';
 import { LocalArtifactSource, S3ArtifactSource } from './artifacts';
@@ -56,15 +56,7 @@ export async function startRuntime(
   const table = deps.table ?? createTableClient({ region: location.dataRegion });
   const onError =
     deps.onError ?? ((m: string, e: unknown) => console.error(`orbit runtime: ${m}`, e));
-  const functionEnv: Record<string, string> = {
-    [ORBIT_ENV.environment]: location.environment,
-    [ORBIT_ENV.locationId]: location.locationId,
-    [ORBIT_ENV.locationKind]: location.locationKind,
-    [ORBIT_ENV.region]: location.region,
-    [ORBIT_ENV.tableName]: location.tableName,
-    [ORBIT_ENV.dataRegion]: location.dataRegion,
-    ...(config.cors ? { [ORBIT_FUNCTION_ENV.cors]: JSON.stringify(config.cors) } : {}),
-  };
+  const functionEnv = locationEnv(location, config.cors ? { cors: config.cors } : {});
   const stats = new ReleaseStats();
   const records = new Records(table, location.tableName);
   const agent = new PullAgent({

@@ -4,7 +4,7 @@ import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { dataRegionOf } from '../../core/environment/fleet';
 import type { Environment, RegionLocation } from '../../core/environment/schema';
-import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../core/location-env';
+import { locationContextOf, locationEnv, ORBIT_FUNCTION_ENV } from '../../core/location-env';
 import { publicRoutesNotAllowed, type Release } from '../../core/manifest';
 import {
   apiNameOf,
@@ -69,16 +69,10 @@ export class RegionLocationStack extends Stack {
       cors: env.api.cors,
     });
 
-    const environment = {
-      [ORBIT_ENV.environment]: env.name,
-      [ORBIT_ENV.locationId]: location.id,
-      [ORBIT_ENV.locationKind]: location.kind,
-      [ORBIT_ENV.region]: location.region,
-      [ORBIT_ENV.releaseId]: release.manifest.releaseId,
-      [ORBIT_ENV.tableName]: tableName,
-      [ORBIT_ENV.dataRegion]: this.dataRegion,
-      ...(env.api.cors ? { [ORBIT_FUNCTION_ENV.cors]: JSON.stringify(env.api.cors) } : {}),
-    };
+    const environment = locationEnv(
+      { ...locationContextOf(env, location), releaseId: release.manifest.releaseId },
+      { cors: env.api.cors }
+    );
     const functions: Record<string, OrbitFunction> = {};
     const aliases: Record<string, LiveAlias> = {};
     const forbidden = publicRoutesNotAllowed(release, env.api.publicRoutes);

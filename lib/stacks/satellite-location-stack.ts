@@ -10,7 +10,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import { dataRegionOf } from '../../core/environment/fleet';
 import type { Environment, SatelliteLocation } from '../../core/environment/schema';
-import { ORBIT_ENV, ORBIT_FUNCTION_ENV } from '../../core/location-env';
+import { locationContextOf, locationEnv } from '../../core/location-env';
 import { functionDir, type Release, runtimeDir } from '../../core/manifest';
 import {
   satelliteAssetPrefix,
@@ -143,18 +143,12 @@ export class SatelliteLocationStack extends Stack {
         role: this.role,
         runtime: this.runtimeAsset,
         environment: {
-          [ORBIT_ENV.environment]: env.name,
-          [ORBIT_ENV.locationId]: location.id,
-          [ORBIT_ENV.locationKind]: location.kind,
-          [ORBIT_ENV.region]: location.parentRegion,
-          [ORBIT_ENV.tableName]: tableName,
-          [ORBIT_ENV.dataRegion]: this.dataRegion,
+          ...locationEnv(locationContextOf(env, location), { cors: env.api.cors }),
           // The staged-release records name each bundle's S3 object.
           [RUNTIME_ENV.artifacts]: 's3',
           [RUNTIME_ENV.authIssuer]: env.auth.issuer,
           [RUNTIME_ENV.authAudience]: env.auth.audience.join(','),
           [RUNTIME_ENV.pullIntervalSeconds]: '10',
-          ...(env.api.cors ? { [ORBIT_FUNCTION_ENV.cors]: JSON.stringify(env.api.cors) } : {}),
         },
       });
       const apiUrl = `https://${this.service.loadBalancer.loadBalancerDnsName}/`;
