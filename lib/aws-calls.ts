@@ -829,5 +829,11 @@ export const AWS_CALLS: readonly AwsCall[] = [
   ...preflightRows(),
 ];
 
-/** SDK commands that only the local fleet sends (to its embedded store), never to AWS. */
-export const LOCAL_ONLY_COMMANDS: readonly string[] = ['CreateTableCommand'];
+/**
+ * SDK commands that only local stores receive (the local fleet's, the tests', the
+ * benchmarks': `core/records/schema.ts`), never AWS: there the global-state stack owns the table.
+ */
+export const LOCAL_ONLY_COMMANDS: readonly string[] = [
+  'CreateTableCommand',
+  'DescribeTableCommand',
+];

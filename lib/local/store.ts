@@ -1,5 +1,6 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { ensureTable } from '../../core/records/schema';
 import { close, listen } from './listen';
 
 /** The local fleet's embedded DynamoDB-compatible store. */
@@ -31,23 +32,7 @@ export async function startLocalStore(
     credentials: { accessKeyId: 'orbit-local', secretAccessKey: 'orbit-local' },
   });
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-  } catch (err) {
-    if ((err as Error).name !== 'ResourceNotFoundException') throw err;
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      })
-    );
+    await ensureTable(client, tableName);
   } finally {
     client.destroy();
   }

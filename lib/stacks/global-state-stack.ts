@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import type { Environment } from '../../core/environment/schema';
 import { stackNames, tableNameOf } from '../../core/names';
+import { TABLE_KEYS } from '../../core/records/schema';
 
 /** Props of the {@link GlobalStateStack}. */
 export interface GlobalStateStackProps extends StackProps {
@@ -40,8 +41,8 @@ export class GlobalStateStack extends Stack {
 
     this.table = new dynamodb.TableV2(this, 'Table', {
       tableName: tableNameOf(env),
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
       billing: dynamodb.Billing.onDemand(),
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

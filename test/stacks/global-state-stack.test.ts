@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { createTableInput } from '../../core/records/schema';
 import { dev } from '../../lib/config/environments/dev';
 import { loadEnvironment, parseEnvironment } from '../../lib/config/load';
 import { GlobalStateStack } from '../../lib/stacks/global-state-stack';
@@ -26,6 +27,15 @@ describe('GlobalStateStack', () => {
       BillingMode: 'PAY_PER_REQUEST',
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+    });
+  });
+
+  it('has the key schema every local table is created with (one schema for store, tests, bench)', () => {
+    const local = createTableInput('orbit-prod');
+    template('prod').hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: local.KeySchema,
+      AttributeDefinitions: local.AttributeDefinitions,
+      BillingMode: local.BillingMode,
     });
   });
 

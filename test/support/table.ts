@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTable } from '../../core/records/schema';
 
 /** The dynalite endpoint the jest global setup started. */
 export function testEndpoint(): string {
@@ -27,26 +23,7 @@ export function testDynamoClient(): DynamoDBClient {
 export async function createTestTable(): Promise<{ tableName: string; drop: () => Promise<void> }> {
   const client = testDynamoClient();
   const tableName = `orbit-test-${randomUUID().slice(0, 8)}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    })
-  );
-  // dynalite creates tables asynchronously even with createTableMs 0: wait until ACTIVE.
-  for (let i = 0; i < 100; i++) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await ensureTable(client, tableName);
   return {
     tableName,
     drop: async () => {
