@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { resolveTarget } from '../../lib/cli/target';
@@ -96,6 +96,18 @@ describe('npx orbit', () => {
     }
   );
 
+  it("runs governance in the fleet's own control plane and prints what it found", async () => {
+    const before = Date.now();
+    const out = await orbit('governance', 'run', '--json');
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual(expect.any(Array));
+    // The fleet's run saw every location, regions included (all run the satellite runtime here).
+    const findings = await fleet.controlPlane.records.findings.list();
+    for (const f of findings.filter((f) => !f.resolved)) {
+      expect(Date.parse(f.lastSeen)).toBeGreaterThanOrEqual(before - 1_000);
+    }
+  });
+
   it('drains a location through the orchestrator and audits it', async () => {
     const drained = await orbit('drain', '--location', 'boston', '--reason', 'test');
     expect(drained.stdout.trim()).toBe('location boston drained');
@@ -134,6 +146,10 @@ describe('npx orbit', () => {
   });
 });
 
+/** A function's answer as the Lambda client returns it. */
+const payloadOf = (value: unknown) =>
+  new TextEncoder().encode(JSON.stringify(value)) as InvokeCommandOutput['Payload'];
+
 describe('resolveTarget for an AWS environment', () => {
   // No local fleet of the environment runs in this state directory.
   const stateDir = mkdtempSync(path.join(tmpdir(), 'orbit-no-fleet-'));
@@ -168,6 +184,37 @@ describe('resolveTarget for an AWS environment', () => {
     });
     const payload = lambda.commandCalls(InvokeCommand)[0]?.args[0].input.Payload as Uint8Array;
     expect(JSON.parse(new TextDecoder().decode(payload))).toEqual({ job: 'reconcile' });
+  });
+
+  // Lambda API Reference, Invoke: with RequestResponse the response Payload is what the
+  // function returned, and FunctionError is set when it threw (details in the Payload).
+  it('runs governance as the orchestrator function runs it: a synchronous invocation of its governance job', async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:iam::333333333333:user/alice' });
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: payloadOf({ job: 'governance', openFindings: 2 }),
+    });
+    const target = await resolveTarget({ env: 'prod', stateDir });
+    expect(await target.governance()).toBe(2);
+    expect(lambda).toHaveReceivedCommandWith(InvokeCommand, {
+      FunctionName: 'orbit-prod-orchestrator',
+      InvocationType: 'RequestResponse',
+    });
+    const payload = lambda.commandCalls(InvokeCommand)[0]?.args[0].input.Payload as Uint8Array;
+    expect(JSON.parse(new TextDecoder().decode(payload))).toEqual({ job: 'governance' });
+  });
+
+  it('fails saying why when the governance job threw in the orchestrator function', async () => {
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:iam::333333333333:user/alice' });
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: payloadOf({ errorType: 'Error', errorMessage: 'the table is unreachable' }),
+    });
+    const target = await resolveTarget({ env: 'prod', stateDir });
+    await expect(target.governance()).rejects.toThrow(
+      'the governance job failed in orbit-prod-orchestrator: the table is unreachable'
+    );
   });
 
   it('fails with one line when there are no credentials', async () => {

@@ -311,3 +311,64 @@ describe('governance jobs', () => {
     });
   });
 });
+
+/**
+ * A run that does not look at regions (no region observer: the way `orbit governance run`
+ * used to run from a laptop) must not resolve the region drift the scheduled job found.
+ */
+describe('governance runs that look at less', () => {
+  const environment = loadEnvironment({ env: 'dev' });
+  const client = testTableClient();
+  let table: Awaited<ReturnType<typeof createTestTable>>;
+  const now = Date.UTC(2026, 11, 1, 12);
+  const drifted = {
+    observe: async (_: string, desired: { stable: string }) => ({
+      stable: desired.stable,
+      weight: 0,
+      unknown: ['orbit-dev-items → 7'],
+    }),
+  };
+  const aligned = {
+    observe: async (_: string, desired: { stable: string }) => ({
+      stable: desired.stable,
+      weight: 0,
+      unknown: [],
+    }),
+  };
+  const run = (observer?: typeof drifted) =>
+    runGovernance({
+      environment,
+      records: new Records(client, table.tableName),
+      reporting: [],
+      now: () => now,
+      ...(observer ? { observer } : {}),
+    });
+  const regionDrift = async () =>
+    (await new Records(client, table.tableName).findings.list()).find(
+      (f) => f.job === 'drift' && f.subject === 'us-east-1'
+    );
+
+  beforeAll(async () => {
+    table = await createTestTable();
+    await client.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { ...keys.desiredTraffic('us-east-1'), stable: 'r-1111111111111111', weight: 0 },
+      })
+    );
+  });
+  afterAll(() => table.drop());
+
+  it('keeps region drift open through a run without a region observer, and resolves it once one sees it gone', async () => {
+    await run(drifted);
+    expect(await regionDrift()).toMatchObject({ resolved: false });
+    const open = await run();
+    expect(open).toEqual([expect.objectContaining({ job: 'drift', subject: 'us-east-1' })]);
+    expect(await regionDrift()).toMatchObject({ resolved: false });
+    await run(aligned);
+    expect(await regionDrift()).toMatchObject({
+      resolved: true,
+      resolvedAt: new Date(now).toISOString(),
+    });
+  });
+});
