@@ -1,8 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Records } from '../core/records';
-import { heartbeatRecord } from '../core/records/heartbeats';
-import { keys } from '../core/records/keys';
 import type { Rollout } from '../core/records/rollouts';
 import { createTableClient } from '../core/records/table';
 import { HeartbeatHealthSource } from '../functions/orchestrator/adapters/heartbeat-health';
@@ -15,20 +12,9 @@ import { createLocalTable } from './store';
 const R1 = 'r-1111111111111111';
 const R2 = 'r-2222222222222222';
 
-async function writeAll(
-  table: DynamoDBDocumentClient,
-  tableName: string,
-  items: Record<string, unknown>[]
-) {
-  for (let i = 0; i < items.length; i += 25) {
-    await table.send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [tableName]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
-        },
-      })
-    );
-  }
+/** Runs `write` for every id, 25 at a time (the local store is the bottleneck, not the order). */
+async function forEach(ids: readonly string[], write: (id: string) => Promise<unknown>) {
+  for (let i = 0; i < ids.length; i += 25) await Promise.all(ids.slice(i, i + 25).map(write));
 }
 
 /**
@@ -57,25 +43,25 @@ export async function reconcileScaling(
     );
     const now = Date.now();
     const ids = environment.locations.map((l) => l.id);
-    await writeAll(table, tableName, [
-      ...ids.map((id) => ({ ...keys.desiredTraffic(id), stable: R1, candidate: R2, weight: 1 })),
-      ...ids.map((id) => ({
-        ...keys.heartbeat(id),
-        ...heartbeatRecord({
-          instanceId: 'bench-host',
-          startedAt: new Date(now).toISOString(),
-          locationId: id,
-          at: new Date(now).toISOString(),
-          atMs: now,
-          intervalSeconds: 3600,
-          stable: R1,
-          candidate: R2,
-          weight: 1,
-          totals: { [R2]: { requests: 10, errors4xx: 0, errors5xx: 0 } },
-          releases: { [R2]: { requests: 10, errors4xx: 0, errors5xx: 0, p50Ms: 5, p99Ms: 10 } },
-        }),
-      })),
-    ]);
+    const store = new Records(table, tableName);
+    await forEach(ids, (id) =>
+      store.desired.put(id, { stable: R1, candidate: R2, weight: 1 }, now)
+    );
+    await forEach(ids, (id) =>
+      store.heartbeats.write({
+        instanceId: 'bench-host',
+        startedAt: new Date(now).toISOString(),
+        locationId: id,
+        at: new Date(now).toISOString(),
+        atMs: now,
+        intervalSeconds: 3600,
+        stable: R1,
+        candidate: R2,
+        weight: 1,
+        totals: { [R2]: { requests: 10, errors4xx: 0, errors5xx: 0 } },
+        releases: { [R2]: { requests: 10, errors4xx: 0, errors5xx: 0, p50Ms: 5, p99Ms: 10 } },
+      })
+    );
     const rollout: Rollout = {
       rolloutId: `ro-bench${n}`,
       release: R2,
@@ -93,7 +79,6 @@ export async function reconcileScaling(
       updatedAt: new Date(now).toISOString(),
       history: [],
     };
-    const store = new Records(table, tableName);
     await store.rollouts.save(rollout);
     await store.rollouts.claimActive(rollout.rolloutId);
     // One driver and one health source for the fleet, as the local fleet and the Lambda wire them.

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
 import type { Release } from '../core/manifest';
-import { keys } from '../core/records/keys';
+import { Records } from '../core/records';
 import { createTableClient } from '../core/records/table';
+import { ItemStore } from '../functions/api/items/store';
 import { startDevIssuer } from '../lib/local/dev-issuer';
 import { type BenchOptions, type Row, ratio, round } from './lib';
 
@@ -47,27 +47,15 @@ export async function runtimeThroughput(
 ): Promise<Row[]> {
   const tableName = 'orbit-bench';
   const table = createTableClient({ region: 'us-east-1', endpoint: storeEndpoint });
-  await table.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: { ...keys.desiredTraffic('bench-sat'), stable: release.manifest.releaseId, weight: 0 },
-    })
+  await new Records(table, tableName).desired.put(
+    'bench-sat',
+    { stable: release.manifest.releaseId, weight: 0 },
+    Date.now()
   );
-  await table.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: {
-        ...keys.item('bench-item'),
-        id: 'bench-item',
-        value: { hello: 'bench' },
-        version: 1,
-        etag: 'e',
-        createdAt: 'x',
-        updatedAt: 'x',
-        updatedIn: 'bench',
-      },
-    })
-  );
+  // The sample app's item, written as the items function writes it.
+  await new ItemStore({ table, tableName, locationId: 'bench' }).put('bench-item', {
+    hello: 'bench',
+  });
   const issuer = await startDevIssuer(0, 'orbit-bench');
   const token = await issuer.issue('bench');
   // ORBIT_BENCH_PROFILE=DIR writes the runtime's CPU profile there (open it in Chrome DevTools).
