@@ -1,10 +1,11 @@
 import { regionOf } from '../../core/environment/fleet';
+import { isGraviton } from '../../core/environment/instance-types';
 import { isKnownRegion, MRSC_REGION_SETS, mrscRegionSetOf } from '../../core/environment/regions';
 import type { Environment } from '../../core/environment/schema';
 
 /** One problem found in an environment: the field it is about and what to do. */
 export interface ConfigIssue {
-  /** Dotted path of the field, e.g. `locations[2].zone`. */
+  /** Dotted path of the field, e.g. `locations[2].zone`; for a release, its source folder. */
   readonly path: string;
   /** What is wrong and how to fix it, in one sentence or two. */
   readonly message: string;
@@ -12,7 +13,8 @@ export interface ConfigIssue {
 
 type Rule = (env: Environment) => ConfigIssue[];
 
-const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+/** Values quoted and comma-separated, the way messages list them. */
+export const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
 
 const uniqueLocationIds: Rule = (env) => {
   const seen = new Map<string, number>();
@@ -155,6 +157,21 @@ const existingSubnetsNameTheirVpc: Rule = (env) =>
     return [];
   });
 
+const instanceTypesOfOneArchitecture: Rule = (env) =>
+  env.locations.flatMap((loc, i) => {
+    if (loc.kind !== 'local-zone' && loc.kind !== 'outpost') return [];
+    const arm = loc.instanceTypes.filter(isGraviton);
+    const x86 = loc.instanceTypes.filter((t) => !isGraviton(t));
+    return arm.length === 0 || x86.length === 0
+      ? []
+      : [
+          {
+            path: `locations[${i}].instanceTypes`,
+            message: `${list(arm)} ${arm.length === 1 ? 'is' : 'are'} Graviton (arm64) but ${list(x86)} ${x86.length === 1 ? 'is' : 'are'} x86_64; '${loc.id}' launches one AMI for all its instances, so list instance types of one architecture.`,
+          },
+        ];
+  });
+
 const dataRegionsInFleet: Rule = (env) => {
   const regions = fleetRegions(env);
   const issues: ConfigIssue[] = env.data.regions.flatMap((r, i) =>
@@ -295,6 +312,7 @@ export const ENVIRONMENT_RULES: readonly Rule[] = [
   satelliteBelongsToParent,
   certificateInParentRegion,
   existingSubnetsNameTheirVpc,
+  instanceTypesOfOneArchitecture,
   dataRegionsInFleet,
   strongConsistencyRegionSet,
   insideAllowedRegions,

@@ -6,6 +6,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { isGraviton } from '../../core/environment/instance-types';
 import { keepAliveTimeoutFor, RUNTIME_ENV } from '../satellite/config';
 
 /** Props of a {@link SatelliteService}. */
@@ -46,10 +47,6 @@ export interface SatelliteServiceProps {
  */
 export const HOST_NODEJS_MAJOR = 24;
 
-/** Graviton families carry a `g` after the generation digit (m7g, t4g, c6gn). */
-export const isGraviton = (instanceType: string): boolean =>
-  /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType);
-
 /**
  * The compute of a Local Zone or Outpost location: an Auto Scaling group running the
  * satellite runtime under systemd (the runtime bundle from the release asset, Node.js
@@ -73,6 +70,7 @@ export class SatelliteService extends Construct {
       throw new Error('a satellite service needs at least one instance type and one subnet');
     }
     const arm = isGraviton(primary);
+    // The environment rules reject such a location first; this guards the construct on its own.
     if (others.some((t) => isGraviton(t) !== arm)) {
       throw new Error(
         `instance types ${[primary, ...others].join(', ')} mix Graviton (arm64) and x86_64: one launch template has one AMI, so list types of one architecture`

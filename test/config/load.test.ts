@@ -166,6 +166,14 @@ describe('invalid environments', () => {
       /ARN of an ACM certificate/,
     ],
     [
+      'instance types that mix Graviton and x86_64',
+      (e) => {
+        e.locations[2].instanceTypes = ['m7g.large', 't3.medium', 'c6gn.large'];
+      },
+      'locations[2].instanceTypes',
+      /^'m7g\.large', 'c6gn\.large' are Graviton \(arm64\) but 't3\.medium' is x86_64; 'lax' launches one AMI for all its instances, so list instance types of one architecture\.$/,
+    ],
+    [
       'a data region that is not a fleet region',
       (e) => e.data.regions.push('eu-west-1'),
       'data.regions[2]',
@@ -321,6 +329,15 @@ describe('invalid environments', () => {
     env.locations.push({ id: 'use2', kind: 'region', region: 'us-east-2' });
     env.rollout.waves[0].locations.push('use2');
     env.data = { consistency: 'strong', ...data };
+    expect(problems(env)).toEqual([]);
+  });
+
+  it.each([
+    ['Graviton', ['m7g.large', 't4g.large', 'c6gn.large']],
+    ['x86_64', ['t3.medium', 'm5.large']],
+  ])('accepts satellite instance types that are all %s', (_, instanceTypes) => {
+    const env = base() as Mutable;
+    env.locations[2].instanceTypes = instanceTypes;
     expect(problems(env)).toEqual([]);
   });
 
