@@ -32,6 +32,12 @@ export interface ReleaseManifest {
   readonly orchestrator: ReleaseBundle;
 }
 
+/**
+ * The name under which a satellite's staged release lists the runtime bundle, beside one
+ * entry per function; so no function may take it.
+ */
+export const RUNTIME_ARTIFACT = 'runtime';
+
 /** The directory holding the satellite runtime's bundle: what a satellite installs. */
 export function runtimeDir(release: Release): string {
   return path.join(release.dir, path.dirname(release.manifest.runtime.file));

@@ -4,6 +4,9 @@ import { regionLocations, satelliteLocations } from '../core/environment/fleet';
 import type { Environment } from '../core/environment/schema';
 import type { Release } from '../core/manifest';
 import { stackNames } from '../core/names';
+import { ConfigError } from './config/load';
+import { checkRelease } from './config/release-rules';
+import { checkEnvironment } from './config/rules';
 import { DeployabilityChecks } from './governance/deployability/checks';
 import { ResidencyChecker } from './governance/residency';
 import { ControlPlaneStack } from './stacks/control-plane-stack';
@@ -39,6 +42,10 @@ export interface OrbitEnvironmentOptions {
  * stack per location (region locations on Lambda, satellites in their parent region, all
  * with the same release bundles), the control plane, and the guardrails (residency,
  * cdk-nag, the deployability validation, tags).
+ *
+ * Before building any stack it checks the environment's rules and the release against the
+ * environment (public routes, reserved function names), and throws a `ConfigError` listing
+ * every problem.
  */
 export function addOrbitEnvironment(
   app: App,
@@ -46,6 +53,11 @@ export function addOrbitEnvironment(
   release: Release,
   options: OrbitEnvironmentOptions = {}
 ): OrbitStacks {
+  // The environment was checked when it was loaded; an Environment built in code was not.
+  const issues = [...checkEnvironment(env), ...checkRelease(env, release)];
+  if (issues.length > 0) {
+    throw new ConfigError(`'${env.name}' with release ${release.manifest.releaseId}`, issues);
+  }
   const globalState = new GlobalStateStack(app, stackNames.globalState(env), { environment: env });
   const locations = regionLocations(env).map((location) => {
     const stack = new RegionLocationStack(app, stackNames.location(env, location), {

@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { regionLocations, satelliteLocations } from '../core/environment/fleet';
 import { satelliteAssetPrefix } from '../core/names';
 import { addOrbitEnvironment } from '../lib/app';
-import { loadEnvironment } from '../lib/config/load';
+import { ConfigError, loadEnvironment } from '../lib/config/load';
 import { sdkCall } from './support/cfn';
 import { fakeRelease } from './support/release';
 
@@ -114,6 +114,50 @@ describe.each(['dev', 'staging', 'prod'])('the %s environment', (envName) => {
         )
       );
     }
+  });
+});
+
+describe('an environment and a release that do not fit', () => {
+  it('fails before building any stack, listing every problem by field in one ConfigError', () => {
+    const app = new App();
+    const dev = loadEnvironment({ env: 'dev' });
+    const [first, ...rest] = R1.manifest.functions;
+    const release = {
+      ...R1,
+      manifest: {
+        ...R1.manifest,
+        functions: [{ ...(first as (typeof rest)[number]), name: 'runtime' }, ...rest],
+      },
+    };
+    const strict = { ...dev, api: { ...dev.api, publicRoutes: [] } };
+    let error: unknown;
+    try {
+      addOrbitEnvironment(app, strict, release);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(
+      [
+        `Invalid Orbit environment 'dev' with release ${R1.manifest.releaseId}:`,
+        "  - api.publicRoutes: functions/api/runtime declares 'GET /health' public (auth: 'none'), which environment 'dev' does not allow; declare it auth: 'jwt' in functions/api/runtime/function.ts, or add it to api.publicRoutes.",
+        "  - functions/api/runtime: a function named 'runtime' would share its staged-release entry with the satellite runtime at 'boston', 'lab'; rename the function (its folder under functions/api).",
+      ].join('\n')
+    );
+    expect(app.node.children).toEqual([]);
+  });
+
+  it('fails naming the field for an environment built in code that breaks a rule', () => {
+    const dev = loadEnvironment({ env: 'dev' });
+    const mixed = {
+      ...dev,
+      locations: dev.locations.map((l) =>
+        l.kind === 'local-zone' ? { ...l, instanceTypes: ['m7g.large', 't3.medium'] } : l
+      ),
+    };
+    expect(() => addOrbitEnvironment(new App(), mixed, R1)).toThrow(
+      /^Invalid Orbit environment 'dev' with release r-[0-9a-f]{16}: locations\[2\]\.instanceTypes: 'm7g\.large' is Graviton \(arm64\) but 't3\.medium' is x86_64/
+    );
   });
 });
 

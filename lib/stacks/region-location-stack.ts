@@ -5,7 +5,7 @@ import type { Construct } from 'constructs';
 import { dataRegionOf } from '../../core/environment/fleet';
 import type { Environment, RegionLocation } from '../../core/environment/schema';
 import { locationContextOf, locationEnv, ORBIT_FUNCTION_ENV } from '../../core/location-env';
-import { publicRoutesNotAllowed, type Release } from '../../core/manifest';
+import type { Release } from '../../core/manifest';
 import {
   apiNameOf,
   fleetFunctionNameOf,
@@ -23,7 +23,10 @@ import { RegionalApi } from '../constructs/regional-api';
 export interface RegionLocationStackProps extends StackProps {
   readonly environment: Environment;
   readonly location: RegionLocation;
-  /** The release this deploy stages at the location. */
+  /**
+   * The release this deploy stages at the location; it must pass `checkRelease` for the
+   * environment (`addOrbitEnvironment` checks before building any stack).
+   */
   readonly release: Release;
 }
 
@@ -75,12 +78,6 @@ export class RegionLocationStack extends Stack {
     );
     const functions: Record<string, OrbitFunction> = {};
     const aliases: Record<string, LiveAlias> = {};
-    const forbidden = publicRoutesNotAllowed(release, env.api.publicRoutes);
-    if (forbidden.length > 0) {
-      throw new Error(
-        `environment '${env.name}' does not allow public routes ${forbidden.join(', ')}: declare them auth: 'jwt', or add them to api.publicRoutes`
-      );
-    }
     for (const fn of release.manifest.functions) {
       const functionName = fleetFunctionNameOf(env, fn.name);
       const orbitFunction = new OrbitFunction(this, `Fn-${fn.name}`, {

@@ -11,7 +11,7 @@ import type { Construct } from 'constructs';
 import { dataRegionOf } from '../../core/environment/fleet';
 import type { Environment, SatelliteLocation } from '../../core/environment/schema';
 import { locationContextOf, locationEnv } from '../../core/location-env';
-import { functionDir, type Release, runtimeDir } from '../../core/manifest';
+import { functionDir, type Release, RUNTIME_ARTIFACT, runtimeDir } from '../../core/manifest';
 import {
   satelliteAssetPrefix,
   satelliteRoleNameOf,
@@ -29,12 +29,12 @@ import { RUNTIME_ENV } from '../satellite/config';
 export interface SatelliteLocationStackProps extends Omit<StackProps, 'synthesizer'> {
   readonly environment: Environment;
   readonly location: SatelliteLocation;
-  /** The release this deploy stages at the location. */
+  /**
+   * The release this deploy stages at the location; it must pass `checkRelease` for the
+   * environment (`addOrbitEnvironment` checks before building any stack).
+   */
   readonly release: Release;
 }
-
-/** The staged-release entry of the runtime bundle, beside one per function. */
-const RUNTIME_ARTIFACT = 'runtime';
 
 /**
  * One satellite location, deployed in its parent region. Local Zones and Outposts get a
@@ -82,11 +82,6 @@ export class SatelliteLocationStack extends Stack {
 
     const assets: Record<string, s3assets.Asset> = {};
     for (const fn of release.manifest.functions) {
-      if (fn.name === RUNTIME_ARTIFACT) {
-        throw new Error(
-          `a function named '${RUNTIME_ARTIFACT}' would share its staged-release entry with the satellite runtime; rename functions/api/${fn.name}`
-        );
-      }
       assets[fn.name] = new s3assets.Asset(this, `Asset-${fn.name}`, {
         path: functionDir(release, fn),
         // The same hash the region stacks give the same bundle (see OrbitFunction).

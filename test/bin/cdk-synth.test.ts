@@ -84,6 +84,26 @@ describe('cdk synth', () => {
   );
 
   it(
+    'fails before building any stack, naming the field and the fix, for a release the environment does not allow',
+    async () => {
+      const file = configFile('strict', { ...dev, api: { ...dev.api, publicRoutes: [] } });
+      const out = path.join(scratch, 'strict.out');
+      const result = await cdkSynth(
+        [`config=${file}`, `release=${release.dir}`],
+        out,
+        SYNTH_BUDGET_MS
+      );
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(
+        `orbit: Invalid Orbit environment 'dev' with release ${release.manifest.releaseId}: api.publicRoutes: functions/api/health declares 'GET /health' public (auth: 'none'), which environment 'dev' does not allow; declare it auth: 'jwt' in functions/api/health/function.ts, or add it to api.publicRoutes.`
+      );
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(existsSync(path.join(out, 'Orbit-dev-GlobalState.template.json'))).toBe(false);
+    },
+    TEST_TIMEOUT_MS
+  );
+
+  it(
     'fails with the reason and kills cdk and the app it started when a synth overruns its budget',
     async () => {
       const out = path.join(scratch, 'overrun.out');

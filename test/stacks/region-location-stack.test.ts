@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { RegionLocation } from '../../core/environment/schema';
+import { addOrbitEnvironment } from '../../lib/app';
 import { loadEnvironment } from '../../lib/config/load';
 import { RegionLocationStack } from '../../lib/stacks/region-location-stack';
 import { sdkCall } from '../support/cfn';
@@ -444,15 +445,8 @@ describe('RegionLocationStack', () => {
   it('fails synth for a public route the environment does not allow, naming the fix', () => {
     const environment = loadEnvironment({ env: 'dev' });
     const strict = { ...environment, api: { ...environment.api, publicRoutes: [] } };
-    expect(
-      () =>
-        new RegionLocationStack(new App(), 'Strict', {
-          environment: strict,
-          location: strict.locations[0] as RegionLocation,
-          release,
-        })
-    ).toThrow(
-      "environment 'dev' does not allow public routes GET /health: declare them auth: 'jwt', or add them to api.publicRoutes"
+    expect(() => addOrbitEnvironment(new App(), strict, release)).toThrow(
+      "api.publicRoutes: functions/api/health declares 'GET /health' public (auth: 'none'), which environment 'dev' does not allow; declare it auth: 'jwt' in functions/api/health/function.ts, or add it to api.publicRoutes."
     );
   });
 });

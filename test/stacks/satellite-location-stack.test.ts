@@ -11,6 +11,7 @@ import type {
   SatelliteLocation,
 } from '../../core/environment/schema';
 import type { Release } from '../../core/manifest';
+import { addOrbitEnvironment } from '../../lib/app';
 import { ENVIRONMENTS, loadEnvironment, parseEnvironment } from '../../lib/config/load';
 import { OrbitFunction } from '../../lib/constructs/orbit-function';
 import { HOST_NODEJS_MAJOR } from '../../lib/constructs/satellite-service';
@@ -514,7 +515,7 @@ describe('SatelliteLocationStack for a Local Zone', () => {
     }
   });
 
-  it('throws when a function is named like the runtime, whose staged-release entry it would take', () => {
+  it('fails synth when a function is named like the runtime, whose staged-release entry it would take', () => {
     const [first, ...rest] = release.manifest.functions;
     const clash: Release = {
       ...release,
@@ -523,8 +524,8 @@ describe('SatelliteLocationStack for a Local Zone', () => {
         functions: [{ ...(first as (typeof rest)[number]), name: 'runtime' }, ...rest],
       },
     };
-    expect(() => satellite(prod, 'los-angeles', clash)).toThrow(
-      /a function named 'runtime' would share its staged-release entry/
+    expect(() => addOrbitEnvironment(new App(), prod, clash)).toThrow(
+      /functions\/api\/runtime: a function named 'runtime' would share its staged-release entry with the satellite runtime at .*'los-angeles'.*; rename the function/
     );
   });
 });
@@ -594,10 +595,9 @@ describe('SatelliteLocationStack in existing subnets', () => {
     );
   });
 
-  it('throws when the instance types mix Graviton and x86_64', () => {
-    const mixed = prodWith('miami', { instanceTypes: ['m7g.large', 'c5.large'] });
-    expect(() => satellite(mixed, 'miami')).toThrow(
-      /m7g.large, c5.large mix Graviton \(arm64\) and x86_64/
+  it('fails at load, naming the field, when the instance types mix Graviton and x86_64', () => {
+    expect(() => prodWith('miami', { instanceTypes: ['m7g.large', 'c5.large'] })).toThrow(
+      /locations\[\d+\]\.instanceTypes: 'm7g\.large' is Graviton \(arm64\) but 'c5\.large' is x86_64/
     );
   });
 });
