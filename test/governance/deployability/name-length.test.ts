@@ -166,7 +166,7 @@ describe('Orbit-NameLength', () => {
   });
 
   it('passes every name of a fleet built from the longest names the schema allows', () => {
-    // Environment names: 12 characters; location ids: 24 (lib/config/schema.ts).
+    // Environment names: 12 characters; location ids: 24 (core/environment/schema.ts).
     const env = parseEnvironment(
       {
         name: named(12),
