@@ -78,3 +78,17 @@ export const platformPartitions = (locationId: string, functionName: string): st
   `LOCATION#${locationId}`,
   `FUNCTION#${functionName}`,
 ];
+
+/**
+ * Every partition of platform records, as `dynamodb:LeadingKeys` patterns (`*` for an id):
+ * what the orchestrator reads and writes, and what the CLI may read.
+ */
+export const PLATFORM_PARTITIONS: readonly string[] = [
+  keys.environmentDefinition.pk,
+  keys.rollout('*').pk,
+  keys.intent(0, '').pk,
+  keys.audit('', '').pk,
+  keys.finding('', '').pk,
+  keys.location('*').pk,
+  keys.functionDrain('*').pk,
+];

@@ -1,6 +1,6 @@
 import type { Environment } from '../../core/environment/schema';
 import { orchestratorNameOf, satelliteRoleNameOf, tableNameOf } from '../../core/names';
-import { keys } from '../../core/records/keys';
+import { PLATFORM_PARTITIONS } from '../../core/records/keys';
 import { preflightCalls } from './preflight';
 
 /** An IAM policy document. */
@@ -8,17 +8,6 @@ export interface IamPolicy {
   readonly Version: '2012-10-17';
   readonly Statement: readonly Record<string, unknown>[];
 }
-
-/** The partitions of the control records the CLI reads. */
-export const OPERATOR_READ_PARTITIONS = [
-  keys.environmentDefinition.pk,
-  'ROLLOUT#*',
-  'INTENTS',
-  'AUDIT',
-  'FINDINGS',
-  'LOCATION#*',
-  'FUNCTION#*',
-] as const;
 
 /**
  * The identity policy an operator needs to run the `orbit` CLI against an AWS environment:
@@ -39,7 +28,7 @@ export function operatorPolicy(env: Environment): IamPolicy {
         Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
         Resource: table,
         Condition: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...OPERATOR_READ_PARTITIONS] },
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...PLATFORM_PARTITIONS] },
         },
       },
       {

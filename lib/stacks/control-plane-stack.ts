@@ -24,7 +24,7 @@ import {
   tableNameOf,
 } from '../../core/names';
 import { definitionPut } from '../../core/records/environment-definition';
-import { keys } from '../../core/records/keys';
+import { keys, PLATFORM_PARTITIONS } from '../../core/records/keys';
 import { lowLevelPut } from '../../core/records/table';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { OrbitFunction } from '../constructs/orbit-function';
@@ -34,17 +34,6 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly environment: Environment;
   readonly release: Release;
 }
-
-/** The partitions the orchestrator reads and writes. */
-const CONTROL_PARTITIONS = [
-  'CONTROL',
-  'ROLLOUT#*',
-  'INTENTS',
-  'AUDIT',
-  'FINDINGS',
-  'LOCATION#*',
-  'FUNCTION#*',
-];
 
 /**
  * The control plane in the home region: the orchestrator function, EventBridge Scheduler
@@ -81,7 +70,7 @@ export class ControlPlaneStack extends Stack {
         bytes: release.manifest.orchestrator.bytes,
         routes: [],
         fallback: false,
-        table: { access: 'read-write', partitions: CONTROL_PARTITIONS },
+        table: { access: 'read-write', partitions: [...PLATFORM_PARTITIONS] },
         maxBodyBytes: 0,
         memoryMb: 512,
         timeoutSeconds: 60,

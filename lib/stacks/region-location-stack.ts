@@ -11,8 +11,8 @@ import {
   fleetFunctionNameOf,
   functionGateAlarmPrefix,
   stackNames,
-  tableNameOf,
 } from '../../core/names';
+import { dataTable } from '../constructs/data-table';
 import { GateAlarms } from '../constructs/gate-alarms';
 import { LiveAlias, suppressCustomResourceProvider } from '../constructs/live-alias';
 import { LocationRecords } from '../constructs/location-record';
@@ -54,14 +54,7 @@ export class RegionLocationStack extends Stack {
       env: { account: env.account, region: location.region },
     });
     this.dataRegion = dataRegionOf(env, location);
-    const tableName = tableNameOf(env);
-    // The table is referenced by name in its data region: no cross-region references.
-    const tableArn = this.formatArn({
-      service: 'dynamodb',
-      region: this.dataRegion,
-      resource: 'table',
-      resourceName: tableName,
-    });
+    const { tableName, tableArn } = dataTable(this, env, this.dataRegion);
     const table = dynamodb.TableV2.fromTableAttributes(this, 'Table', { tableArn });
 
     this.api = new RegionalApi(this, 'Api', {

@@ -12,12 +12,8 @@ import { dataRegionOf } from '../../core/environment/fleet';
 import type { Environment, SatelliteLocation } from '../../core/environment/schema';
 import { locationContextOf, locationEnv } from '../../core/location-env';
 import { functionDir, type Release, RUNTIME_ARTIFACT, runtimeDir } from '../../core/manifest';
-import {
-  satelliteAssetPrefix,
-  satelliteRoleNameOf,
-  stackNames,
-  tableNameOf,
-} from '../../core/names';
+import { satelliteAssetPrefix, satelliteRoleNameOf, stackNames } from '../../core/names';
+import { dataTable } from '../constructs/data-table';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { LocationRecords } from '../constructs/location-record';
 import { SatelliteNetwork } from '../constructs/satellite-network';
@@ -71,14 +67,7 @@ export class SatelliteLocationStack extends Stack {
       synthesizer: new DefaultStackSynthesizer({ bucketPrefix: satelliteAssetPrefix(env) }),
     });
     this.dataRegion = dataRegionOf(env, location);
-    const tableName = tableNameOf(env);
-    // The table is referenced by name in its data region: no cross-region references.
-    const tableArn = this.formatArn({
-      service: 'dynamodb',
-      region: this.dataRegion,
-      resource: 'table',
-      resourceName: tableName,
-    });
+    const { tableName, tableArn } = dataTable(this, env, this.dataRegion);
 
     const assets: Record<string, s3assets.Asset> = {};
     for (const fn of release.manifest.functions) {
