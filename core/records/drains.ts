@@ -79,13 +79,15 @@ export class DrainRecords {
     names: readonly string[],
     options: ReadOptions = {}
   ): Promise<{ readonly name: string; readonly record: DrainRecord }[]> {
-    if (names.length === 0) return [];
+    const unique = [...new Set(names)];
+    if (unique.length === 0) return [];
+    // BatchGetItem refuses a request that names one key twice.
     const items = await batchGetItems(
       this.table,
-      names.map((name) => keys.functionDrain(name)),
+      unique.map((name) => keys.functionDrain(name)),
       options
     );
-    return names.flatMap((name) => {
+    return unique.flatMap((name) => {
       const record = itemAt<DrainRecord>(items, keys.functionDrain(name));
       return record?.drained === true ? [{ name, record }] : [];
     });
@@ -102,8 +104,8 @@ export class DrainRecords {
     const items = await batchGetItems(
       this.table,
       [
-        ...locationIds.map((id) => keys.locationDrain(id)),
-        ...functions.map((name) => keys.functionDrain(name)),
+        ...[...new Set(locationIds)].map((id) => keys.locationDrain(id)),
+        ...[...new Set(functions)].map((name) => keys.functionDrain(name)),
       ],
       { consistent: true }
     );

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from './keys';
-import { ConflictError, isConditionFailed, type RecordTable } from './table';
+import { ConflictError, isConditionFailed, queryAll, type RecordTable } from './table';
 
 /** A command for the orchestrator, written by the CLI, executed by the next run. */
 export type Command =
@@ -53,19 +53,19 @@ export class IntentRecords {
     return intent;
   }
 
-  /** Pending intents, oldest first. */
+  /**
+   * Pending intents, oldest first. Every page is read: DynamoDB applies a query's 1 MB page
+   * limit before its filter, so closed intents fill pages that hold no pending one.
+   */
   async pending(): Promise<Intent[]> {
-    const out = await this.table.client.send(
-      new QueryCommand({
-        TableName: this.table.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        FilterExpression: '#status = :pending',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':pk': INTENTS_PARTITION, ':pending': 'pending' },
-        ConsistentRead: true,
-      })
-    );
-    return (out.Items ?? []) as Intent[];
+    const items = await queryAll(this.table, {
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: '#status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':pk': INTENTS_PARTITION, ':pending': 'pending' },
+      ConsistentRead: true,
+    });
+    return items as unknown as Intent[];
   }
 
   /** One intent by its key (for the CLI waiting on its outcome). */

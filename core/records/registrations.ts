@@ -21,6 +21,12 @@ export interface LocationRegistration {
  * the local fleet both send exactly this.
  */
 export function registrationUpdate(tableName: string, registration: LocationRegistration) {
+  const reserved = Object.keys(registration.facts).filter((k) => RESERVED_FACTS.includes(k));
+  if (reserved.length > 0) {
+    throw new Error(
+      `location ${registration.locationId}: the registration's own fields cannot be facts: ${reserved.join(', ')}`
+    );
+  }
   return setAttributes(tableName, keys.location(registration.locationId), {
     type: 'location',
     locationId: registration.locationId,
@@ -28,6 +34,9 @@ export function registrationUpdate(tableName: string, registration: LocationRegi
     latestStaged: registration.latestStaged,
   });
 }
+
+/** Fields of the registration item itself, which no fact may overwrite. */
+const RESERVED_FACTS = ['pk', 'sk', 'type', 'locationId', 'latestStaged'];
 
 /** The locations' registration records. */
 export class RegistrationRecords {

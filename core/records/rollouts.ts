@@ -141,8 +141,13 @@ export class RolloutRecords {
     const ids = [
       ...new Set(audit.map((a) => a.detail?.rolloutId as string | undefined).filter(Boolean)),
     ];
-    const found = await Promise.all(ids.slice(0, limit).map((id) => this.get(id as string)));
-    return found.filter((r): r is Rollout => r !== undefined);
+    const found: Rollout[] = [];
+    // An id whose record is gone does not count against the limit.
+    for (let i = 0; i < ids.length && found.length < limit; i += limit) {
+      const page = await Promise.all(ids.slice(i, i + limit).map((id) => this.get(id as string)));
+      found.push(...page.filter((r): r is Rollout => r !== undefined));
+    }
+    return found.slice(0, limit);
   }
 
   /** The active rollout, if any. */

@@ -224,9 +224,9 @@ export type AttributeValue =
 /** `value` (strings, numbers, booleans and maps of them) as a low-level attribute value. */
 export function toAttributeValue(value: unknown): AttributeValue {
   if (typeof value === 'string') return { S: value };
-  if (typeof value === 'number') return { N: String(value) };
+  if (typeof value === 'number' && Number.isFinite(value)) return { N: String(value) };
   if (typeof value === 'boolean') return { BOOL: value };
-  if (value && typeof value === 'object') {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
     return {
       M: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toAttributeValue(v)])),
     };
@@ -253,8 +253,14 @@ export const lowLevelUpdate = <
   },
 >(
   update: T
-) => ({
-  ...update,
-  Key: toAttributeValues({ ...update.Key }),
-  ExpressionAttributeValues: toAttributeValues(update.ExpressionAttributeValues ?? {}),
-});
+) => {
+  const { ExpressionAttributeValues: values, ...rest } = update;
+  return {
+    ...rest,
+    Key: toAttributeValues({ ...update.Key }),
+    // DynamoDB refuses an empty ExpressionAttributeValues map.
+    ...(values && Object.keys(values).length > 0
+      ? { ExpressionAttributeValues: toAttributeValues(values) }
+      : {}),
+  };
+};

@@ -107,6 +107,17 @@ describe('drain records', () => {
       expect(await records.drains.drainedFunctions([])).toEqual([]);
     });
 
+    // BatchGetItem refuses a request that names the same key twice.
+    it('reads a name asked for twice once, and lists it once', async () => {
+      const drained = await records.drains.drainedFunctions(['df-d', 'df-d', 'df-b']);
+      expect(drained.map((d) => d.name)).toEqual(['df-d', 'df-b']);
+    });
+
+    it('tells why a location is drained when the same names come twice', async () => {
+      const reasons = await records.drains.reasons(['lab', 'lab'], ['df-d', 'df-d']);
+      expect(reasons.get('lab')).toBe('function df-d is drained fleet-wide');
+    });
+
     it('reads more than 100 names in one call', async () => {
       const names = Array.from({ length: 150 }, (_, i) => `df-many-${i}`);
       await drain({ function: 'df-many-140' });

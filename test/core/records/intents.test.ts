@@ -124,4 +124,16 @@ describe('intent records', () => {
     await expect(records.intents.close(ghost, 'done', 'x')).rejects.toThrow(ConflictError);
     expect(await records.intents.get(ghost)).toBeUndefined();
   });
+
+  // DynamoDB Developer Guide, "Query": a page holds at most 1 MB, read before the filter is
+  // applied, so the closed intents ahead of a pending one can fill whole pages.
+  it('finds a pending intent behind more than 1 MB of closed ones', async () => {
+    const reason = 'x'.repeat(300_000);
+    for (let i = 0; i < 4; i++) {
+      const intent = await submitAt(1_000 + i, { command: 'drain', location: 'lab', reason }, 'ci');
+      await records.intents.close(intent, 'done', 'drained');
+    }
+    const pause = await submitAt(2_000, { command: 'pause' }, 'alice');
+    expect((await records.intents.pending()).map((i) => i.intentId)).toEqual([pause.intentId]);
+  });
 });

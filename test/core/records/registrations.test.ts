@@ -104,4 +104,13 @@ describe('registration records', () => {
       'latestStaged',
     ]);
   });
+
+  it.each(['type', 'locationId', 'latestStaged', 'pk'])(
+    'throws for a fact named %s, which would overwrite the registration itself',
+    (name) => {
+      expect(() =>
+        registrationUpdate('t', { locationId: 'lab', facts: { [name]: 'x' }, latestStaged: R1 })
+      ).toThrow(`location lab: the registration's own fields cannot be facts: ${name}`);
+    }
+  );
 });

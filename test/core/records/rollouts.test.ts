@@ -208,6 +208,11 @@ describe('rollout records', () => {
       expect((await listed.rollouts.list(1)).map((r) => r.rolloutId)).toEqual(['ro-new']);
     });
 
+    it('does not count an id without a rollout record against the limit', async () => {
+      // Newest first the ids are ro-new, ro-gone (no record), ro-old, ro-mid.
+      expect((await listed.rollouts.list(2)).map((r) => r.rolloutId)).toEqual(['ro-new', 'ro-old']);
+    });
+
     it('lists none when the audit log names no rollout', async () => {
       expect(await new Records(client, table.tableName).rollouts.list()).toEqual([]);
     });

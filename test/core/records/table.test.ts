@@ -376,6 +376,9 @@ describe('the records table helpers', () => {
       ['a bigint', 10n],
       ['a function', () => 1],
       ['a symbol', Symbol('s')],
+      ['an array', ['a', 'b']],
+      ['NaN', Number.NaN],
+      ['Infinity', Number.POSITIVE_INFINITY],
     ])('throws for %s, which no platform record holds', (_, value) => {
       expect(() => toAttributeValue(value)).toThrow(
         /^cannot store .* as a platform record attribute$/
@@ -427,6 +430,16 @@ describe('the records table helpers', () => {
         ExpressionAttributeNames: { '#a0': 'n', '#a1': 'm' },
         ExpressionAttributeValues: { ':v0': { N: '1' }, ':v1': { M: { on: { BOOL: false } } } },
       });
+    });
+
+    // DynamoDB API Reference, UpdateItem: ExpressionAttributeValues, when given, may not be empty.
+    it('leaves ExpressionAttributeValues out of an update that has none', () => {
+      expect(
+        lowLevelUpdate({ Key: { pk: 'P', sk: 'S' }, UpdateExpression: 'REMOVE #a' })
+      ).not.toHaveProperty('ExpressionAttributeValues');
+      expect(
+        lowLevelUpdate({ Key: { pk: 'P', sk: 'S' }, ExpressionAttributeValues: {} })
+      ).not.toHaveProperty('ExpressionAttributeValues');
     });
 
     it('throws for a put or an update holding a value the low-level form cannot take', () => {
