@@ -47,9 +47,9 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
     path: pathOf(issue.path),
     message:
       issue.code === 'unrecognized_keys'
-        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; check the spelling against lib/config/schema.ts.`
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; check the spelling against core/environment/schema.ts.`
         : issue.code === 'invalid_type' && / received undefined$/.test(issue.message)
-          ? `is required (expected ${issue.expected}); lib/config/schema.ts says what it holds.`
+          ? `is required (expected ${issue.expected}); core/environment/schema.ts says what it holds.`
           : issue.message,
   }));
 }
