@@ -18,7 +18,8 @@ import type { RecordTable } from './table';
  * other failures are rethrown as the SDK raised them.
  */
 export class Records {
-  readonly table: RecordTable;
+  /** The table's name (the same in every data region). */
+  readonly tableName: string;
   readonly registrations: RegistrationRecords;
   readonly stagedReleases: StagedReleaseRecords;
   readonly desired: DesiredTrafficRecords;
@@ -35,16 +36,17 @@ export class Records {
    * @param now the clock intents are stamped with @default Date.now
    */
   constructor(client: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now) {
-    this.table = { client, tableName };
-    this.registrations = new RegistrationRecords(this.table);
-    this.stagedReleases = new StagedReleaseRecords(this.table);
-    this.desired = new DesiredTrafficRecords(this.table);
-    this.drains = new DrainRecords(this.table);
-    this.heartbeats = new HeartbeatRecords(this.table);
-    this.audit = new AuditRecords(this.table);
-    this.rollouts = new RolloutRecords(this.table, this.audit);
-    this.intents = new IntentRecords(this.table, now);
-    this.findings = new FindingRecords(this.table);
-    this.definition = new DefinitionRecords(this.table);
+    this.tableName = tableName;
+    const table: RecordTable = { client, tableName };
+    this.registrations = new RegistrationRecords(table);
+    this.stagedReleases = new StagedReleaseRecords(table);
+    this.desired = new DesiredTrafficRecords(table);
+    this.drains = new DrainRecords(table);
+    this.heartbeats = new HeartbeatRecords(table);
+    this.audit = new AuditRecords(table);
+    this.rollouts = new RolloutRecords(table, this.audit);
+    this.intents = new IntentRecords(table, now);
+    this.findings = new FindingRecords(table);
+    this.definition = new DefinitionRecords(table);
   }
 }

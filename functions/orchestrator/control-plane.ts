@@ -84,7 +84,7 @@ export function awsAdapters(
   env: Environment,
   records: Records,
   replicaFor: (region: string) => Records = (region) =>
-    new Records(createTableClient({ region }), records.table.tableName)
+    new Records(createTableClient({ region }), records.tableName)
 ): ControlPlaneAdapters {
   const byId = new Map(env.locations.map((l) => [l.id, l]));
   const regionOfId = (id: string) => {

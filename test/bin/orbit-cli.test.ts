@@ -168,7 +168,7 @@ describe('resolveTarget for an AWS environment', () => {
     expect(target).toMatchObject({
       actor: 'arn:aws:sts::333333333333:assumed-role/Deployer/alice',
       local: false,
-      records: { table: { tableName: 'orbit-prod' } },
+      records: { tableName: 'orbit-prod' },
     });
   });
 
