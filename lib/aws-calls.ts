@@ -235,6 +235,10 @@ const declaredToRead = (s: CallSubject, pk: string): boolean =>
     p.endsWith('*') ? pk.startsWith(p.slice(0, -1)) : p === pk
   );
 
+/** The orchestrator function, in the home region. */
+const orchestratorArn = (s: CallSubject) =>
+  arns.lambda(s.environment, s.environment.homeRegion, orchestratorNameOf(s.environment));
+
 /** The Lambda function name of a function or orchestrator subject. */
 const lambdaNameOf = (s: CallSubject) =>
   s.functionName
@@ -662,11 +666,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
     requests: (s) => [
       {
         action: 'lambda:InvokeFunction',
-        resource: arns.lambda(
-          s.environment,
-          s.environment.homeRegion,
-          orchestratorNameOf(s.environment)
-        ),
+        resource: orchestratorArn(s),
         why: 'a scheduled pass',
       },
       ...(s.queueArn
@@ -772,11 +772,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
     requests: (s) => [
       {
         action: 'lambda:InvokeFunction',
-        resource: arns.lambda(
-          s.environment,
-          s.environment.homeRegion,
-          orchestratorNameOf(s.environment)
-        ),
+        resource: orchestratorArn(s),
         why: 'waking the orchestrator after a command, or running its governance job (both InvokeFunction, Event or RequestResponse)',
       },
     ],

@@ -1,15 +1,5 @@
+import { table } from '../cli/format';
 import type { LocalFleet } from './fleet';
-
-/** Rows as aligned columns under a header. */
-function columns(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] as number))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
-}
 
 /** `r-…`, or `r-… + r-… at 25%` while a candidate has traffic. */
 const servedBy = (s: LocalFleet['serving'][number]) =>
@@ -47,7 +37,7 @@ export function fleetBanner(fleet: LocalFleet, seconds: string): string {
           `staged ${fleet.releaseId} at every location, with no traffic yet: npx orbit rollout start ${fleet.releaseId}`,
         ]),
     '',
-    ...columns(header, rows),
+    ...table(header, rows).split('\n'),
     '',
     `store   ${fleet.storeEndpoint}`,
     `issuer  ${fleet.issuer.issuer}`,
