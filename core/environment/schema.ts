@@ -117,32 +117,184 @@ const wave = z.strictObject({
     .min(0)
     .max(24 * 60)
     .default(10),
+  /** The wave's own gates, over the environment's. @default - the environment's */
+  gates: z.lazy(() => waveGates).optional(),
+  /** How the wave's locations join it. @default - all at once */
+  batches: z.lazy(() => batches).optional(),
+  /**
+   * Breached locations the wave tolerates, in percent of those judged: each is returned to
+   * stable at once; more than this rolls everything back. @default 0 (any breach rolls back)
+   */
+  maxBreachedPercent: z.number().min(0).max(100).default(0),
+  /** Locations judged before `maxBreachedPercent` may roll the rollout back. @default 1 */
+  minJudged: z.int().min(1).default(1),
 });
 
-const gates = z.strictObject({
+/** The rules a gate judges by, as verdicts and `dryRun` name them. */
+export const GATE_RULES = [
+  'alarm',
+  'error-rate',
+  'p99',
+  'compare-errors',
+  'compare-latency',
+] as const;
+export type GateRule = (typeof GATE_RULES)[number];
+
+/** How a step's candidate is judged against the stable release serving beside it. */
+const compare = z.strictObject({
+  /**
+   * Confidence (percent) a statistical rule needs before it breaches: the candidate's error
+   * rate above the limit (exact binomial test) or above the stable release's in the same
+   * window (one-sided Fisher exact test). @default 95
+   */
+  confidencePercent: z
+    .number({ error: 'must be a percentage such as 95' })
+    .min(50, { error: 'must be at least 50 (a coin flip decides nothing)' })
+    .max(99.99, { error: 'must be below 100: no finite sample reaches certainty' })
+    .default(95),
+  /** Stable requests a step needs in its window before the comparison may decide. @default 50 */
+  minStableRequests: z.int().min(1).default(50),
+  /** Highest ratio of the candidate's p99 to the stable release's in the same window. @default 1.5 */
+  maxP99Ratio: z.number().min(1, { error: 'must be at least 1 (1 = no slower than stable)' }).default(1.5),
+  /** A p99 this close to stable's (in ms) never counts as slower, whatever the ratio. @default 50 */
+  minP99DifferenceMs: z.int().min(0).default(50),
+});
+
+const gateFields = {
   /** Highest error rate (5xx and crashes, in percent of requests) a step may show. @default 1 */
-  maxErrorRatePercent: z.number().gt(0).max(100).default(1),
+  maxErrorRatePercent: z.number().gt(0).max(100),
   /** Highest p99 latency in milliseconds a step may show. @default 2000 */
-  maxP99LatencyMs: z.int().positive().default(2000),
+  maxP99LatencyMs: z.int().positive(),
   /** Requests a location must have served at a step before its gate may pass. @default 50 */
-  minRequests: z.int().min(0).default(50),
+  minRequests: z.int().min(0),
   /**
    * Minutes a step waits, once its bake is over, for evidence that has not arrived (a fresh
-   * heartbeat, enough requests, a drained location restored) before it ends the wait with
-   * `onTimeout`: a dead location never stalls a rollout silently. @default 10
+   * heartbeat, enough requests, a drained location restored, a comparison that can decide)
+   * before the step is `inconclusive`: a dead location never stalls a rollout silently.
+   * @default 10
    */
   maxWaitMinutes: z
     .number({ error: 'must be a number of minutes, e.g. 10' })
     .gt(0, { error: 'must be more than 0 minutes, e.g. 10' })
-    .max(24 * 60, { error: 'must be at most 1440 minutes (a day)' })
-    .default(10),
+    .max(24 * 60, { error: 'must be at most 1440 minutes (a day)' }),
   /**
-   * What a step does when its wait ends without evidence: `pause` the rollout with the reason
-   * (an operator resumes or aborts it) or `rollback` every location it touched. @default 'pause'
+   * What an `inconclusive` step does: `pause` the rollout with the reason (an operator
+   * resumes or aborts it) or `rollback` every location it touched. @default 'pause'
    */
-  onTimeout: z
-    .enum(['pause', 'rollback'], { error: "must be 'pause' or 'rollback'" })
-    .default('pause'),
+  onInconclusive: z.enum(['pause', 'rollback'], { error: "must be 'pause' or 'rollback'" }),
+  /** The candidate against the stable release. */
+  compare,
+  /**
+   * Rules evaluated and reported but never deciding: try a new gate on live traffic. @default []
+   */
+  dryRun: z.array(
+    z.enum(GATE_RULES, { error: `must be one of ${GATE_RULES.map((r) => `'${r}'`).join(', ')}` })
+  ),
+};
+
+const gates = z.strictObject({
+  maxErrorRatePercent: gateFields.maxErrorRatePercent.default(1),
+  maxP99LatencyMs: gateFields.maxP99LatencyMs.default(2000),
+  minRequests: gateFields.minRequests.default(50),
+  maxWaitMinutes: gateFields.maxWaitMinutes.default(10),
+  onInconclusive: gateFields.onInconclusive.default('pause'),
+  compare: compare.prefault({}),
+  dryRun: gateFields.dryRun.default([]),
+});
+
+/** A wave's own gates: any field given replaces the environment's for that wave. */
+const waveGates = z.strictObject({
+  maxErrorRatePercent: gateFields.maxErrorRatePercent.optional(),
+  maxP99LatencyMs: gateFields.maxP99LatencyMs.optional(),
+  minRequests: gateFields.minRequests.optional(),
+  maxWaitMinutes: gateFields.maxWaitMinutes.optional(),
+  onInconclusive: gateFields.onInconclusive.optional(),
+  compare: compare.partial().optional(),
+  dryRun: gateFields.dryRun.optional(),
+});
+
+/**
+ * How a wave's locations join it: in batches of a fixed `size`, or an exponential ramp
+ * (`initial` locations, then each batch `factor` times the one before, as AWS IoT Jobs'
+ * `exponentialRate`). Each batch goes through the wave's steps before the next one starts.
+ */
+const batches = z.union(
+  [
+    z.strictObject({ size: z.int().min(1, { error: 'a batch holds at least one location' }) }),
+    z.strictObject({
+      initial: z.int().min(1, { error: 'the first batch holds at least one location' }),
+      factor: z
+        .number()
+        .gt(1, { error: 'must be more than 1, e.g. 2 (each batch twice the one before)' })
+        .max(10, { error: 'must be at most 10' }),
+    }),
+  ],
+  { error: 'must be { size: N } or { initial: N, factor: F }' }
+);
+
+const smokeCheck = z.strictObject({
+  /** What the check is called in the rollout's history. @default - `METHOD path` */
+  name: z.string().min(1).max(64).optional(),
+  /** @default 'GET' */
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+  path: z.string().regex(/^\/[^\s]*$/, { error: 'must be a path such as /health' }),
+  /** A JSON body to send. @default - none */
+  body: z.record(z.string(), z.unknown()).optional(),
+  /** The status the candidate must answer. @default 200 */
+  expectStatus: z.int().min(100).max(599).default(200),
+  /**
+   * Fields of the JSON answer that must hold these values, by dotted path (`status`,
+   * `checks.table.ok`). @default - the body is not checked
+   */
+  expectJson: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  /** @default 5000 */
+  timeoutMs: z.int().min(100).max(60_000).default(5_000),
+});
+
+/** The rollout transitions events are published for. */
+export const ROLLOUT_EVENTS = [
+  'started',
+  'step',
+  'paused',
+  'resumed',
+  'inconclusive',
+  'breached',
+  'rolled-back',
+  'aborted',
+  'completed',
+  'smoke-failed',
+] as const;
+export type RolloutEventKind = (typeof ROLLOUT_EVENTS)[number];
+
+const notifications = z.strictObject({
+  /**
+   * An SNS topic for alerts: rollout events go to it through an EventBridge rule, and the gate
+   * alarms notify it. @default - events are published to the default event bus only
+   */
+  topicArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, {
+      error: 'must be an SNS topic ARN, e.g. arn:aws:sns:us-east-1:123456789012:orbit-alerts',
+    })
+    .optional(),
+  /** HTTP endpoints told of rollout events (POST, JSON, signed with HMAC-SHA256). @default [] */
+  webhooks: z
+    .array(
+      z.strictObject({
+        url: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
+        /**
+         * The SSM SecureString parameter holding the signing secret (the orchestrator reads
+         * it). @default - unsigned
+         */
+        secretParameter: z
+          .string()
+          .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, { error: 'must be an SSM parameter name such as /orbit/prod/webhook' })
+          .optional(),
+        /** @default - every event */
+        events: z.array(z.enum(ROLLOUT_EVENTS)).min(1).optional(),
+      })
+    )
+    .default([]),
 });
 
 const httpsUrl = z.url({
@@ -209,6 +361,10 @@ export const environmentSchema = z.strictObject({
   rollout: z.strictObject({
     waves: z.array(wave).min(1, { error: 'list at least one wave' }),
     gates: gates.prefault({}),
+    /** Checks run against the candidate at each location before it gets traffic. @default [] */
+    smoke: z.array(smokeCheck).default([]),
+    /** Where rollout events go besides the audit log. */
+    notifications: notifications.prefault({}),
   }),
   /** Who may call `jwt` routes: one issuer, honoured at every kind of location. */
   auth,

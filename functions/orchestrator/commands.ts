@@ -119,6 +119,7 @@ export class Commands {
     if (!(await records.rollouts.claimActive(rolloutId))) {
       throw new RejectedError('another rollout became active first; one at a time');
     }
+    await this.steps.publish(rollout, 'started', `started by ${intent.by}`);
     return { outcome: `rollout ${rolloutId} of ${intent.release} started`, rolloutId };
   }
 
@@ -131,17 +132,19 @@ export class Commands {
     const { steps } = this;
     if (command === 'pause') {
       if (!running) throw new RejectedError(`rollout ${rollout.rolloutId} is ${rollout.status}`);
-      await steps.save(rollout, { status: 'paused' }, 'paused');
+      const paused = await steps.save(rollout, { status: 'paused' }, 'paused');
+      await steps.publish(paused, 'paused', 'paused by operator');
     } else if (command === 'resume') {
       if (rollout.status !== 'paused')
         throw new RejectedError(`rollout ${rollout.rolloutId} is ${rollout.status}, not paused`);
       // The wait for evidence starts again: a resumed step gets its full `maxWaitMinutes`.
       const { reason: _, ...resumed } = rollout;
-      await steps.save(
+      const running = await steps.save(
         resumed,
         { status: 'running', bakeUntilMs: Math.max(rollout.bakeUntilMs, this.context.now()) },
         'resumed'
       );
+      await steps.publish(running, 'resumed', 'resumed by operator');
     } else if (command === 'promote') {
       if (!running) throw new RejectedError(`rollout ${rollout.rolloutId} is ${rollout.status}`);
       await steps.save(rollout, { bakeUntilMs: this.context.now() }, 'bake skipped (promote)');

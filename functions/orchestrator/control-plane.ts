@@ -11,7 +11,13 @@ import { LambdaTrafficDriver } from './adapters/lambda-traffic';
 import { SatelliteTrafficDriver } from './adapters/satellite-traffic';
 import { runGovernance } from './governance';
 import { Orchestrator } from './orchestrator';
-import type { HealthSource, RegionObserver, TrafficDriver } from './ports';
+import type {
+  HealthSource,
+  RegionObserver,
+  RolloutEvents,
+  SmokeRunner,
+  TrafficDriver,
+} from './ports';
 
 /** How a control plane reaches the locations of its platform (AWS, or the local fleet). */
 export interface ControlPlaneAdapters {
@@ -23,6 +29,10 @@ export interface ControlPlaneAdapters {
   readonly reporting: readonly string[];
   /** Reads what region locations' aliases route. @default - region drift is not checked */
   readonly observer?: RegionObserver;
+  /** Runs the smoke checks against a release at a location. @default - none run */
+  readonly smoke?: SmokeRunner;
+  /** Where rollout transitions are told. @default - the record and the audit log only */
+  readonly events?: RolloutEvents;
 }
 
 /** Options of {@link createControlPlane}. */
@@ -58,6 +68,8 @@ export function createControlPlane(
     records,
     driverFor: adapters.driverFor,
     healthFor: adapters.healthFor,
+    ...(adapters.smoke ? { smoke: adapters.smoke } : {}),
+    ...(adapters.events ? { events: adapters.events } : {}),
     ...options,
   });
   return {

@@ -2,7 +2,7 @@ import type { Environment, Location } from '../../core/environment/schema';
 import type { Records } from '../../core/records';
 import { ConflictError } from '../../core/records/table';
 import { Commands } from './commands';
-import type { HealthSource, TrafficDriver } from './ports';
+import type { HealthSource, RolloutEvents, SmokeRunner, TrafficDriver } from './ports';
 import { RolloutSteps } from './rollout-steps';
 
 /** Options of an {@link Orchestrator}. */
@@ -17,6 +17,12 @@ export interface OrchestratorOptions {
   readonly now?: () => number;
   /** Who the orchestrator acts as in the audit log. @default 'orchestrator' */
   readonly actor?: string;
+  /** Runs `rollout.smoke` before a location gets candidate traffic. @default - none run */
+  readonly smoke?: SmokeRunner;
+  /** Where rollout transitions are told. @default - the record and the audit log only */
+  readonly events?: RolloutEvents;
+  /** Told when publishing an event failed (the rollout goes on). @default - ignored */
+  readonly onEventError?: (err: unknown) => void;
 }
 
 /** What one reconcile pass did. */
@@ -47,6 +53,9 @@ export class Orchestrator {
       healthFor: options.healthFor,
       now: options.now ?? Date.now,
       actor: options.actor ?? 'orchestrator',
+      ...(options.smoke ? { smoke: options.smoke } : {}),
+      ...(options.events ? { events: options.events } : {}),
+      ...(options.onEventError ? { onEventError: options.onEventError } : {}),
     };
     this.steps = new RolloutSteps(context);
     this.commands = new Commands(context, this.steps);

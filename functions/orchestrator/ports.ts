@@ -1,3 +1,4 @@
+import type { RolloutEventKind } from '../../core/environment/schema';
 import type { TrafficSplit } from '../../core/records/desired-traffic';
 
 /** What a location should serve. */
@@ -45,4 +46,46 @@ export interface RegionObserver {
     locationId: string,
     desired: Pick<TrafficTarget, 'stable' | 'candidate'>
   ): Promise<ObservedTraffic>;
+}
+
+/** One smoke check's result at a location, for the rollout's history. */
+export interface SmokeResult {
+  /** The check's name (`GET /health` unless named). */
+  readonly check: string;
+  readonly ok: boolean;
+  /** What was seen, in words: `200 in 35 ms`, `expected 200, got 503`, `status: "degraded"`. */
+  readonly detail: string;
+}
+
+/**
+ * Runs the environment's smoke checks (`rollout.smoke`) against a release at a location
+ * before it gets any traffic there: on satellites through the release override header, in
+ * regions by invoking the release's function versions directly.
+ */
+export interface SmokeRunner {
+  run(locationId: string, release: string): Promise<readonly SmokeResult[]>;
+}
+
+/** A rollout transition, as published to EventBridge, the local fleet's log and webhooks. */
+export interface RolloutEvent {
+  readonly kind: RolloutEventKind;
+  readonly environment: string;
+  readonly rolloutId: string;
+  readonly release: string;
+  /** When it happened (ISO 8601). */
+  readonly at: string;
+  /** What happened, in words (the rollout history's entry). */
+  readonly detail: string;
+  /** The locations it concerns, when it concerns some. @default - the rollout as a whole */
+  readonly locations?: readonly string[];
+  /** The rollout's record version after the transition: consumers drop repeats by it. */
+  readonly version: number;
+}
+
+/**
+ * Where rollout transitions are told. Publishing never blocks nor fails a rollout: the
+ * rollout record and the audit log are the truth, events are notifications.
+ */
+export interface RolloutEvents {
+  publish(event: RolloutEvent): Promise<void>;
 }

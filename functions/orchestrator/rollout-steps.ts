@@ -1,9 +1,16 @@
-import type { Environment, Location } from '../../core/environment/schema';
+import type { Environment, Location, RolloutEventKind } from '../../core/environment/schema';
 import type { Records } from '../../core/records';
 import type { Baseline, Rollout } from '../../core/records/rollouts';
 import { ConflictError } from '../../core/records/table';
 import { clockTime, type GateVerdict, judge, silence } from './gates';
-import type { HealthSample, HealthSource, TrafficDriver, TrafficTarget } from './ports';
+import type {
+  HealthSample,
+  HealthSource,
+  RolloutEvents,
+  SmokeRunner,
+  TrafficDriver,
+  TrafficTarget,
+} from './ports';
 
 /** What the rollout step machine works with. */
 export interface RolloutContext {
@@ -16,6 +23,12 @@ export interface RolloutContext {
   readonly now: () => number;
   /** Who the orchestrator acts as in the audit log. */
   readonly actor: string;
+  /** Runs `rollout.smoke` against the candidate before a location gets traffic. @default - none run */
+  readonly smoke?: SmokeRunner;
+  /** Where rollout transitions are told. @default - nowhere but the record and the audit log */
+  readonly events?: RolloutEvents;
+  /** Told when publishing an event failed (the rollout goes on). @default - ignored */
+  readonly onEventError?: (err: unknown) => void;
 }
 
 type Wave = Environment['rollout']['waves'][number];
@@ -69,7 +82,9 @@ export class RolloutSteps {
     for (const id of rollout.touched) {
       const verdict = verdicts.get(id) as GateVerdict;
       if (verdict.verdict === 'breach') {
-        return this.rollBack(rollout, 'rolled-back', `gate breached at ${id}: ${verdict.why}`);
+        const reason = `gate breached at ${id}: ${verdict.why}`;
+        await this.publish(rollout, 'breached', reason, [id]);
+        return this.rollBack(rollout, 'rolled-back', reason);
       }
       if (verdict.verdict === 'wait' && wave.locations.includes(id)) waiting[id] = verdict.why;
     }
@@ -98,10 +113,11 @@ export class RolloutSteps {
     waiting: Readonly<Record<string, string>>,
     waitingOn: string[]
   ): Promise<string | undefined> {
-    const { maxWaitMinutes, onTimeout } = this.context.environment.rollout.gates;
+    const { maxWaitMinutes, onInconclusive } = this.context.environment.rollout.gates;
     if (this.context.now() >= rollout.bakeUntilMs + maxWaitMinutes * 60_000) {
       const reason = `${Object.values(waiting).join('; ')} (waited ${maxWaitMinutes} min after the bake)`;
-      return onTimeout === 'rollback'
+      await this.publish(rollout, 'inconclusive', reason, Object.keys(waiting));
+      return onInconclusive === 'rollback'
         ? this.rollBack(rollout, 'rolled-back', reason)
         : this.pause(rollout, reason, waiting);
     }
@@ -117,7 +133,12 @@ export class RolloutSteps {
     reason: string,
     waiting: Readonly<Record<string, string>>
   ): Promise<string> {
-    await this.save(rollout, { status: 'paused', reason, waiting }, `paused: ${reason}`);
+    const saved = await this.save(
+      rollout,
+      { status: 'paused', reason, waiting },
+      `paused: ${reason}`
+    );
+    await this.publish(saved, 'paused', reason, Object.keys(waiting));
     await this.context.records.audit.append({
       at: this.iso(),
       by: this.context.actor,
@@ -194,6 +215,11 @@ export class RolloutSteps {
         return this.pause(rollout, reason, waiting);
       }
     }
+    const failed = await this.smokeFailures(
+      rollout,
+      wave.locations.filter((id) => !rollout.touched.includes(id))
+    );
+    if (failed) return this.stopBeforeTraffic(rollout, failed);
     // Overlapping passes are fenced by the rollout's version. The locations are recorded as
     // touched before traffic moves, so a pass that rolls back meanwhile returns them too.
     const touched = [...new Set([...rollout.touched, ...wave.locations])];
@@ -214,8 +240,9 @@ export class RolloutSteps {
     const bakeUntilMs = now + wave.bakeMinutes * 60_000;
     const awaits =
       wave.bakeMinutes > 0 ? `bake until ${clockTime(bakeUntilMs, now)}` : 'gates at the next pass';
+    let baking: Rollout;
     try {
-      await this.save(
+      baking = await this.save(
         current,
         {
           phase: 'baking',
@@ -231,8 +258,50 @@ export class RolloutSteps {
       await this.undoIfEnded(current.rolloutId, wave.locations);
       throw err;
     }
+    await this.publish(baking, 'step', `wave ${wave.name} at ${percent}%`, wave.locations);
     waitingOn.push(...judgedNext(wave));
     return `rollout ${rollout.rolloutId}: wave ${wave.name} (${wave.locations.join(', ')}) at ${percent}%`;
+  }
+
+  /**
+   * Runs the smoke checks at locations about to get their first candidate traffic; returns
+   * what failed, in words, or `undefined` when every check passed (or none are configured).
+   */
+  private async smokeFailures(
+    rollout: Rollout,
+    ids: readonly string[]
+  ): Promise<{ readonly reason: string; readonly at: readonly string[] } | undefined> {
+    const { smoke, environment } = this.context;
+    if (!smoke || environment.rollout.smoke.length === 0 || ids.length === 0) return undefined;
+    const results = await Promise.all(
+      ids.map(async (id) => {
+        try {
+          return { id, results: await smoke.run(id, rollout.release) };
+        } catch (err) {
+          return {
+            id,
+            results: [{ check: 'smoke', ok: false, detail: (err as Error).message ?? String(err) }],
+          };
+        }
+      })
+    );
+    const failures = results.flatMap(({ id, results: r }) =>
+      r.filter((x) => !x.ok).map((x) => ({ id, text: `${id}: ${x.check}: ${x.detail}` }))
+    );
+    if (failures.length === 0) return undefined;
+    return {
+      reason: `smoke checks failed before any traffic: ${failures.map((f) => f.text).join('; ')}`,
+      at: [...new Set(failures.map((f) => f.id))],
+    };
+  }
+
+  /** Ends a rollout whose smoke checks failed: no location it was about to move got traffic. */
+  private async stopBeforeTraffic(
+    rollout: Rollout,
+    failed: { readonly reason: string; readonly at: readonly string[] }
+  ): Promise<string> {
+    await this.publish(rollout, 'smoke-failed', failed.reason, failed.at);
+    return this.rollBack(rollout, 'rolled-back', failed.reason, { untouched: true });
   }
 
   /**
@@ -294,11 +363,12 @@ export class RolloutSteps {
       this.context.environment.locations.map((l) => l.id),
       () => ({ stable: rollout.release, weight: 0 })
     );
-    await this.save(
+    const saved = await this.save(
       rollout,
       { status: 'completed', waiting: {} },
       'completed: the release is stable everywhere'
     );
+    await this.publish(saved, 'completed', `${rollout.release} is stable everywhere`);
     await this.finish(rollout, 'completed');
     return `rollout ${rollout.rolloutId} completed: ${rollout.release} is stable everywhere`;
   }
@@ -310,18 +380,21 @@ export class RolloutSteps {
   async rollBack(
     rollout: Rollout,
     status: 'rolled-back' | 'aborted',
-    reason: string
+    reason: string,
+    options: { readonly untouched?: boolean } = {}
   ): Promise<string> {
     const wave = this.waves[rollout.wave];
+    // Smoke checks run before a wave's locations are recorded as touched: they got nothing.
     const returned =
-      rollout.phase === 'applying' && wave
+      rollout.phase === 'applying' && wave && !options.untouched
         ? [...new Set([...rollout.touched, ...wave.locations])]
         : rollout.touched;
     await this.applyEverywhere(returned, (id) => ({
       stable: rollout.previous[id] as string,
       weight: 0,
     }));
-    await this.save(rollout, { status, reason, waiting: {} }, `${status}: ${reason}`);
+    const saved = await this.save(rollout, { status, reason, waiting: {} }, `${status}: ${reason}`);
+    await this.publish(saved, status, reason, returned);
     await this.finish(rollout, `${status}: ${reason}`);
     return `rollout ${rollout.rolloutId} ${status}: ${reason}; back on stable at ${returned.join(', ') || 'no location'}`;
   }
@@ -335,6 +408,31 @@ export class RolloutSteps {
       outcome,
       detail: { rolloutId: rollout.rolloutId, release: rollout.release },
     });
+  }
+
+  /** Tells `events` of a transition; a failure to tell is reported, never thrown. */
+  async publish(
+    rollout: Rollout,
+    kind: RolloutEventKind,
+    detail: string,
+    locations?: readonly string[]
+  ): Promise<void> {
+    const { events } = this.context;
+    if (!events) return;
+    try {
+      await events.publish({
+        kind,
+        environment: this.context.environment.name,
+        rolloutId: rollout.rolloutId,
+        release: rollout.release,
+        at: this.iso(),
+        detail,
+        ...(locations && locations.length > 0 ? { locations } : {}),
+        version: rollout.version,
+      });
+    } catch (err) {
+      this.context.onEventError?.(err);
+    }
   }
 
   /** Saves a change with an entry in the rollout's history; fenced by version. */

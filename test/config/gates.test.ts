@@ -26,12 +26,15 @@ const issues = (gates: Record<string, unknown>) => {
 describe('rollout gates: how long a step waits for evidence', () => {
   it('waits 10 minutes after the bake, then pauses, by default', () => {
     const env = parseEnvironment(withGates({}), 'test');
-    expect(env.rollout.gates).toMatchObject({ maxWaitMinutes: 10, onTimeout: 'pause' });
+    expect(env.rollout.gates).toMatchObject({ maxWaitMinutes: 10, onInconclusive: 'pause' });
   });
 
-  it('takes another wait and rollback on timeout', () => {
-    const env = parseEnvironment(withGates({ maxWaitMinutes: 2.5, onTimeout: 'rollback' }), 'test');
-    expect(env.rollout.gates).toMatchObject({ maxWaitMinutes: 2.5, onTimeout: 'rollback' });
+  it('takes another wait, and rollback when inconclusive', () => {
+    const env = parseEnvironment(
+      withGates({ maxWaitMinutes: 2.5, onInconclusive: 'rollback' }),
+      'test'
+    );
+    expect(env.rollout.gates).toMatchObject({ maxWaitMinutes: 2.5, onInconclusive: 'rollback' });
   });
 
   it.each([
@@ -46,7 +49,7 @@ describe('rollout gates: how long a step waits for evidence', () => {
       'rollout.gates.maxWaitMinutes',
       'must be a number of minutes, e.g. 10',
     ],
-    [{ onTimeout: 'retry' }, 'rollout.gates.onTimeout', "must be 'pause' or 'rollback'"],
+    [{ onInconclusive: 'retry' }, 'rollout.gates.onInconclusive', "must be 'pause' or 'rollback'"],
   ])('fails on %j, naming the field', (gates, path, message) => {
     expect(issues(gates)).toEqual([{ path, message }]);
   });

@@ -81,8 +81,18 @@ describe('shipped environments', () => {
       maxP99LatencyMs: 2000,
       minRequests: 50,
       maxWaitMinutes: 10,
-      onTimeout: 'pause',
+      onInconclusive: 'pause',
+      compare: {
+        confidencePercent: 95,
+        minStableRequests: 50,
+        maxP99Ratio: 1.5,
+        minP99DifferenceMs: 50,
+      },
+      dryRun: [],
     });
+    expect(env.rollout.smoke).toEqual([]);
+    expect(env.rollout.notifications).toEqual({ webhooks: [] });
+    expect(env.rollout.waves[0]).toMatchObject({ maxBreachedPercent: 0, minJudged: 1 });
     expect(env.api).toEqual({ rateLimit: 1000, burstLimit: 500, publicRoutes: ['GET /health'] });
     expect(env.governance).toEqual({ intervalMinutes: 15, autoDrainStale: false });
   });

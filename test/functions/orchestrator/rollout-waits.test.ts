@@ -199,8 +199,8 @@ describe('a rollout waiting for evidence', () => {
     expect(await active()).toMatchObject({ status: 'running', wave: 1 });
   });
 
-  it("rolls back instead when the gates' onTimeout is rollback", async () => {
-    const o = orchestrator({ onTimeout: 'rollback' });
+  it("rolls back instead when the gates' onInconclusive is rollback", async () => {
+    const o = orchestrator({ onInconclusive: 'rollback' });
     await start(o);
     minutes(15);
     await o.reconcile();
