@@ -30,6 +30,11 @@ export interface RuntimeConfig {
   readonly announceHeartbeats: boolean;
   /** This host among the location's. @default - the host name */
   readonly instanceId?: string;
+  /**
+   * The cookie that carries a client's affinity key, for clients that cannot set the
+   * `x-orbit-affinity` header (browsers). @default - the header only
+   */
+  readonly affinityCookie?: string;
 }
 
 /**
@@ -61,7 +66,11 @@ export const RUNTIME_ENV = {
   keepAliveTimeoutSeconds: 'ORBIT_KEEP_ALIVE_TIMEOUT_SECONDS',
   announceHeartbeats: 'ORBIT_ANNOUNCE_HEARTBEATS',
   instanceId: 'ORBIT_INSTANCE_ID',
+  affinityCookie: 'ORBIT_AFFINITY_COOKIE',
 } as const;
+
+/** What RFC 6265 allows as a cookie name: an HTTP token. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Reads the runtime's configuration; throws naming the first missing or bad variable. */
 export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -90,6 +99,12 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     throw new Error(`${RUNTIME_ENV.artifacts} is not set: a directory of built releases`);
   const issuer = env[RUNTIME_ENV.authIssuer];
   const audience = (env[RUNTIME_ENV.authAudience] ?? '').split(',').filter(Boolean);
+  const affinityCookie = env[RUNTIME_ENV.affinityCookie] || undefined;
+  if (affinityCookie !== undefined && !COOKIE_NAME.test(affinityCookie)) {
+    throw new Error(
+      `${RUNTIME_ENV.affinityCookie}=${affinityCookie} is not a cookie name: letters, digits and !#$%&'*+-.^_\`|~ only, or unset for the x-orbit-affinity header alone`
+    );
+  }
   const cors = env.ORBIT_CORS ? (JSON.parse(env.ORBIT_CORS) as CorsSettings) : undefined;
   return {
     location,
@@ -103,5 +118,6 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     cors,
     announceHeartbeats: env[RUNTIME_ENV.announceHeartbeats] === 'true',
     instanceId: env[RUNTIME_ENV.instanceId] || undefined,
+    affinityCookie,
   };
 }

@@ -93,6 +93,7 @@ export async function startRuntime(
     locationId: location.locationId,
     onError,
     keepAliveTimeoutMs: config.keepAliveTimeoutSeconds * 1000,
+    affinityCookie: config.affinityCookie,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -7,6 +7,7 @@ import { isDrainedAnswer } from '../../functions/shared/metric-contract';
 import { SECURITY_HEADERS } from '../../functions/shared/middleware/response-headers';
 import { problemResponse } from '../../functions/shared/problem';
 import { routeKeyOf } from '../../functions/shared/route-table';
+import { affinityKeyOf } from './affinity';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS } from './config';
 import { fromResult, type HttpResponse, toEvent } from './event';
 import {
@@ -46,6 +47,11 @@ export interface RuntimeServerOptions {
    * @default DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS * 1000
    */
   readonly keepAliveTimeoutMs?: number;
+  /**
+   * The cookie that carries a client's affinity key besides the `x-orbit-affinity` header
+   * (which wins). @default - the header only
+   */
+  readonly affinityCookie?: string;
 }
 
 /** Node's default `requestTimeout` (receiving a whole request), kept unless it must grow. */
@@ -102,8 +108,9 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /**
  * The satellite runtime's HTTP host: turns each request into the event API Gateway would
- * send, routes it to a function of the release the traffic split picks (or the one its
- * `x-orbit-target-release` header names: a staged release is loaded on demand, an unknown
+ * send, routes it to a function of the release the traffic split picks (the same one for
+ * every request of a client that sends an affinity key, see affinity.ts), or the one its
+ * `x-orbit-target-release` header names (a staged release is loaded on demand, an unknown
  * one answered 404; every answer a release gave names it in `x-orbit-release`), counts it
  * for that release (drained answers apart from its errors), verifies tokens on
  * `jwt` routes, enforces Lambda's limits (6 MB each way, the function's timeout) and maps
@@ -127,7 +134,7 @@ export function createRuntimeServer(options: RuntimeServerOptions): Server {
     let release: LoadedRelease | undefined;
     let response: HttpResponse;
     try {
-      release = await releaseFor(req, options.traffic(), random, options.locationId);
+      release = await releaseFor(req, options.traffic(), random, options);
       const body = await readBody(req);
       const target = resolve(release, method, rawPath);
       const authorizer =
@@ -231,20 +238,30 @@ async function authenticate(check: Authenticate | undefined, req: IncomingMessag
 }
 
 /**
- * The release a request goes to: the traffic split's pick, or the release its
- * `x-orbit-target-release` header names, loaded first when it is staged but serves no
- * traffic. Throws an HttpError when the header names a release this location cannot serve.
+ * The release a request goes to: the traffic split's pick (by the client's affinity key when
+ * it sent one), or the release its `x-orbit-target-release` header names, loaded first when
+ * it is staged but serves no traffic. Throws an HttpError when the header names a release
+ * this location cannot serve.
  */
 async function releaseFor(
   req: IncomingMessage,
   state: TrafficState,
   random: () => number,
-  locationId: string
+  options: Pick<RuntimeServerOptions, 'locationId' | 'affinityCookie'>
 ): Promise<LoadedRelease> {
   const header = req.headers[RELEASE_OVERRIDE_HEADER];
-  const picked = pickRelease(state, Array.isArray(header) ? header[0] : header, random);
+  // Without a candidate there is nothing to stick to: no key is read.
+  const affinityKey = state.candidate
+    ? affinityKeyOf(req.headers, options.affinityCookie)
+    : undefined;
+  const picked = pickRelease(
+    state,
+    Array.isArray(header) ? header[0] : header,
+    random,
+    affinityKey
+  );
   if (typeof picked !== 'string') return picked;
-  if (!state.staged) throw new ReleaseNotStagedError(picked, locationId);
+  if (!state.staged) throw new ReleaseNotStagedError(picked, options.locationId);
   return state.staged.get(picked);
 }
 

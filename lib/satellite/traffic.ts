@@ -1,4 +1,5 @@
 import { HttpError, ValidationError } from '../../core/errors';
+import { affinityPoint } from './affinity';
 import type { LoadedRelease } from './function-host';
 
 /** Which releases serve a location and how traffic is split between them. */
@@ -24,16 +25,20 @@ export const RELEASE_OVERRIDE_HEADER = 'x-orbit-target-release';
 const RELEASE_ID = /^r-[0-9a-f]{16}$/;
 
 /**
- * Picks the release for one request: the one the override header names, else the candidate
- * with probability `weight`. Returns the release id when the header names a release that
- * serves no traffic here (a staged one, to be loaded). Never falls back to another release
- * than the one asked for: a malformed header is a 400, `candidate` with no candidate a 404.
- * `random` is injectable for tests.
+ * Picks the release for one request: the one the override header names; else, for a client
+ * that sent an affinity key, the candidate iff the key's point (see {@link affinityPoint})
+ * is below `weight`, so the client stays on one release while the weight holds and, as it
+ * grows, only ever moves from stable to the candidate; else the candidate with probability
+ * `weight`. Returns the release id when the header names a release that serves no traffic
+ * here (a staged one, to be loaded). Never falls back to another release than the one asked
+ * for: a malformed header is a 400, `candidate` with no candidate a 404. `random` is
+ * injectable for tests.
  */
 export function pickRelease(
   state: TrafficState,
   override: string | undefined,
-  random: () => number = Math.random
+  random: () => number = Math.random,
+  affinityKey?: string
 ): LoadedRelease | string {
   const { stable, candidate } = state;
   if (override !== undefined) {
@@ -56,5 +61,7 @@ export function pickRelease(
     return override;
   }
   if (!candidate || state.weight <= 0) return stable;
-  return random() < state.weight ? candidate : stable;
+  const point =
+    affinityKey === undefined ? random() : affinityPoint(candidate.releaseId, affinityKey);
+  return point < state.weight ? candidate : stable;
 }

@@ -35,6 +35,23 @@ describe('runtimeConfigFromEnv', () => {
     }
   );
 
+  it('reads no affinity cookie unless ORBIT_AFFINITY_COOKIE names one', () => {
+    expect(runtimeConfigFromEnv(location).affinityCookie).toBeUndefined();
+    const unset = runtimeConfigFromEnv({ ...location, ORBIT_AFFINITY_COOKIE: '' });
+    expect(unset.affinityCookie).toBeUndefined();
+    const config = runtimeConfigFromEnv({ ...location, ORBIT_AFFINITY_COOKIE: 'orbit_session' });
+    expect(config.affinityCookie).toBe('orbit_session');
+  });
+
+  it.each(['orbit session', 'a=b', 'x;y', 'sessión'])(
+    'throws naming ORBIT_AFFINITY_COOKIE when it is %j, no cookie name',
+    (value) => {
+      expect(() => runtimeConfigFromEnv({ ...location, ORBIT_AFFINITY_COOKIE: value })).toThrow(
+        /ORBIT_AFFINITY_COOKIE=.* is not a cookie name/
+      );
+    }
+  );
+
   it("derives the keep-alive timeout from the proxy's idle timeout, always past it", () => {
     for (const idle of [1, 60, 120, 4000]) {
       expect(keepAliveTimeoutFor(idle)).toBe(idle + KEEP_ALIVE_MARGIN_SECONDS);
