@@ -155,7 +155,10 @@ const compare = z.strictObject({
   /** Stable requests a step needs in its window before the comparison may decide. @default 50 */
   minStableRequests: z.int().min(1).default(50),
   /** Highest ratio of the candidate's p99 to the stable release's in the same window. @default 1.5 */
-  maxP99Ratio: z.number().min(1, { error: 'must be at least 1 (1 = no slower than stable)' }).default(1.5),
+  maxP99Ratio: z
+    .number()
+    .min(1, { error: 'must be at least 1 (1 = no slower than stable)' })
+    .default(1.5),
   /** A p99 this close to stable's (in ms) never counts as slower, whatever the ratio. @default 50 */
   minP99DifferenceMs: z.int().min(0).default(50),
 });
@@ -246,7 +249,9 @@ const smokeCheck = z.strictObject({
    * Fields of the JSON answer that must hold these values, by dotted path (`status`,
    * `checks.table.ok`). @default - the body is not checked
    */
-  expectJson: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  expectJson: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+    .optional(),
   /** @default 5000 */
   timeoutMs: z.int().min(100).max(60_000).default(5_000),
 });
@@ -288,7 +293,9 @@ const notifications = z.strictObject({
          */
         secretParameter: z
           .string()
-          .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, { error: 'must be an SSM parameter name such as /orbit/prod/webhook' })
+          .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, {
+            error: 'must be an SSM parameter name such as /orbit/prod/webhook',
+          })
           .optional(),
         /** @default - every event */
         events: z.array(z.enum(ROLLOUT_EVENTS)).min(1).optional(),

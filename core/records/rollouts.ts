@@ -25,6 +25,32 @@ export type StepPhase = 'applying' | 'baking';
 export interface Baseline {
   readonly requests: number;
   readonly errors5xx: number;
+  /** The stable release's counts at the same moment. @default 0 */
+  readonly stableRequests?: number;
+  readonly stableErrors5xx?: number;
+}
+
+/** One release's figures over a step's window. */
+export interface ReleaseFigures {
+  readonly requests: number;
+  readonly errors5xx: number;
+  /** 5xx answers in percent of requests (0 without requests). */
+  readonly errorRatePercent: number;
+  readonly p99Ms: number;
+}
+
+/** A location's latest verdict, with what it was judged on: what `rollout status` shows. */
+export interface LocationEvidence {
+  readonly verdict: 'pass' | 'wait' | 'breach';
+  /** Why it waits or breached. */
+  readonly why?: string;
+  /** The rule that breached. */
+  readonly rule?: string;
+  readonly confidencePercent?: number;
+  readonly candidate: ReleaseFigures;
+  readonly stable?: ReleaseFigures;
+  /** What dry-run rules would have said. */
+  readonly dryRun?: readonly string[];
 }
 
 /** One progressive rollout of a candidate release over the fleet. */
@@ -36,6 +62,8 @@ export interface Rollout {
   readonly status: RolloutStatus;
   readonly wave: number;
   readonly step: number;
+  /** The batch of the current wave in progress (see `batches`). @default 0 */
+  readonly batch?: number;
   readonly phase: StepPhase;
   readonly bakeUntilMs: number;
   readonly baseline: Readonly<Record<string, Baseline>>;
@@ -48,6 +76,13 @@ export interface Rollout {
    * what it waited for when it paused. Absent in rollouts written before it existed.
    */
   readonly waiting?: Readonly<Record<string, string>>;
+  /**
+   * Locations a wave's failure tolerance returned to stable after they breached; they serve
+   * their stable release from then on, and the rollout goes on without them. @default []
+   */
+  readonly breached?: readonly string[];
+  /** The latest verdict of every location judged, with its evidence. @default {} */
+  readonly evidence?: Readonly<Record<string, LocationEvidence>>;
   /** Optimistic lock: every write says which version it replaces. */
   readonly version: number;
   /** Why the rollout paused, rolled back or was aborted; cleared by a resume. */
@@ -55,7 +90,12 @@ export interface Rollout {
   readonly createdBy: string;
   readonly createdAt: string;
   readonly updatedAt: string;
-  readonly history: readonly { readonly at: string; readonly event: string }[];
+  readonly history: readonly {
+    readonly at: string;
+    readonly event: string;
+    /** The verdicts a step was decided on (it advanced, breached or ended inconclusive). */
+    readonly evidence?: Readonly<Record<string, LocationEvidence>>;
+  }[];
 }
 
 /**

@@ -4,6 +4,7 @@ import { gateAlarmPrefix } from '../../core/names';
 import { Records } from '../../core/records';
 import type { Finding } from '../../core/records/findings';
 import { createTableClient } from '../../core/records/table';
+import { awsRolloutEvents } from './adapters/aws-rollout-events';
 import { CloudWatchHealthSource } from './adapters/cloudwatch-health';
 import { HeartbeatHealthSource } from './adapters/heartbeat-health';
 import { LambdaTrafficObserver } from './adapters/lambda-observer';
@@ -41,6 +42,8 @@ export interface ControlPlaneOptions {
   readonly actor?: string;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Told when a rollout event missed a destination (the rollout goes on). @default - ignored */
+  readonly onEventError?: (err: unknown) => void;
 }
 
 /** The orchestrator and the governance runner of one environment, wired once. */
@@ -129,5 +132,6 @@ export function awsAdapters(
     healthFor: (l) => (isRegion(l) ? cloudWatch : heartbeats),
     reporting: env.locations.filter((l) => !isRegion(l)).map((l) => l.id),
     observer: new LambdaTrafficObserver({ records, regionOf: regionOfId }),
+    events: awsRolloutEvents(env),
   };
 }

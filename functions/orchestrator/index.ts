@@ -35,6 +35,12 @@ export function parseDefinition(definition: string): Environment {
   return parsed.data;
 }
 
+/** A rollout event that missed a destination: the rollout goes on, the log says so. */
+const logEventError = (err: unknown) =>
+  console.error(
+    JSON.stringify({ level: 'ERROR', message: 'rollout event not delivered', error: String(err) })
+  );
+
 /**
  * The control plane for the environment definition the control-plane stack recorded
  * (`CONTROL`/`ENVIRONMENT`): one release of the orchestrator serves every environment, so
@@ -54,7 +60,12 @@ export function controlPlaneLoader(
       throw new Error('the environment definition is missing from the table');
     if (current?.definition !== definition) {
       const env = parseDefinition(definition);
-      current = { definition, plane: createControlPlane(env, records, awsAdapters(env, records)) };
+      current = {
+        definition,
+        plane: createControlPlane(env, records, awsAdapters(env, records), {
+          onEventError: logEventError,
+        }),
+      };
     }
     return current.plane;
   };

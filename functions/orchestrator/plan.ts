@@ -1,4 +1,4 @@
-import type { Environment } from '../../core/environment/schema';
+import type { Environment, Wave } from '../../core/environment/schema';
 import type { ReleasePresence } from './presence';
 
 /** One wave as a rollout will run it. */
@@ -8,6 +8,8 @@ export interface PlannedWave {
   /** Candidate traffic at each step, percent. */
   readonly steps: readonly number[];
   readonly bakeMinutes: number;
+  /** The wave's locations in the batches they join it in, each through every step. */
+  readonly batches: readonly (readonly string[])[];
   /** Share of the fleet's locations this wave touches, percent, and in total after it. */
   readonly shareOfFleet: number;
   readonly cumulativeShare: number;
@@ -23,6 +25,25 @@ export interface RolloutPlan {
   readonly gates: Environment['rollout']['gates'];
 }
 
+/**
+ * A wave's locations in the batches they join it in: all at once, in batches of `size`, or
+ * an exponential ramp (`initial`, then each batch `factor` times the one before, rounded up,
+ * as AWS IoT Jobs' `exponentialRate`). The last batch takes what is left.
+ */
+export function batchesOf(wave: Pick<Wave, 'locations' | 'batches'>): string[][] {
+  const ids = [...wave.locations];
+  const plan = wave.batches;
+  if (!plan) return [ids];
+  const out: string[][] = [];
+  let size = 'size' in plan ? plan.size : plan.initial;
+  for (let i = 0; i < ids.length; ) {
+    out.push(ids.slice(i, i + size));
+    i += size;
+    if (!('size' in plan)) size = Math.ceil(size * plan.factor);
+  }
+  return out;
+}
+
 /** The waves, steps and bake times of a rollout, from the environment's rollout settings. */
 export function planRollout(env: Environment, release: string): RolloutPlan {
   const total = env.locations.length;
@@ -34,6 +55,7 @@ export function planRollout(env: Environment, release: string): RolloutPlan {
       locations: [...w.locations],
       steps: [...w.steps],
       bakeMinutes: w.bakeMinutes,
+      batches: batchesOf(w),
       shareOfFleet: Math.round((w.locations.length / total) * 1000) / 10,
       cumulativeShare: Math.round((covered / total) * 1000) / 10,
     };
@@ -41,8 +63,11 @@ export function planRollout(env: Environment, release: string): RolloutPlan {
   return {
     release,
     waves,
-    totalSteps: waves.reduce((n, w) => n + w.steps.length, 0),
-    minimumMinutes: waves.reduce((n, w) => n + w.steps.length * w.bakeMinutes, 0),
+    totalSteps: waves.reduce((n, w) => n + w.steps.length * w.batches.length, 0),
+    minimumMinutes: waves.reduce(
+      (n, w) => n + w.steps.length * w.batches.length * w.bakeMinutes,
+      0
+    ),
     gates: env.rollout.gates,
   };
 }

@@ -22,13 +22,27 @@ export interface HealthSample {
   readonly fresh: boolean;
   /** False when an alarm on the location is firing. */
   readonly alarmsOk: boolean;
+  /**
+   * The stable release's figures over the same window, when the sample was asked for them:
+   * monotonic counts and p99, what the candidate is compared with. @default - not asked
+   */
+  readonly stable?: {
+    readonly requests: number;
+    readonly errors5xx: number;
+    readonly p99Ms: number;
+  };
 }
 
 /** Where gates read health from. */
 export interface HealthSource {
-  sample(locationId: string, release: string): Promise<HealthSample>;
+  /** @param stable the release serving beside the candidate, to sample too */
+  sample(locationId: string, release: string, stable?: string): Promise<HealthSample>;
   /** Many locations at once, when the source can batch (one request per 100 locations). */
-  sampleMany?(locationIds: readonly string[], release: string): Promise<Map<string, HealthSample>>;
+  sampleMany?(
+    locationIds: readonly string[],
+    release: string,
+    stableOf?: (locationId: string) => string | undefined
+  ): Promise<Map<string, HealthSample>>;
 }
 
 /** What a region location actually serves, read back from its aliases. */

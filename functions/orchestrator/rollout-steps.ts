@@ -1,8 +1,9 @@
 import type { Environment, Location, RolloutEventKind } from '../../core/environment/schema';
 import type { Records } from '../../core/records';
-import type { Baseline, Rollout } from '../../core/records/rollouts';
+import type { Baseline, LocationEvidence, Rollout } from '../../core/records/rollouts';
 import { ConflictError } from '../../core/records/table';
-import { clockTime, type GateVerdict, judge, silence } from './gates';
+import { clockTime, type GateVerdict, gatesOf, judge, silence } from './gates';
+import { batchesOf } from './plan';
 import type {
   HealthSample,
   HealthSource,
@@ -33,11 +34,39 @@ export interface RolloutContext {
 
 type Wave = Environment['rollout']['waves'][number];
 
-/** A step without bake is judged on its locations' next evidence: the pass after applying it waits on them. */
-const judgedNext = (wave: Wave | undefined): readonly string[] =>
-  wave && wave.bakeMinutes === 0 ? wave.locations : [];
-
 const NO_COUNTS: Baseline = { requests: 0, errors5xx: 0 };
+
+/** The evidence of each verdict, as the rollout record keeps it. */
+function evidenceOf(verdicts: ReadonlyMap<string, GateVerdict>): Record<string, LocationEvidence> {
+  const out: Record<string, LocationEvidence> = {};
+  for (const [id, v] of verdicts) {
+    if (!v.evidence) continue;
+    out[id] = {
+      verdict: v.verdict,
+      ...(v.verdict !== 'pass' ? { why: v.why } : {}),
+      ...(v.verdict === 'breach' ? { rule: v.rule } : {}),
+      ...(v.verdict === 'breach' && v.confidencePercent !== undefined
+        ? { confidencePercent: v.confidencePercent }
+        : {}),
+      candidate: v.evidence.candidate,
+      ...(v.evidence.stable ? { stable: v.evidence.stable } : {}),
+      ...(v.dryRun ? { dryRun: v.dryRun } : {}),
+    };
+  }
+  return out;
+}
+
+const sameEvidence = (
+  a: Rollout['evidence'],
+  b: Readonly<Record<string, LocationEvidence>>
+): boolean => JSON.stringify(a ?? {}) === JSON.stringify(b);
+
+/** The entries of `evidence` for `ids`. */
+const pick = (
+  evidence: Readonly<Record<string, LocationEvidence>>,
+  ids: readonly string[]
+): Record<string, LocationEvidence> =>
+  Object.fromEntries(ids.flatMap((id) => (evidence[id] ? [[id, evidence[id]]] : [])));
 
 const sameWaits = (a: Rollout['waiting'], b: Readonly<Record<string, string>>): boolean =>
   JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b).sort());
@@ -69,6 +98,31 @@ export class RolloutSteps {
     return new Date(this.context.now()).toISOString();
   }
 
+  /** The wave's locations at the current step: its current batch, less those returned to stable. */
+  private currentBatch(rollout: Rollout): string[] {
+    const wave = this.waves[rollout.wave];
+    if (!wave) return [];
+    const breached = new Set(rollout.breached ?? []);
+    return (batchesOf(wave)[rollout.batch ?? 0] ?? []).filter((id) => !breached.has(id));
+  }
+
+  /** The wave a location belongs to. */
+  private waveOf(id: string): Wave | undefined {
+    return this.waves.find((w) => w.locations.includes(id));
+  }
+
+  /** The step after the current one: the next step of the batch, the next batch, the next wave. */
+  private nextStep(rollout: Rollout): { wave: number; batch: number; step: number } | undefined {
+    const wave = this.waves[rollout.wave];
+    if (!wave) return undefined;
+    const batch = rollout.batch ?? 0;
+    if (rollout.step + 1 < wave.steps.length)
+      return { wave: rollout.wave, batch, step: rollout.step + 1 };
+    if (batch + 1 < batchesOf(wave).length)
+      return { wave: rollout.wave, batch: batch + 1, step: 0 };
+    return this.waves[rollout.wave + 1] ? { wave: rollout.wave + 1, batch: 0, step: 0 } : undefined;
+  }
+
   /** At most one step of a rollout; `waitingOn` gets the locations whose evidence it awaits. */
   async step(rollout: Rollout, waitingOn: string[]): Promise<string | undefined> {
     if (rollout.status !== 'running') return undefined;
@@ -77,53 +131,117 @@ export class RolloutSteps {
     if (rollout.phase === 'applying') return this.apply(rollout, waitingOn);
 
     const now = this.context.now();
-    const verdicts = await this.verdicts(rollout, rollout.touched, now);
+    const breached = new Set(rollout.breached ?? []);
+    const judged = rollout.touched.filter((id) => !breached.has(id));
+    const verdicts = await this.verdicts(rollout, judged, now);
+    const current = this.currentBatch(rollout);
+    const evidence = { ...rollout.evidence, ...evidenceOf(verdicts) };
     const waiting: Record<string, string> = {};
-    for (const id of rollout.touched) {
+    const breaches: string[] = [];
+    for (const id of judged) {
       const verdict = verdicts.get(id) as GateVerdict;
-      if (verdict.verdict === 'breach') {
-        const reason = `gate breached at ${id}: ${verdict.why}`;
-        await this.publish(rollout, 'breached', reason, [id]);
-        return this.rollBack(rollout, 'rolled-back', reason);
-      }
-      if (verdict.verdict === 'wait' && wave.locations.includes(id)) waiting[id] = verdict.why;
+      if (verdict.verdict === 'breach') breaches.push(id);
+      else if (verdict.verdict === 'wait' && current.includes(id)) waiting[id] = verdict.why;
     }
+    if (breaches.length > 0) return this.breach(rollout, breaches, verdicts, evidence);
     // The record says `baking until …` from the pass that applied the step.
-    if (now < rollout.bakeUntilMs) return undefined;
-    if (Object.keys(waiting).length > 0) return this.wait(rollout, waiting, waitingOn);
-    const last = rollout.step + 1 >= wave.steps.length;
-    const next = last
-      ? { wave: rollout.wave + 1, step: 0 }
-      : { wave: rollout.wave, step: rollout.step + 1 };
-    if (!this.waves[next.wave]) return this.complete(rollout);
+    if (now < rollout.bakeUntilMs) {
+      if (!sameEvidence(rollout.evidence, evidence)) await this.note(rollout, { evidence });
+      return undefined;
+    }
+    if (Object.keys(waiting).length > 0) return this.wait(rollout, waiting, waitingOn, evidence);
+    const next = this.nextStep(rollout);
+    if (!next) return this.complete(rollout, evidence);
+    const batched = batchesOf(this.waves[next.wave] as Wave).length > 1;
     const advanced = await this.save(
       rollout,
-      { ...next, phase: 'applying' },
-      `advance to wave ${next.wave} step ${next.step}`
+      { ...next, phase: 'applying', evidence },
+      `advance to wave ${next.wave}${batched ? ` batch ${next.batch}` : ''} step ${next.step}`,
+      pick(evidence, current)
     );
     return this.apply(advanced, waitingOn);
   }
 
   /**
+   * Locations that breached: each is returned to stable at once; the rollout rolls everything
+   * back when a wave's tolerance is exceeded — more than `maxBreachedPercent` of the wave's
+   * judged locations, once at least `minJudged` are judged (by default any breach).
+   */
+  private async breach(
+    rollout: Rollout,
+    ids: readonly string[],
+    verdicts: ReadonlyMap<string, GateVerdict>,
+    evidence: Readonly<Record<string, LocationEvidence>>
+  ): Promise<string> {
+    const why = (id: string) => (verdicts.get(id) as { why: string }).why;
+    const breached = [...(rollout.breached ?? []), ...ids];
+    for (const id of ids) {
+      const wave = this.waveOf(id);
+      if (!wave) continue;
+      const inWave = rollout.touched.filter((t) => wave.locations.includes(t));
+      const judged = inWave.filter(
+        (t) => breached.includes(t) || verdicts.get(t)?.verdict === 'pass'
+      ).length;
+      const broken = breached.filter((t) => wave.locations.includes(t)).length;
+      if (judged >= wave.minJudged && (100 * broken) / judged > wave.maxBreachedPercent) {
+        const tolerance =
+          wave.maxBreachedPercent > 0
+            ? ` (${broken} of ${judged} judged in wave ${wave.name}, more than ${wave.maxBreachedPercent}%)`
+            : '';
+        const reason = `gate breached at ${id}: ${why(id)}${tolerance}`;
+        await this.publish(rollout, 'breached', reason, ids);
+        return this.rollBack(rollout, 'rolled-back', reason, { evidence });
+      }
+    }
+    // Within tolerance: only the breached locations go back, at once.
+    await this.applyEverywhere(ids, (id) => ({
+      stable: rollout.previous[id] as string,
+      weight: 0,
+    }));
+    const detail = ids.map((id) => `${id}: ${why(id)}`).join('; ');
+    const saved = await this.save(
+      rollout,
+      { breached, evidence },
+      `returned to stable within the wave's tolerance: ${detail}`,
+      pick(evidence, ids)
+    );
+    await this.publish(saved, 'breached', detail, ids);
+    return `rollout ${rollout.rolloutId}: ${ids.join(', ')} returned to stable (${detail})`;
+  }
+
+  /**
    * A baked step whose gates lack evidence: records what it waits for, until `maxWaitMinutes`
-   * after the bake; then the wait ends, by the gates' `onTimeout`: pause or roll back.
+   * after the bake; then the step is `inconclusive`, and the gates' `onInconclusive` decides:
+   * pause or roll back.
    */
   private async wait(
     rollout: Rollout,
     waiting: Readonly<Record<string, string>>,
-    waitingOn: string[]
+    waitingOn: string[],
+    evidence: Readonly<Record<string, LocationEvidence>>
   ): Promise<string | undefined> {
-    const { maxWaitMinutes, onInconclusive } = this.context.environment.rollout.gates;
+    const { maxWaitMinutes, onInconclusive } = gatesOf(
+      this.context.environment,
+      this.waves[rollout.wave]
+    );
     if (this.context.now() >= rollout.bakeUntilMs + maxWaitMinutes * 60_000) {
       const reason = `${Object.values(waiting).join('; ')} (waited ${maxWaitMinutes} min after the bake)`;
       await this.publish(rollout, 'inconclusive', reason, Object.keys(waiting));
+      const judged = { ...rollout, evidence };
       return onInconclusive === 'rollback'
-        ? this.rollBack(rollout, 'rolled-back', reason)
-        : this.pause(rollout, reason, waiting);
+        ? this.rollBack(judged, 'rolled-back', `inconclusive: ${reason}`, { evidence })
+        : this.pause(
+            judged,
+            `inconclusive: ${reason}`,
+            waiting,
+            pick(evidence, Object.keys(waiting))
+          );
     }
     waitingOn.push(...Object.keys(waiting));
     // Written only when it changes, and outside the history: it is a status, not an event.
-    if (!sameWaits(rollout.waiting, waiting)) await this.note(rollout, { waiting });
+    if (!sameWaits(rollout.waiting, waiting) || !sameEvidence(rollout.evidence, evidence)) {
+      await this.note(rollout, { waiting, evidence });
+    }
     return undefined;
   }
 
@@ -131,12 +249,19 @@ export class RolloutSteps {
   private async pause(
     rollout: Rollout,
     reason: string,
-    waiting: Readonly<Record<string, string>>
+    waiting: Readonly<Record<string, string>>,
+    evidence?: Readonly<Record<string, LocationEvidence>>
   ): Promise<string> {
     const saved = await this.save(
       rollout,
-      { status: 'paused', reason, waiting },
-      `paused: ${reason}`
+      {
+        status: 'paused',
+        reason,
+        waiting,
+        ...(rollout.evidence ? { evidence: rollout.evidence } : {}),
+      },
+      `paused: ${reason}`,
+      evidence
     );
     await this.publish(saved, 'paused', reason, Object.keys(waiting));
     await this.context.records.audit.append({
@@ -159,23 +284,29 @@ export class RolloutSteps {
     nowMs: number
   ): Promise<Map<string, GateVerdict>> {
     const { records } = this.context;
-    const samples = await this.samples(ids, rollout.release);
+    const samples = await this.samples(ids, rollout);
     const drains = await records.drains.reasons(
       ids,
       await this.functionsOfRelease(rollout.release)
     );
     const silent = ids.filter((id) => !samples.get(id)?.fresh && !drains.has(id));
     const reports = silent.length > 0 ? await records.heartbeats.lastReports(silent) : new Map();
-    const gates = this.context.environment.rollout.gates;
+    const current = new Set(this.currentBatch(rollout));
+    const wave = this.waves[rollout.wave];
+    // Locations of the current batch are at its step's weight; all others already at 100%.
+    const weightOf = (id: string) =>
+      current.has(id) ? (wave?.steps[rollout.step] ?? 100) / 100 : 1;
     return new Map(
       ids.map((id) => {
         const drained = drains.get(id);
         const lastReportMs = reports.get(id);
+        const gates = gatesOf(this.context.environment, this.waveOf(id));
         return [
           id,
           judge(samples.get(id) as HealthSample, rollout.baseline[id] ?? NO_COUNTS, gates, {
             locationId: id,
             nowMs,
+            weight: weightOf(id),
             ...(drained ? { drained } : {}),
             ...(lastReportMs !== undefined ? { lastReportMs } : {}),
           }),
@@ -203,39 +334,48 @@ export class RolloutSteps {
     if (!wave) return this.complete(rollout);
     const percent = wave.steps[rollout.step] ?? 100;
     const now = this.context.now();
-    const samples = await this.samples(wave.locations, rollout.release);
+    const batch = this.currentBatch(rollout);
+    const label =
+      batchesOf(wave).length > 1 ? `${wave.name} batch ${(rollout.batch ?? 0) + 1}` : wave.name;
+    const samples = await this.samples(batch, rollout);
     if (rollout.step === 0) {
-      const stale = wave.locations.filter((id) => !samples.get(id)?.fresh);
+      const stale = batch.filter((id) => !samples.get(id)?.fresh);
       if (stale.length > 0) {
         const reports = await this.context.records.heartbeats.lastReports(stale);
         const waiting = Object.fromEntries(
           stale.map((id) => [id, silence(id, reports.get(id), now)])
         );
-        const reason = `wave ${wave.name} not started: ${Object.values(waiting).join('; ')}`;
+        const reason = `wave ${label} not started: ${Object.values(waiting).join('; ')}`;
         return this.pause(rollout, reason, waiting);
       }
     }
     const failed = await this.smokeFailures(
       rollout,
-      wave.locations.filter((id) => !rollout.touched.includes(id))
+      batch.filter((id) => !rollout.touched.includes(id))
     );
     if (failed) return this.stopBeforeTraffic(rollout, failed);
     // Overlapping passes are fenced by the rollout's version. The locations are recorded as
     // touched before traffic moves, so a pass that rolls back meanwhile returns them too.
-    const touched = [...new Set([...rollout.touched, ...wave.locations])];
+    const touched = [...new Set([...rollout.touched, ...batch])];
     let current = rollout;
     if (touched.length > rollout.touched.length) {
-      current = await this.save(rollout, { touched }, `wave ${wave.name}: moving to ${percent}%`);
+      current = await this.save(rollout, { touched }, `wave ${label}: moving to ${percent}%`);
     }
-    await this.applyEverywhere(wave.locations, (id) => ({
+    await this.applyEverywhere(batch, (id) => ({
       stable: rollout.previous[id] as string,
       candidate: rollout.release,
       weight: percent / 100,
     }));
     const baseline: Record<string, Baseline> = { ...rollout.baseline };
-    for (const id of wave.locations) {
+    for (const id of batch) {
       const sample = samples.get(id) as HealthSample;
-      baseline[id] = { requests: sample.requests, errors5xx: sample.errors5xx };
+      baseline[id] = {
+        requests: sample.requests,
+        errors5xx: sample.errors5xx,
+        ...(sample.stable
+          ? { stableRequests: sample.stable.requests, stableErrors5xx: sample.stable.errors5xx }
+          : {}),
+      };
     }
     const bakeUntilMs = now + wave.bakeMinutes * 60_000;
     const awaits =
@@ -249,18 +389,18 @@ export class RolloutSteps {
           baseline,
           touched,
           bakeUntilMs,
-          waiting: Object.fromEntries(wave.locations.map((id) => [id, awaits])),
+          waiting: Object.fromEntries(batch.map((id) => [id, awaits])),
         },
-        `wave ${wave.name} at ${percent}%`
+        `wave ${label} at ${percent}%`
       );
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
-      await this.undoIfEnded(current.rolloutId, wave.locations);
+      await this.undoIfEnded(current.rolloutId, batch);
       throw err;
     }
-    await this.publish(baking, 'step', `wave ${wave.name} at ${percent}%`, wave.locations);
-    waitingOn.push(...judgedNext(wave));
-    return `rollout ${rollout.rolloutId}: wave ${wave.name} (${wave.locations.join(', ')}) at ${percent}%`;
+    await this.publish(baking, 'step', `wave ${label} at ${percent}%`, batch);
+    if (wave.bakeMinutes === 0) waitingOn.push(...batch);
+    return `rollout ${rollout.rolloutId}: wave ${label} (${batch.join(', ')}) at ${percent}%`;
   }
 
   /**
@@ -340,8 +480,11 @@ export class RolloutSteps {
   /** Health of many locations, batched per health source where it can batch. */
   private async samples(
     ids: readonly string[],
-    release: string
+    rollout: Rollout
   ): Promise<Map<string, HealthSample>> {
+    const { release } = rollout;
+    // Each location's stable release is sampled beside the candidate: gates compare the two.
+    const stableOf = (id: string) => rollout.previous[id];
     const bySource = new Map<HealthSource, string[]>();
     for (const id of ids) {
       const source = this.context.healthFor(this.byId.get(id) as Location);
@@ -350,27 +493,42 @@ export class RolloutSteps {
     const all = new Map<string, HealthSample>();
     for (const [source, group] of bySource) {
       if (source.sampleMany) {
-        for (const [id, sample] of await source.sampleMany(group, release)) all.set(id, sample);
+        for (const [id, sample] of await source.sampleMany(group, release, stableOf)) {
+          all.set(id, sample);
+        }
       } else {
-        for (const id of group) all.set(id, await source.sample(id, release));
+        for (const id of group) all.set(id, await source.sample(id, release, stableOf(id)));
       }
     }
     return all;
   }
 
-  private async complete(rollout: Rollout): Promise<string> {
+  /**
+   * Makes the release stable everywhere, except at locations the waves' tolerance returned to
+   * stable: they keep what they served, and the outcome names them.
+   */
+  private async complete(
+    rollout: Rollout,
+    evidence?: Readonly<Record<string, LocationEvidence>>
+  ): Promise<string> {
+    const breached = new Set(rollout.breached ?? []);
     await this.applyEverywhere(
-      this.context.environment.locations.map((l) => l.id),
+      this.context.environment.locations.map((l) => l.id).filter((id) => !breached.has(id)),
       () => ({ stable: rollout.release, weight: 0 })
     );
+    const where =
+      breached.size === 0
+        ? 'the release is stable everywhere'
+        : `the release is stable everywhere but at ${[...breached].join(', ')} (returned to stable)`;
     const saved = await this.save(
       rollout,
-      { status: 'completed', waiting: {} },
-      'completed: the release is stable everywhere'
+      { status: 'completed', waiting: {}, ...(evidence ? { evidence } : {}) },
+      `completed: ${where}`,
+      evidence
     );
-    await this.publish(saved, 'completed', `${rollout.release} is stable everywhere`);
-    await this.finish(rollout, 'completed');
-    return `rollout ${rollout.rolloutId} completed: ${rollout.release} is stable everywhere`;
+    await this.publish(saved, 'completed', `${rollout.release}: ${where}`);
+    await this.finish(rollout, breached.size === 0 ? 'completed' : `completed: ${where}`);
+    return `rollout ${rollout.rolloutId} completed: ${rollout.release} is stable everywhere${breached.size === 0 ? '' : ` but at ${[...breached].join(', ')}`}`;
   }
 
   /**
@@ -381,7 +539,10 @@ export class RolloutSteps {
     rollout: Rollout,
     status: 'rolled-back' | 'aborted',
     reason: string,
-    options: { readonly untouched?: boolean } = {}
+    options: {
+      readonly untouched?: boolean;
+      readonly evidence?: Readonly<Record<string, LocationEvidence>>;
+    } = {}
   ): Promise<string> {
     const wave = this.waves[rollout.wave];
     // Smoke checks run before a wave's locations are recorded as touched: they got nothing.
@@ -393,7 +554,12 @@ export class RolloutSteps {
       stable: rollout.previous[id] as string,
       weight: 0,
     }));
-    const saved = await this.save(rollout, { status, reason, waiting: {} }, `${status}: ${reason}`);
+    const saved = await this.save(
+      rollout,
+      { status, reason, waiting: {}, ...(options.evidence ? { evidence: options.evidence } : {}) },
+      `${status}: ${reason}`,
+      options.evidence
+    );
     await this.publish(saved, status, reason, returned);
     await this.finish(rollout, `${status}: ${reason}`);
     return `rollout ${rollout.rolloutId} ${status}: ${reason}; back on stable at ${returned.join(', ') || 'no location'}`;
@@ -436,13 +602,23 @@ export class RolloutSteps {
   }
 
   /** Saves a change with an entry in the rollout's history; fenced by version. */
-  async save(rollout: Rollout, change: Partial<Rollout>, event: string): Promise<Rollout> {
+  async save(
+    rollout: Rollout,
+    change: Partial<Rollout>,
+    event: string,
+    evidence?: Readonly<Record<string, LocationEvidence>>
+  ): Promise<Rollout> {
+    const entry = {
+      at: this.iso(),
+      event,
+      ...(evidence && Object.keys(evidence).length > 0 ? { evidence } : {}),
+    };
     const next: Rollout = {
       ...rollout,
       ...change,
       version: rollout.version + 1,
       updatedAt: this.iso(),
-      history: [...rollout.history, { at: this.iso(), event }].slice(-100),
+      history: [...rollout.history, entry].slice(-100),
     };
     await this.context.records.rollouts.save(next);
     return next;

@@ -136,7 +136,7 @@ describe('drained answers at a satellite', () => {
 
       const sample = await source.sample('lab', candidate);
       expect(sample).toMatchObject({ requests: 0, errors5xx: 0, fresh: true });
-      expect(judge(sample, baseline, gates)).toEqual({
+      expect(judge(sample, baseline, gates)).toMatchObject({
         verdict: 'wait',
         why: '0 of 20 requests served',
       });
@@ -161,7 +161,7 @@ describe('drained answers at a satellite', () => {
     const baseline = await source.sample('lab', candidate);
     expect(new Set(await serve('/fail', 30))).toEqual(new Set([500]));
     await agent.tick();
-    expect(judge(await source.sample('lab', candidate), baseline, gates)).toEqual({
+    expect(judge(await source.sample('lab', candidate), baseline, gates)).toMatchObject({
       verdict: 'breach',
       why: 'error rate 100.0% over 30 requests (limit 1%)',
     });

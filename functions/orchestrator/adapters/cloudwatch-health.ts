@@ -57,18 +57,51 @@ export class CloudWatchHealthSource implements HealthSource {
     this.countingSince = options.countingSince ?? rolloutStart(options.records);
   }
 
-  async sample(locationId: string, release: string): Promise<HealthSample> {
+  /**
+   * @param stable the release serving beside the candidate: its requests, 5xx answers and p99
+   *   over the same window, from the same metrics of its own versions
+   */
+  async sample(locationId: string, release: string, stable?: string): Promise<HealthSample> {
     const cw = this.cloudWatchFor(this.options.regionOf(locationId));
-    const [alarms, staged, since] = await Promise.all([
+    const [alarms, since] = await Promise.all([
       cw.send(
         new DescribeAlarmsCommand({
           AlarmNamePrefix: this.options.alarmPrefix(locationId, release),
           StateValue: 'ALARM',
         })
       ),
-      this.options.records.stagedReleases.functionsAt(locationId, release),
       this.countingSince(release),
     ]);
+    const [candidate, beside] = await Promise.all([
+      this.figures(cw, locationId, release, since),
+      stable ? this.figures(cw, locationId, stable, since) : undefined,
+    ]);
+    return {
+      requests: candidate.requests,
+      errors5xx: candidate.errors5xx,
+      p99Ms: candidate.p99Ms,
+      fresh: candidate.fresh,
+      alarmsOk: (alarms.MetricAlarms ?? []).length === 0,
+      ...(beside
+        ? {
+            stable: {
+              requests: beside.requests,
+              errors5xx: beside.errors5xx,
+              p99Ms: beside.p99Ms,
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** One release's totals since `since`, p99 and freshness at the location. */
+  private async figures(
+    cw: CloudWatchClient,
+    locationId: string,
+    release: string,
+    since: number
+  ): Promise<{ requests: number; errors5xx: number; p99Ms: number; fresh: boolean }> {
+    const staged = await this.options.records.stagedReleases.functionsAt(locationId, release);
     const functions: StagedFunction[] = Object.entries(staged)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, f]) => ({ name, functionName: f.functionName, version: f.version }));
@@ -107,7 +140,6 @@ export class CloudWatchHealthSource implements HealthSource {
       errors5xx: total('errors5xx') + crashes,
       p99Ms,
       fresh,
-      alarmsOk: (alarms.MetricAlarms ?? []).length === 0,
     };
   }
 }

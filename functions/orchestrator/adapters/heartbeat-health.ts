@@ -9,28 +9,31 @@ export class HeartbeatHealthSource implements HealthSource {
     private readonly now: () => number = Date.now
   ) {}
 
-  async sample(locationId: string, release: string): Promise<HealthSample> {
-    return this.toSample(await this.records.heartbeats.get(locationId), release);
+  async sample(locationId: string, release: string, stable?: string): Promise<HealthSample> {
+    return this.toSample(await this.records.heartbeats.get(locationId), release, stable);
   }
 
   /** Reads the heartbeats in BatchGetItem pages of 100, not one request per location. */
   async sampleMany(
     locationIds: readonly string[],
-    release: string
+    release: string,
+    stableOf?: (locationId: string) => string | undefined
   ): Promise<Map<string, HealthSample>> {
     const found = await this.records.heartbeats.many(locationIds);
-    return new Map(locationIds.map((id) => [id, this.toSample(found.get(id), release)]));
+    return new Map(
+      locationIds.map((id) => [id, this.toSample(found.get(id), release, stableOf?.(id))])
+    );
   }
 
-  private toSample(hb: Heartbeat | undefined, release: string): HealthSample {
-    if (!hb) return { requests: 0, errors5xx: 0, p99Ms: 0, fresh: false, alarmsOk: true };
-    const totals = hb.totals?.[release];
-    return {
-      requests: totals?.requests ?? 0,
-      errors5xx: totals?.errors5xx ?? 0,
-      p99Ms: hb.releases?.[release]?.p99Ms ?? 0,
-      fresh: !isStale(hb, this.now()),
-      alarmsOk: true,
-    };
+  private toSample(hb: Heartbeat | undefined, release: string, stable?: string): HealthSample {
+    const of = (r: string) => ({
+      requests: hb?.totals?.[r]?.requests ?? 0,
+      errors5xx: hb?.totals?.[r]?.errors5xx ?? 0,
+      p99Ms: hb?.releases?.[r]?.p99Ms ?? 0,
+    });
+    const beside = stable ? { stable: of(stable) } : {};
+    if (!hb)
+      return { requests: 0, errors5xx: 0, p99Ms: 0, fresh: false, alarmsOk: true, ...beside };
+    return { ...of(release), fresh: !isStale(hb, this.now()), alarmsOk: true, ...beside };
   }
 }

@@ -1,4 +1,5 @@
 import type { MiddlewareObj, Request } from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { DrainedError, NotFoundError } from '../../../core/errors';
 import type { DrainState } from '../drain-state';
 import type { OrbitEvent, OrbitResult } from '../http';
@@ -16,9 +17,18 @@ export interface DrainOptions {
 }
 
 /**
+ * Whether Lambda ran the request through a version's own ARN (`function:NAME:7`) rather than
+ * the `live` alias API Gateway invokes: the orchestrator's smoke checks of a release before
+ * it gets traffic. Lambda sets the ARN, and only principals allowed to invoke versions can.
+ */
+export const invokedByVersion = (context: Context | undefined): boolean =>
+  /:function:[^:]+:\d+$/.test(context?.invokedFunctionArn ?? '');
+
+/**
  * The kill switch: while the location, or this function fleet-wide, is drained, requests
  * get 503 with `Retry-After`. Code of a release the location does not serve (see
- * {@link DrainState}'s `releaseId`) answers 404, as the served release would. The flags come from {@link DrainState}'s cache, never from a
+ * {@link DrainState}'s `releaseId`) answers 404, as the served release would, except to a
+ * smoke check ({@link invokedByVersion}). The flags come from {@link DrainState}'s cache, never from a
  * table read per request.
  */
 export function drain(options: DrainOptions): MiddlewareObj<OrbitEvent, OrbitResult> {
@@ -32,8 +42,9 @@ export function drain(options: DrainOptions): MiddlewareObj<OrbitEvent, OrbitRes
     if (current.drained) {
       throw new DrainedError(current.scope ?? 'this location', current.retryAfterSeconds);
     }
-    // What the served releases' routes would answer: this route is not in them.
-    if (current.released === false) {
+    // What the served releases' routes would answer: this route is not in them. A smoke
+    // check invokes the version itself, before its release serves: it gets the code's answer.
+    if (current.released === false && !invokedByVersion(request.context)) {
       throw new NotFoundError(`no route matches ${request.event.rawPath}`);
     }
   };

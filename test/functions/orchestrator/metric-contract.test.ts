@@ -155,7 +155,7 @@ describe('the gate metric contract', () => {
     expect(sample).toMatchObject({ requests: 60, errors5xx: 60, fresh: true, alarmsOk: true });
     expect(
       judge(sample, baseline, { minRequests: 50, maxErrorRatePercent: 1, maxP99LatencyMs: 2000 })
-    ).toEqual({
+    ).toMatchObject({
       verdict: 'breach',
       why: 'error rate 100.0% over 60 requests (limit 1%)',
     });

@@ -163,7 +163,8 @@ describe('a rollout waiting for evidence', () => {
     expect(await active()).toMatchObject({ status: 'running', wave: 0 });
     minutes(1);
     const { events } = await o.reconcile();
-    const reason = 'no heartbeat from canary since 12:00:00 UTC (waited 10 min after the bake)';
+    const reason =
+      'inconclusive: no heartbeat from canary since 12:00:00 UTC (waited 10 min after the bake)';
     expect(events).toContain(`rollout ${(await active()).rolloutId} paused: ${reason}`);
     expect(await active()).toMatchObject({
       status: 'paused',
@@ -207,7 +208,8 @@ describe('a rollout waiting for evidence', () => {
     const done = await active();
     expect(done).toMatchObject({
       status: 'rolled-back',
-      reason: 'no heartbeat from canary since 12:00:00 UTC (waited 10 min after the bake)',
+      reason:
+        'inconclusive: no heartbeat from canary since 12:00:00 UTC (waited 10 min after the bake)',
       waiting: {},
     });
     expect(await desired('canary')).toMatchObject({ stable: R1, weight: 0 });
@@ -261,7 +263,7 @@ describe('a rollout waiting for evidence', () => {
     await o.reconcile();
     expect(await active()).toMatchObject({
       status: 'paused',
-      reason: 'lab is drained (waited 10 min after the bake)',
+      reason: 'inconclusive: lab is drained (waited 10 min after the bake)',
     });
     expect(await desired('lab')).toMatchObject({ candidate: R2, weight: 1 });
   });

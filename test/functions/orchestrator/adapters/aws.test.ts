@@ -380,7 +380,7 @@ describe('the CloudWatch health source', () => {
     points.push(...request('reports', t, 200, 2500));
     expect(
       judge(await source(T0 + 10 * MINUTE).sample('use1', R2), { requests: 0, errors5xx: 0 }, gates)
-    ).toEqual({
+    ).toMatchObject({
       verdict: 'breach',
       why: 'p99 2500 ms (limit 2000 ms)',
     });
@@ -396,7 +396,7 @@ describe('the CloudWatch health source', () => {
     const sample = await source(T0 + 5 * HOUR + 5 * MINUTE).sample('use1', R2);
     expect(sample.requests - baseline.requests).toBe(1000);
     expect(sample.errors5xx - baseline.errors5xx).toBe(100);
-    expect(judge(sample, baseline, gates)).toEqual({
+    expect(judge(sample, baseline, gates)).toMatchObject({
       verdict: 'breach',
       why: 'error rate 10.0% over 1000 requests (limit 1%)',
     });
