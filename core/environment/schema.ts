@@ -140,8 +140,7 @@ export const GATE_RULES = [
 ] as const;
 export type GateRule = (typeof GATE_RULES)[number];
 
-/** How a step's candidate is judged against the stable release serving beside it. */
-const compare = z.strictObject({
+const compareFields = {
   /**
    * Confidence (percent) a statistical rule needs before it breaches: the candidate's error
    * rate above the limit (exact binomial test) or above the stable release's in the same
@@ -150,17 +149,29 @@ const compare = z.strictObject({
   confidencePercent: z
     .number({ error: 'must be a percentage such as 95' })
     .min(50, { error: 'must be at least 50 (a coin flip decides nothing)' })
-    .max(99.99, { error: 'must be below 100: no finite sample reaches certainty' })
-    .default(95),
+    .max(99.99, { error: 'must be below 100: no finite sample reaches certainty' }),
   /** Stable requests a step needs in its window before the comparison may decide. @default 50 */
-  minStableRequests: z.int().min(1).default(50),
+  minStableRequests: z.int().min(1),
   /** Highest ratio of the candidate's p99 to the stable release's in the same window. @default 1.5 */
-  maxP99Ratio: z
-    .number()
-    .min(1, { error: 'must be at least 1 (1 = no slower than stable)' })
-    .default(1.5),
+  maxP99Ratio: z.number().min(1, { error: 'must be at least 1 (1 = no slower than stable)' }),
   /** A p99 this close to stable's (in ms) never counts as slower, whatever the ratio. @default 50 */
-  minP99DifferenceMs: z.int().min(0).default(50),
+  minP99DifferenceMs: z.int().min(0),
+};
+
+/** How a step's candidate is judged against the stable release serving beside it. */
+const compare = z.strictObject({
+  confidencePercent: compareFields.confidencePercent.default(95),
+  minStableRequests: compareFields.minStableRequests.default(50),
+  maxP99Ratio: compareFields.maxP99Ratio.default(1.5),
+  minP99DifferenceMs: compareFields.minP99DifferenceMs.default(50),
+});
+
+/** A wave's own comparison settings: the fields given replace the environment's. */
+const waveCompare = z.strictObject({
+  confidencePercent: compareFields.confidencePercent.optional(),
+  minStableRequests: compareFields.minStableRequests.optional(),
+  maxP99Ratio: compareFields.maxP99Ratio.optional(),
+  minP99DifferenceMs: compareFields.minP99DifferenceMs.optional(),
 });
 
 const gateFields = {
@@ -212,7 +223,7 @@ const waveGates = z.strictObject({
   minRequests: gateFields.minRequests.optional(),
   maxWaitMinutes: gateFields.maxWaitMinutes.optional(),
   onInconclusive: gateFields.onInconclusive.optional(),
-  compare: compare.partial().optional(),
+  compare: waveCompare.optional(),
   dryRun: gateFields.dryRun.optional(),
 });
 

@@ -81,7 +81,10 @@ export function gatesOf(env: Environment, wave: Wave | undefined): Gates {
     ...Object.fromEntries(
       Object.entries(own).filter(([k, v]) => v !== undefined && k !== 'compare')
     ),
-    compare: { ...base.compare, ...own.compare },
+    compare: {
+      ...base.compare,
+      ...Object.fromEntries(Object.entries(own.compare ?? {}).filter(([, v]) => v !== undefined)),
+    },
   } as Gates;
 }
 
