@@ -12,7 +12,7 @@ const USAGE = `usage: npx orbit <command> [--env NAME | --config PATH] [--port P
   rollout plan <release>              waves, steps, bake times and fleet share, before anything moves
   rollout start <release>             start a rollout (the orchestrator runs it)
   rollout pause|resume|abort|promote  control the active rollout
-  rollout status [--watch]            progress of the active (or latest) rollout
+  rollout status [ROLLOUT_ID] [--watch]  progress and evidence of the active (or latest, or named) rollout
   drain|restore --location ID | --function NAME [--reason TEXT]
   findings                            what governance jobs found
   governance run                      run the governance jobs now
@@ -111,9 +111,14 @@ async function main(): Promise<void> {
         case 'promote':
           return print(await commands.submit(target, { command: sub }));
         case 'status':
-          if (!values.watch) return print(await commands.rolloutStatus(target));
+          if (arg && !/^ro-[0-9a-f]{8}$/.test(arg)) {
+            throw new Error(
+              `rollout status ${arg}: give a rollout id such as ro-1a2b3c4d, or none`
+            );
+          }
+          if (!values.watch) return print(await commands.rolloutStatus(target, arg));
           for (;;) {
-            const out = await commands.rolloutStatus(target);
+            const out = await commands.rolloutStatus(target, arg);
             console.clear();
             print(out);
             const status = (out.data as { status?: string } | null)?.status;

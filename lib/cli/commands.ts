@@ -3,7 +3,7 @@ import type { Finding } from '../../core/records/findings';
 import { isStale } from '../../core/records/heartbeats';
 import type { Command } from '../../core/records/intents';
 import type { Rollout } from '../../core/records/rollouts';
-import { planRollout, rolloutProblem } from '../../functions/orchestrator/plan';
+import { batchesOf, planRollout, rolloutProblem } from '../../functions/orchestrator/plan';
 import { presenceIn } from '../../functions/orchestrator/presence';
 import { stageEverywhere } from '../local/fleet';
 import { buildRelease } from '../release/build';
@@ -129,10 +129,13 @@ export async function plan(t: Target, release: string): Promise<Output> {
     `rollout plan for ${release} in ${t.environment.name}: ${p.totalSteps} steps, at least ${p.minimumMinutes} min of bake`,
     '',
     table(
-      ['wave', 'locations', 'steps', 'bake', 'share', 'cumulative'],
+      ['wave', 'locations', 'batches', 'steps', 'bake', 'share', 'cumulative'],
       p.waves.map((w) => [
         w.name,
-        w.locations.join(', '),
+        w.locations.length > 6
+          ? `${w.locations.slice(0, 3).join(', ')}, … (${w.locations.length})`
+          : w.locations.join(', '),
+        w.batches.length > 1 ? w.batches.map((b) => b.length).join(' + ') : 'all at once',
         w.steps.map((s) => `${s}%`).join(' → '),
         `${w.bakeMinutes} min`,
         `${w.shareOfFleet}%`,
@@ -186,20 +189,65 @@ export async function submit(
   };
 }
 
-/** The active (or latest) rollout's progress. */
-export async function rolloutStatus(t: Target): Promise<Output> {
-  const rollout: Rollout | undefined =
-    (await t.records.rollouts.active()) ?? (await t.records.rollouts.list(1))[0];
-  if (!rollout) return { text: 'no rollout yet', data: null };
+const figures = (f: { requests: number; errorRatePercent: number; p99Ms: number } | undefined) =>
+  f ? [String(f.requests), `${f.errorRatePercent}%`, `${f.p99Ms} ms`] : ['-', '-', '-'];
+
+/**
+ * A rollout's progress and evidence: the active one (or the latest), or the one named. Per
+ * location of the current wave: candidate and stable requests, error rates and p99s over the
+ * step, the verdict with the rule that decided and its confidence, and what it waits for.
+ * A finished rollout is explained by its history, which keeps the evidence each step was
+ * decided on.
+ */
+export async function rolloutStatus(t: Target, rolloutId?: string): Promise<Output> {
+  const rollout: Rollout | undefined = rolloutId
+    ? await t.records.rollouts.get(rolloutId)
+    : ((await t.records.rollouts.active()) ?? (await t.records.rollouts.list(1))[0]);
+  if (!rollout) {
+    if (rolloutId) throw new Error(`no rollout ${rolloutId} in ${t.environment.name}`);
+    return { text: 'no rollout yet', data: null };
+  }
   const wave = t.environment.rollout.waves[rollout.wave];
+  const batches = wave ? batchesOf(wave) : [];
+  const batch = batches.length > 1 ? `, batch ${(rollout.batch ?? 0) + 1}/${batches.length}` : '';
   const where = wave
-    ? `wave ${wave.name} (${rollout.wave + 1}/${t.environment.rollout.waves.length}), step ${wave.steps[rollout.step]}%`
+    ? `wave ${wave.name} (${rollout.wave + 1}/${t.environment.rollout.waves.length}${batch}), step ${wave.steps[rollout.step]}%`
     : 'all waves done';
+  const now = Date.now();
+  const bake =
+    rollout.status === 'running' && rollout.phase === 'baking' && rollout.bakeUntilMs > now
+      ? `; bake ends in ${Math.ceil((rollout.bakeUntilMs - now) / 1000)} s`
+      : '';
+  const evidence = rollout.evidence ?? {};
+  const shown = Object.keys(evidence).filter(
+    (id) => !wave || wave.locations.includes(id) || !rollout.touched.includes(id)
+  );
+  const rows = shown.map((id) => {
+    const e = evidence[id] as NonNullable<Rollout['evidence']>[string];
+    const verdict =
+      e.verdict === 'breach'
+        ? `breach (${e.rule}${e.confidencePercent !== undefined ? `, ${e.confidencePercent}% sure` : ''})`
+        : e.verdict;
+    return [id, ...figures(e.candidate), ...figures(e.stable), verdict];
+  });
+  const breached = rollout.breached ?? [];
   const text = [
     `rollout ${rollout.rolloutId} of ${rollout.release}: ${rollout.status}${rollout.reason ? ` (${rollout.reason})` : ''}`,
-    `${where}; touched: ${rollout.touched.join(', ') || 'none'}`,
+    `${where}; touched: ${rollout.touched.join(', ') || 'none'}${bake}`,
+    ...(breached.length > 0 ? [`returned to stable: ${breached.join(', ')}`] : []),
+    ...(rows.length > 0
+      ? [
+          '',
+          table(
+            ['location', 'candidate', 'errors', 'p99', 'stable', 'errors', 'p99', 'verdict'],
+            rows
+          ),
+        ]
+      : []),
     // What the current step waits for, per location: a step never waits without a reason.
     ...Object.entries(rollout.waiting ?? {}).map(([id, why]) => `  waits for ${id}: ${why}`),
+    ...shown.flatMap((id) => (evidence[id]?.dryRun ?? []).map((d) => `  dry run at ${id}: ${d}`)),
+    ...(rows.length > 0 ? [''] : []),
     ...rollout.history.slice(-5).map((h) => `  ${h.at}  ${h.event}`),
   ].join('\n');
   return { text, data: rollout };
