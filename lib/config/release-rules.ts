@@ -34,10 +34,41 @@ const noFunctionNamedLikeTheRuntime: ReleaseRule = (env, release) => {
     }));
 };
 
+/** Every smoke check's path is served by a route of the release: else it could only fail. */
+const smokeChecksHitRoutes: ReleaseRule = (env, release) => {
+  const routes = release.manifest.functions.flatMap((f) => f.routes);
+  const matches = (method: string, path: string) =>
+    routes.some((r) => {
+      if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) return false;
+      const pattern = r.path
+        .split('/')
+        .map((seg) =>
+          /^\{.+\+\}$/.test(seg)
+            ? '.+'
+            : /^\{.+\}$/.test(seg)
+              ? '[^/]+'
+              : seg.replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+        )
+        .join('/');
+      return new RegExp(`^${pattern}$`).test(path.split('?')[0] as string);
+    }) || release.manifest.functions.some((f) => f.fallback);
+  return env.rollout.smoke.flatMap((check, i) =>
+    matches(check.method, check.path)
+      ? []
+      : [
+          {
+            path: `rollout.smoke[${i}].path`,
+            message: `${check.method} ${check.path} is served by no route of release ${release.manifest.releaseId}; check a path a function declares (its routes in functions/api/*/function.ts).`,
+          },
+        ]
+  );
+};
+
 /** Every rule that relates a release to the environment it is deployed to. */
 export const RELEASE_RULES: readonly ReleaseRule[] = [
   publicRoutesAllowed,
   noFunctionNamedLikeTheRuntime,
+  smokeChecksHitRoutes,
 ];
 
 /** All problems with deploying `release` to `env`; empty when it fits. */

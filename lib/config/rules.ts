@@ -1,7 +1,7 @@
 import { regionOf } from '../../core/environment/fleet';
 import { isGraviton } from '../../core/environment/instance-types';
 import { isKnownRegion, MRSC_REGION_SETS, mrscRegionSetOf } from '../../core/environment/regions';
-import type { Environment } from '../../core/environment/schema';
+import { type Environment, GATE_RULES } from '../../core/environment/schema';
 
 /** One problem found in an environment: the field it is about and what to do. */
 export interface ConfigIssue {
@@ -302,6 +302,43 @@ const wavesCoverEveryLocationOnce: Rule = (env) => {
   return issues;
 };
 
+/** A wave's batches and failure tolerance fit its locations. */
+const wavesBatchSensibly: Rule = (env) =>
+  env.rollout.waves.flatMap((wave, i) => {
+    const issues: ConfigIssue[] = [];
+    const n = wave.locations.length;
+    const first =
+      wave.batches && ('size' in wave.batches ? wave.batches.size : wave.batches.initial);
+    if (first !== undefined && first >= n && n > 0) {
+      issues.push({
+        path: `rollout.waves[${i}].batches`,
+        message: `the first batch (${first}) holds all ${n} locations of wave '${wave.name}', so it batches nothing; make it smaller, or drop batches.`,
+      });
+    }
+    if (wave.minJudged > n) {
+      issues.push({
+        path: `rollout.waves[${i}].minJudged`,
+        message: `wave '${wave.name}' has ${n} location${n === 1 ? '' : 's'}, so ${wave.minJudged} can never be judged and no breach could roll it back; set it to at most ${n}.`,
+      });
+    }
+    return issues;
+  });
+
+/** At least one gate rule decides: with every rule in `dryRun`, no rollout could ever breach. */
+const someGateRuleDecides: Rule = (env) => {
+  const all = (dryRun: readonly string[] | undefined) =>
+    dryRun !== undefined && GATE_RULES.every((r) => dryRun.includes(r));
+  return [
+    ...(all(env.rollout.gates.dryRun) ? [{ path: 'rollout.gates.dryRun' }] : []),
+    ...env.rollout.waves.flatMap((w, i) =>
+      all(w.gates?.dryRun) ? [{ path: `rollout.waves[${i}].gates.dryRun` }] : []
+    ),
+  ].map(({ path }) => ({
+    path,
+    message: `lists every gate rule (${list(GATE_RULES)}), so nothing would ever stop a bad release; leave at least one out.`,
+  }));
+};
+
 /** Every rule that relates fields to each other, in the order their messages read best. */
 export const ENVIRONMENT_RULES: readonly Rule[] = [
   uniqueLocationIds,
@@ -317,6 +354,8 @@ export const ENVIRONMENT_RULES: readonly Rule[] = [
   strongConsistencyRegionSet,
   insideAllowedRegions,
   wavesCoverEveryLocationOnce,
+  wavesBatchSensibly,
+  someGateRuleDecides,
 ];
 
 /** All problems with a schema-valid environment; empty when it is sound. */
