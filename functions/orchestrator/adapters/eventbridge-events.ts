@@ -1,12 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { RolloutEventKind } from '../../../core/environment/schema';
+import { ROLLOUT_EVENT_SOURCE, rolloutDetailType } from '../event-contract';
 import type { RolloutEvent, RolloutEvents } from '../ports';
-
-/** The `source` of every rollout event Orbit puts on the bus: what rules match on. */
-export const ROLLOUT_EVENT_SOURCE = 'orbit.rollouts';
-
-/** The `detail-type` of a rollout event: `Orbit rollout started`, `Orbit rollout breached`. */
-export const rolloutDetailType = (kind: RolloutEventKind): string => `Orbit rollout ${kind}`;
 
 /** An entry PutEvents answered with an error code: the bus did not take the event. */
 export class PutEventsEntryError extends Error {

@@ -1,11 +1,5 @@
+import { rolloutEventId } from '../event-contract';
 import type { RolloutEvent, RolloutEvents } from '../ports';
-
-/**
- * The id of a rollout event, the same wherever it is told: `<rolloutId>:<version>:<kind>`.
- * A transition is published once per record version, so consumers drop repeats by it.
- */
-export const rolloutEventId = (event: RolloutEvent): string =>
-  `${event.rolloutId}:${event.version}:${event.kind}`;
 
 /** One place rollout events go, named for the messages that say it missed one. */
 export interface EventDestination {
@@ -13,6 +7,12 @@ export interface EventDestination {
   readonly name: string;
   readonly events: RolloutEvents;
 }
+
+/** A destination and why it missed an event, naming it once when the error does already. */
+const said = (f: { readonly destination: string; readonly error: unknown }): string => {
+  const message = (f.error as Error)?.message ?? String(f.error);
+  return message.startsWith(f.destination) ? message : `${f.destination} (${message})`;
+};
 
 /** A rollout event that one or more destinations did not get; the others did. */
 export class EventDeliveryError extends Error {
@@ -23,12 +23,9 @@ export class EventDeliveryError extends Error {
     eventId: string,
     failures: readonly { readonly destination: string; readonly error: unknown }[]
   ) {
-    super(
-      `rollout event ${eventId} not delivered to ${failures
-        .map((f) => `${f.destination} (${(f.error as Error)?.message ?? String(f.error)})`)
-        .join('; ')}`,
-      { cause: failures[0]?.error }
-    );
+    super(`rollout event ${eventId} not delivered to ${failures.map(said).join('; ')}`, {
+      cause: failures[0]?.error,
+    });
     this.name = 'EventDeliveryError';
     this.failures = failures;
   }

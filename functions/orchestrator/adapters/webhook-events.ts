@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment } from '../../../core/environment/schema';
+import { rolloutEventId } from '../event-contract';
 import type { RolloutEvent, RolloutEvents } from '../ports';
-import { type EventDestination, rolloutEventId } from './fan-out-events';
+import type { EventDestination } from './fan-out-events';
 
 /** A webhook as `rollout.notifications.webhooks` configures it. */
 export type Webhook = Environment['rollout']['notifications']['webhooks'][number];
