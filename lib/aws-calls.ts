@@ -402,6 +402,51 @@ export const AWS_CALLS: readonly AwsCall[] = [
   ),
   {
     component: 'orchestrator',
+    commands: ['InvokeCommand'],
+    source: ['functions/orchestrator/adapters/lambda-smoke.ts'],
+    // Smoke checks invoke a staged version itself (`Qualifier: <version>`). Lambda authorizes
+    // that on the qualified ARN, `function:NAME:VERSION`, and a grant on the unqualified ARN
+    // does not cover it (Lambda API Reference, Invoke: "If you specify a function version, the
+    // API uses the qualified function ARN"; Lambda developer guide, "Fine-tuning the Resources
+    // and Conditions sections of policies"; Service Authorization Reference, "Actions,
+    // resources, and condition keys for AWS Lambda": InvokeFunction, resource type function).
+    requests: (s) =>
+      fleetRegions(s).flatMap((region) =>
+        functionsOf(s).map((name) => ({
+          action: 'lambda:InvokeFunction',
+          resource: `${fleetFunction(s, region, name)}:7`,
+          why: `a smoke check of ${name}'s staged version 7 in ${region} (authorized on the qualified ARN)`,
+        }))
+      ),
+    outside: (s) => {
+      const region = s.environment.homeRegion;
+      const other = fleetFunctionNameOf({ name: `${s.environment.name}x` }, 'items');
+      return [
+        {
+          action: 'lambda:InvokeFunction',
+          resource: `${arns.lambda(s.environment, region, other)}:7`,
+          why: "invoking a version of another environment's function",
+        },
+        {
+          action: 'lambda:InvokeFunction',
+          resource: fleetFunction(s, region, 'items'),
+          why: 'invoking $LATEST (the unqualified ARN), which no release staged',
+        },
+        {
+          action: 'lambda:InvokeFunction',
+          resource: `${fleetFunction(s, OUTSIDE_REGION, 'items')}:7`,
+          why: 'invoking a version in a region outside the fleet',
+        },
+        {
+          action: 'lambda:InvokeFunction',
+          resource: `arn:aws:lambda:${region}:${OTHER_ACCOUNT}:function:${fleetFunctionNameOf(s.environment, 'items')}:7`,
+          why: 'invoking a version in another account',
+        },
+      ];
+    },
+  },
+  {
+    component: 'orchestrator',
     commands: ['DescribeAlarmsCommand'],
     source: ['functions/orchestrator/adapters/cloudwatch-health.ts'],
     // A listing by AlarmNamePrefix: CloudWatch authorizes it on `alarm:*`, not on the names

@@ -7,7 +7,9 @@ import { createTableClient } from '../../core/records/table';
 import { awsRolloutEvents } from './adapters/aws-rollout-events';
 import { CloudWatchHealthSource } from './adapters/cloudwatch-health';
 import { HeartbeatHealthSource } from './adapters/heartbeat-health';
+import { HttpSmokeRunner, registeredUrl } from './adapters/http-smoke';
 import { LambdaTrafficObserver } from './adapters/lambda-observer';
+import { LambdaSmokeRunner } from './adapters/lambda-smoke';
 import { LambdaTrafficDriver } from './adapters/lambda-traffic';
 import { SatelliteTrafficDriver } from './adapters/satellite-traffic';
 import { runGovernance } from './governance';
@@ -127,11 +129,22 @@ export function awsAdapters(
   });
   const heartbeats = new HeartbeatHealthSource(records);
   const isRegion = (l: Location) => l.kind === 'region';
+  // Smoke checks: regions invoke the staged versions; satellites are asked over HTTP, at the
+  // URL their registration names (an on-prem site has none, and fails its checks saying so).
+  const checks = env.rollout.smoke;
+  const lambdaSmoke = new LambdaSmokeRunner({ records, regionOf: regionOfId, checks });
+  const httpSmoke = new HttpSmokeRunner({ checks, urlOf: registeredUrl(records) });
   return {
     driverFor: (l) => (isRegion(l) ? lambdaDriver : satelliteDriver),
     healthFor: (l) => (isRegion(l) ? cloudWatch : heartbeats),
     reporting: env.locations.filter((l) => !isRegion(l)).map((l) => l.id),
     observer: new LambdaTrafficObserver({ records, regionOf: regionOfId }),
+    smoke: {
+      run: (id, release) => {
+        const l = byId.get(id);
+        return (l && isRegion(l) ? lambdaSmoke : httpSmoke).run(id, release);
+      },
+    },
     events: awsRolloutEvents(env),
   };
 }

@@ -8,6 +8,7 @@ import { localAudienceOf, tableNameOf } from '../../core/names';
 import { Records } from '../../core/records';
 import { createTableClient } from '../../core/records/table';
 import { HeartbeatHealthSource } from '../../functions/orchestrator/adapters/heartbeat-health';
+import { HttpSmokeRunner } from '../../functions/orchestrator/adapters/http-smoke';
 import { SatelliteTrafficDriver } from '../../functions/orchestrator/adapters/satellite-traffic';
 import { type ControlPlane, createControlPlane } from '../../functions/orchestrator/control-plane';
 import type { Orchestrator } from '../../functions/orchestrator/orchestrator';
@@ -240,6 +241,15 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
         healthFor: () => heartbeats,
         // Every location runs the satellite runtime here, regions too: all of them report.
         reporting: env.locations.map((l) => l.id),
+        // Smoke checks ask each location's runtime for the candidate by its release header.
+        smoke: new HttpSmokeRunner({
+          checks: env.rollout.smoke,
+          urlOf: (id) => {
+            const url = runtimes.get(id)?.url;
+            if (!url) throw new Error(`no runtime of this fleet serves ${id}`);
+            return url;
+          },
+        }),
       },
       { actor: 'local-orchestrator' }
     );

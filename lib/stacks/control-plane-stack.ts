@@ -119,6 +119,22 @@ export class ControlPlaneStack extends Stack {
         resources: fleetFunctions,
       })
     );
+    // Smoke checks (`rollout.smoke`) invoke the version a release staged, before it gets
+    // traffic. Invoke with a Qualifier is authorized on the qualified ARN (Lambda API
+    // Reference, Invoke; Service Authorization Reference, "Actions, resources, and condition
+    // keys for AWS Lambda"), so `NAME:*` allows versions (and aliases), never $LATEST.
+    const fleetVersions = regions.map((region) =>
+      this.formatArn({
+        service: 'lambda',
+        region,
+        resource: 'function',
+        resourceName: `${fleetFunctionPrefix(env)}*:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: fleetVersions })
+    );
     role.addToPolicy(
       new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: fleetAlarms })
     );
@@ -150,6 +166,10 @@ export class ControlPlaneStack extends Stack {
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${env.account}:function:${fleetFunctionPrefix(env)}*]`,
         reason: `The orchestrator reads and moves the live alias of this environment's functions in ${region}; Lambda authorizes alias calls on the function, and a release may add functions.`,
+      });
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:${region}:${env.account}:function:${fleetFunctionPrefix(env)}*:*]`,
+        reason: `Smoke checks invoke the version a release staged of each of this environment's functions in ${region} before it gets traffic; versions are published by every deploy, and Lambda authorizes the call on the qualified ARN.`,
       });
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${region}:${env.account}:alarm:*]`,

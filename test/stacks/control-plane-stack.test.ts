@@ -88,6 +88,30 @@ describe('ControlPlaneStack', () => {
     for (const s of dynamo) expect(s.Condition).toBeDefined();
   });
 
+  // Invoke with a Qualifier is authorized on the qualified ARN (Lambda API Reference, Invoke):
+  // smoke checks need the versions, never $LATEST; test/iam/ simulates both.
+  it('may invoke only versions of the fleet functions (smoke checks), in the fleet regions', () => {
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement
+    );
+    // The schedules' role may invoke the orchestrator itself; the orchestrator's, the fleet.
+    const invoke = statements.filter(
+      (s: { Action: unknown; Resource: unknown }) =>
+        JSON.stringify(s.Action).includes('lambda:InvokeFunction') &&
+        JSON.stringify(s.Resource).includes(':function:orbit-prod-')
+    );
+    expect(invoke).toHaveLength(1);
+    const regions = new Set(
+      environment.locations.flatMap((l) => (l.kind === 'region' ? [l.region] : []))
+    );
+    expect(invoke[0].Resource).toHaveLength(regions.size);
+    for (const resource of invoke[0].Resource) {
+      expect(JSON.stringify(resource)).toMatch(
+        /:lambda:[a-z0-9-]+:333333333333:function:orbit-prod-\*:\*"\]/
+      );
+    }
+  });
+
   it('records the environment definition the orchestrator reads', () => {
     const definition = Object.values(t.findResources('Custom::OrbitEnvironmentDefinition'))[0];
     const call = sdkCall(definition?.Properties.Update);

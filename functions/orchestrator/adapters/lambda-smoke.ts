@@ -9,12 +9,7 @@ import { type ReleaseRoute, RouteTable, routeKeyOf } from '../../shared/route-ta
 import type { SmokeResult, SmokeRunner } from '../ports';
 import { type AwsAdapterOptions, createLambdaClient, perRegion } from './aws-clients';
 import { ANSWERED_BY_HEADER } from './http-smoke';
-import {
-  judgeSmokeAnswer,
-  type SmokeCheck,
-  smokeFailure,
-  unanswered,
-} from './smoke-check';
+import { judgeSmokeAnswer, type SmokeCheck, smokeFailure, unanswered } from './smoke-check';
 
 /** Options of a {@link LambdaSmokeRunner}. */
 export interface LambdaSmokeRunnerOptions extends AwsAdapterOptions {
@@ -50,7 +45,9 @@ export class LambdaSmokeRunner implements SmokeRunner {
     const { checks, records } = this.options;
     const staged = await records.stagedReleases.get(locationId, release, { consistent: true });
     if (!staged?.functions) {
-      return checks.map((c) => smokeFailure(c, `release ${release} is not staged at ${locationId}`));
+      return checks.map((c) =>
+        smokeFailure(c, `release ${release} is not staged at ${locationId}`)
+      );
     }
     const route = router(staged);
     const lambda = this.lambdaFor(this.options.regionOf(locationId));
@@ -93,14 +90,13 @@ export class LambdaSmokeRunner implements SmokeRunner {
     const started = performance.now();
     let out: InvokeCommandOutput;
     try {
-      out = await lambda.send(
-        new InvokeCommand({
-          FunctionName: fn.functionName,
-          Qualifier: fn.version,
-          Payload: JSON.stringify(event),
-        }),
-        { abortSignal: signal }
-      );
+      const invoke = new InvokeCommand({
+        FunctionName: fn.functionName,
+        Qualifier: fn.version,
+        Payload: JSON.stringify(event),
+      });
+      // The signal cancels the request; the race bounds the wait whatever the client does.
+      out = await Promise.race([lambda.send(invoke, { abortSignal: signal }), aborted(signal)]);
     } catch (err) {
       const why = unanswered(err, signal.aborted, check.timeoutMs);
       return smokeFailure(
@@ -183,6 +179,13 @@ function parseManifest(raw: string | undefined): ReleaseManifest | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Rejects when `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }
 
 /** A function error's payload (`errorType`, `errorMessage`), in words. */

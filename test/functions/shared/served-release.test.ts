@@ -6,7 +6,7 @@ import { keys } from '../../../core/records/keys';
 import { DrainState, SERVED_RECHECK_MS } from '../../../functions/shared/drain-state';
 import { route } from '../../../functions/shared/http';
 import { orbitHandler } from '../../../functions/shared/orbit-handler';
-import { httpEvent } from '../../support/events';
+import { httpEvent, lambdaContext } from '../../support/events';
 import { invoke, testLocation, testTableClient } from '../../support/handlers';
 import { createTestTable } from '../../support/table';
 
@@ -74,6 +74,19 @@ describe('a function at a region location answers only for a release the locatio
 
   it('serves at a location that has not recorded what it serves yet (its first deploy)', async () => {
     expect((await get('r-new')).status).toBe(200);
+  });
+
+  // The orchestrator's smoke checks invoke the staged version itself (`Qualifier: 7`), before
+  // the location serves its release; API Gateway only ever invokes the `live` alias.
+  it('answers a smoke check that invokes its version directly while its release is only staged', async () => {
+    await desire({ stable: 'r-old', weight: 0 });
+    const handler = make('r-new', true);
+    const event = () => httpEvent({ method: 'GET', path: '/new', routeKey: 'GET /new' });
+    const arn = 'arn:aws:lambda:us-east-1:123456789012:function:orbit-test-brand-new';
+    const byVersion = { ...lambdaContext('orbit-test-brand-new'), invokedFunctionArn: `${arn}:7` };
+    expect((await handler(event(), byVersion)).statusCode).toBe(200);
+    const byAlias = { ...byVersion, invokedFunctionArn: `${arn}:live` };
+    expect((await handler(event(), byAlias)).statusCode).toBe(404);
   });
 
   it('leaves satellites alone: their runtime loads only the releases they serve', async () => {
