@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { buildRelease } from '../lib/release/build';
+import { judgeCost, waveConvergence } from './analysis';
 import { bundleSizes, initTimes } from './bundles';
 import { fleetStart, rolloutConvergence } from './fleet';
 import { type BenchOptions, type Row, render } from './lib';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
     rows.push(...(await fleetStart(release, options)));
     rows.push(...(await rolloutConvergence(release, options)));
     rows.push(...(await reconcileScaling(store.endpoint, options)));
+    rows.push(...judgeCost(options));
+    rows.push(...(await waveConvergence(store.endpoint, options)));
     rows.push(...synthScaling(release, options));
   } finally {
     await store.stop();
