@@ -413,6 +413,16 @@ export const environmentSchema = z.strictObject({
       rateLimit: z.int().positive().default(1000),
       /** Burst of requests each regional API accepts. @default 500 */
       burstLimit: z.int().positive().default(500),
+      /**
+       * A cookie carrying a client's affinity key at satellites, for clients that cannot send
+       * the `x-orbit-affinity` header (browsers). @default - the header only
+       */
+      affinityCookie: z
+        .string()
+        .regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/, {
+          error: "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~), e.g. orbit-affinity",
+        })
+        .optional(),
     })
     .prefault({}),
 });

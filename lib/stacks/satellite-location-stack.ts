@@ -128,6 +128,9 @@ export class SatelliteLocationStack extends Stack {
         runtime: this.runtimeAsset,
         environment: {
           ...locationEnv(locationContextOf(env, location), { cors: env.api.cors }),
+          ...(env.api.affinityCookie
+            ? { [RUNTIME_ENV.affinityCookie]: env.api.affinityCookie }
+            : {}),
           // The staged-release records name each bundle's S3 object.
           [RUNTIME_ENV.artifacts]: 's3',
           [RUNTIME_ENV.authIssuer]: env.auth.issuer,

@@ -292,6 +292,14 @@ describe('SatelliteLocationStack for a Local Zone', () => {
     expect(JSON.parse(assignment.slice('ORBIT_CORS='.length))).toEqual(withCors.api.cors);
   });
 
+  it('names the affinity cookie to the runtime only when the environment configures one', () => {
+    expect(userDataOf(losAngeles().t)).not.toContain('ORBIT_AFFINITY_COOKIE');
+    const withCookie = prodWith('los-angeles', {}, { api: { affinityCookie: 'orbit-affinity' } });
+    expect(userDataOf(satellite(withCookie, 'los-angeles').t).split('\n')).toContain(
+      'Environment="ORBIT_AFFINITY_COOKIE=orbit-affinity"'
+    );
+  });
+
   it('serves HTTPS with the configured certificate and a TLS 1.3 policy, and redirects HTTP to it', () => {
     const { t, lz } = losAngeles();
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
