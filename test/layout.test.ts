@@ -63,7 +63,10 @@ describe('the layout', () => {
   });
 
   it('keeps the orchestrator ports free of implementations', () => {
-    const ports = readFileSync(path.join(root, 'functions', 'orchestrator', 'ports.ts'), 'utf8');
-    expect(ports).not.toMatch(/\bclass\b|\bfunction\b|=>/);
+    const ports = readFileSync(path.join(root, 'functions', 'orchestrator', 'ports.ts'), 'utf8')
+      // Comments may say anything.
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, '');
+    expect(ports).not.toMatch(/\bclass\b|\bfunction\b|\bexport (const|let|default)\b|\bnew\b/);
   });
 });

@@ -349,17 +349,36 @@ export class RolloutSteps {
         return this.pause(rollout, reason, waiting);
       }
     }
-    const failed = await this.smokeFailures(
-      rollout,
-      batch.filter((id) => !rollout.touched.includes(id))
-    );
-    if (failed) return this.stopBeforeTraffic(rollout, failed);
+    const fresh = batch.filter((id) => !rollout.touched.includes(id));
+    if (
+      this.context.smoke &&
+      this.context.environment.rollout.smoke.length > 0 &&
+      fresh.length > 0
+    ) {
+      // A drained location refuses the smoke checks too: the wave waits for it, as gates do.
+      const drained = await this.context.records.drains.reasons(
+        fresh,
+        await this.functionsOfRelease(rollout.release)
+      );
+      if (drained.size > 0) {
+        const waiting = Object.fromEntries(drained);
+        const reason = `wave ${label} not started: smoke checks cannot run while ${[...drained.values()].join('; ')}`;
+        return this.pause(rollout, reason, waiting);
+      }
+    }
+    const smoked = await this.smokeChecks(rollout, fresh);
+    if (smoked?.failed) return this.stopBeforeTraffic(rollout, smoked.failed);
     // Overlapping passes are fenced by the rollout's version. The locations are recorded as
     // touched before traffic moves, so a pass that rolls back meanwhile returns them too.
     const touched = [...new Set([...rollout.touched, ...batch])];
     let current = rollout;
     if (touched.length > rollout.touched.length) {
-      current = await this.save(rollout, { touched }, `wave ${label}: moving to ${percent}%`);
+      const passed = smoked ? ` (smoke checks passed: ${smoked.passed})` : '';
+      current = await this.save(
+        rollout,
+        { touched },
+        `wave ${label}: moving to ${percent}%${passed}`
+      );
     }
     await this.applyEverywhere(batch, (id) => ({
       stable: rollout.previous[id] as string,
@@ -405,12 +424,18 @@ export class RolloutSteps {
 
   /**
    * Runs the smoke checks at locations about to get their first candidate traffic; returns
-   * what failed, in words, or `undefined` when every check passed (or none are configured).
+   * every result in words and what failed, or `undefined` when none are configured.
    */
-  private async smokeFailures(
+  private async smokeChecks(
     rollout: Rollout,
     ids: readonly string[]
-  ): Promise<{ readonly reason: string; readonly at: readonly string[] } | undefined> {
+  ): Promise<
+    | {
+        readonly failed?: { readonly reason: string; readonly at: readonly string[] };
+        readonly passed: string;
+      }
+    | undefined
+  > {
     const { smoke, environment } = this.context;
     if (!smoke || environment.rollout.smoke.length === 0 || ids.length === 0) return undefined;
     const results = await Promise.all(
@@ -428,10 +453,16 @@ export class RolloutSteps {
     const failures = results.flatMap(({ id, results: r }) =>
       r.filter((x) => !x.ok).map((x) => ({ id, text: `${id}: ${x.check}: ${x.detail}` }))
     );
-    if (failures.length === 0) return undefined;
+    const passed = results
+      .flatMap(({ id, results: r }) => r.map((x) => `${id}: ${x.check}: ${x.detail}`))
+      .join('; ');
+    if (failures.length === 0) return { passed };
     return {
-      reason: `smoke checks failed before any traffic: ${failures.map((f) => f.text).join('; ')}`,
-      at: [...new Set(failures.map((f) => f.id))],
+      passed,
+      failed: {
+        reason: `smoke checks failed before any traffic: ${failures.map((f) => f.text).join('; ')}`,
+        at: [...new Set(failures.map((f) => f.id))],
+      },
     };
   }
 

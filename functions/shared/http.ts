@@ -88,3 +88,9 @@ export const route = <P = any, Q = any, B = any>(spec: RouteSpec<P, Q, B>): Rout
 /** A request header by its lower-case name (API Gateway lower-cases them in payload 2.0). */
 export const header = (event: OrbitEvent, name: string): string | undefined =>
   event.headers?.[name];
+
+/**
+ * The header that sends one request to a chosen release on purpose (smoke tests):
+ * `candidate`, `stable`, or the id of a release staged at the location, serving or not.
+ */
+export const RELEASE_OVERRIDE_HEADER = 'x-orbit-target-release';

@@ -3,13 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { FunctionTimeoutError, HttpError } from '../../core/errors';
 import type { OrbitEvent } from '../../functions/shared/http';
+import { fromResult, type HttpResponse, toEvent } from '../../functions/shared/http-event';
 import { isDrainedAnswer } from '../../functions/shared/metric-contract';
 import { SECURITY_HEADERS } from '../../functions/shared/middleware/response-headers';
 import { problemResponse } from '../../functions/shared/problem';
 import { routeKeyOf } from '../../functions/shared/route-table';
 import { affinityKeyOf } from './affinity';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS } from './config';
-import { fromResult, type HttpResponse, toEvent } from './event';
 import {
   InvocationTimeoutError,
   invoke,

@@ -1,4 +1,5 @@
 import { HttpError, ValidationError } from '../../core/errors';
+import { RELEASE_OVERRIDE_HEADER } from '../../functions/shared/http';
 import { affinityPoint } from './affinity';
 import type { LoadedRelease } from './function-host';
 
@@ -16,11 +17,7 @@ export interface TrafficState {
   readonly staged?: { get(releaseId: string): Promise<LoadedRelease> };
 }
 
-/**
- * The header that sends one request to a chosen release on purpose (smoke tests):
- * `candidate`, `stable`, or the id of a release staged at the location, serving or not.
- */
-export const RELEASE_OVERRIDE_HEADER = 'x-orbit-target-release';
+export { RELEASE_OVERRIDE_HEADER };
 
 const RELEASE_ID = /^r-[0-9a-f]{16}$/;
 

@@ -1,5 +1,5 @@
 import type { Records } from '../../../core/records';
-import { RELEASE_OVERRIDE_HEADER } from '../../../lib/satellite/traffic';
+import { RELEASE_OVERRIDE_HEADER } from '../../shared/http';
 import { DRAINED_HEADER } from '../../shared/metric-contract';
 import type { SmokeResult, SmokeRunner } from '../ports';
 import { judgeSmokeAnswer, type SmokeCheck, smokeFailure, unanswered } from './smoke-check';

@@ -3,7 +3,7 @@ import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { ReleaseManifest } from '../../../core/manifest';
 import type { StagedFunctions, StagedRelease } from '../../../core/records/staged-releases';
-import { fromResult, toEvent } from '../../../lib/satellite/event';
+import { fromResult, toEvent } from '../../shared/http-event';
 import { DRAINED_HEADER } from '../../shared/metric-contract';
 import { type ReleaseRoute, RouteTable, routeKeyOf } from '../../shared/route-table';
 import type { SmokeResult, SmokeRunner } from '../ports';

@@ -1,4 +1,8 @@
-import { binomialUpperTail, fisherOneSided, logGamma } from '../../../functions/orchestrator/statistics';
+import {
+  binomialUpperTail,
+  fisherOneSided,
+  logGamma,
+} from '../../../functions/orchestrator/statistics';
 
 /** C(n, k) by multiplication, exact for the small numbers these checks use. */
 const choose = (n: number, k: number): number => {

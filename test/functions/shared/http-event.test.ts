@@ -1,4 +1,4 @@
-import { clfTime, fromResult, toEvent } from '../../lib/satellite/event';
+import { clfTime, fromResult, toEvent } from '../../../functions/shared/http-event';
 
 /**
  * The example event of AWS's "Create AWS Lambda proxy integrations for HTTP APIs" page

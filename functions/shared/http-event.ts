@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { OrbitEvent } from '../../functions/shared/http';
+import type { OrbitEvent } from './http';
 
 /** What the host knows about a request when it builds the event. */
 export interface RequestFacts {
