@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       for (const event of events) console.log(`[orchestrator] ${event}`);
     },
     onRestart: (line) => console.log(`[fleet] ${line}`),
+    onEvent: (line) => console.log(`[events] ${line}`),
     onLog: values.verbose ? (id, line) => console.log(`[${id}] ${line}`) : undefined,
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

@@ -95,6 +95,8 @@ export const arns = {
     `arn:aws:cloudwatch:${region}:${env.account}:alarm:${name}`,
   ssmParameter: (env: Environment, region: string, name: string) =>
     `arn:aws:ssm:${region}:${env.account}:parameter${name}`,
+  eventBus: (env: Environment, region: string, name: string) =>
+    `arn:aws:events:${region}:${env.account}:event-bus/${name}`,
   /** A stream of a log group: CloudWatch Logs authorizes stream writes on it. */
   logStream: (env: Environment, region: string, group: string) =>
     `arn:aws:logs:${region}:${env.account}:log-group:${group}:log-stream:2026/12/01/0f1e2d3c`,
@@ -234,6 +236,15 @@ const declaredToRead = (s: CallSubject, pk: string): boolean =>
   [...(s.dataPartitions?.read ?? []), ...(s.dataPartitions?.write ?? [])].some((p) =>
     p.endsWith('*') ? pk.startsWith(p.slice(0, -1)) : p === pk
   );
+
+/** The SSM parameters holding the signing secrets of the environment's webhooks. */
+const webhookSecretsOf = (s: CallSubject): string[] => [
+  ...new Set(
+    s.environment.rollout.notifications.webhooks.flatMap((w) =>
+      w.secretParameter ? [w.secretParameter] : []
+    )
+  ),
+];
 
 /** The orchestrator function, in the home region. */
 const orchestratorArn = (s: CallSubject) =>
@@ -491,6 +502,76 @@ export const AWS_CALLS: readonly AwsCall[] = [
     outside: () => [
       { action: 'cloudwatch:PutMetricData', resource: '*', why: 'publishing metrics' },
     ],
+  },
+  // Rollout events go to the default event bus of the home region: PutEvents is authorized
+  // on the bus (Service Authorization Reference, "Actions, resources, and condition keys for
+  // Amazon EventBridge": PutEvents, resource type event-bus).
+  {
+    component: 'orchestrator',
+    commands: ['PutEventsCommand'],
+    source: ['functions/orchestrator/adapters/eventbridge-events.ts'],
+    requests: (s) => [
+      {
+        action: 'events:PutEvents',
+        resource: arns.eventBus(s.environment, s.environment.homeRegion, 'default'),
+        why: 'a rollout event on the default bus of the home region',
+      },
+    ],
+    outside: (s) => [
+      {
+        action: 'events:PutEvents',
+        resource: arns.eventBus(s.environment, s.environment.homeRegion, 'orbit-other'),
+        why: 'putting events on another bus',
+      },
+      {
+        action: 'events:PutEvents',
+        resource: arns.eventBus(s.environment, OUTSIDE_REGION, 'default'),
+        why: 'putting events on the default bus of another region',
+      },
+      {
+        action: 'events:PutRule',
+        resource: `arn:aws:events:${s.environment.homeRegion}:${s.environment.account}:rule/orbit-x`,
+        why: 'changing the rules of the bus',
+      },
+    ],
+  },
+  // Webhook signing secrets: GetParameter (WithDecryption) is authorized on the parameter
+  // (Service Authorization Reference, "Actions, resources, and condition keys for AWS Systems
+  // Manager": GetParameter, resource type parameter). The AWS managed key aws/ssm lets every
+  // principal of the account decrypt through SSM: no KMS grant ("Restricting decryption of
+  // SecureString parameter values", Systems Manager user guide).
+  {
+    component: 'orchestrator',
+    commands: ['GetParameterCommand'],
+    source: ['functions/orchestrator/adapters/ssm-secrets.ts'],
+    appliesTo: (s) => webhookSecretsOf(s).length > 0,
+    requests: (s) =>
+      webhookSecretsOf(s).map((name) => ({
+        action: 'ssm:GetParameter',
+        resource: arns.ssmParameter(s.environment, s.environment.homeRegion, name),
+        why: `the signing secret of a webhook, ${name}`,
+      })),
+    outside: (s) => {
+      const [name = '/x'] = webhookSecretsOf(s);
+      const home = s.environment.homeRegion;
+      return [
+        {
+          action: 'ssm:GetParameter',
+          resource: arns.ssmParameter(s.environment, home, `${name}-other`),
+          why: 'reading another parameter',
+        },
+        {
+          action: 'ssm:GetParameter',
+          resource: arns.ssmParameter(s.environment, OUTSIDE_REGION, name),
+          why: 'reading the parameter of that name in another region',
+        },
+        {
+          action: 'ssm:PutParameter',
+          resource: arns.ssmParameter(s.environment, home, name),
+          why: 'changing a webhook secret',
+        },
+      ];
+    },
   },
 
   // Orbit functions at a region location: their location's records, their drain flag, the

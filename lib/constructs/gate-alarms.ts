@@ -35,6 +35,12 @@ export interface GateAlarmsProps {
    * @default Duration.minutes(1)
    */
   readonly period?: Duration;
+  /**
+   * Told when an alarm goes into ALARM and when it is OK again (an SNS topic of the alarm's
+   * own region: CloudWatch alarm actions reach no other).
+   * @default - none: the orchestrator reads the alarms' state
+   */
+  readonly actions?: readonly cloudwatch.IAlarmAction[];
 }
 
 /**
@@ -87,6 +93,13 @@ export class GateAlarms extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    const actions = props.actions ?? [];
+    if (actions.length > 0) {
+      for (const alarm of [this.errorRate, this.p99Latency]) {
+        alarm.addAlarmAction(...actions);
+        alarm.addOkAction(...actions);
+      }
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpError } from '../../core/errors';
+import type { RolloutEvent } from '../../functions/orchestrator/ports';
 import { problemResponse } from '../../functions/shared/problem';
 import type { RuntimeStatus } from './supervisor';
 
@@ -29,6 +30,8 @@ export interface LocalControlOptions {
   readonly governance: () => Promise<number>;
   /** The fleet as it is now. */
   readonly state: () => LocalControlState;
+  /** The last rollout events, oldest first. @default - none */
+  readonly events?: () => readonly RolloutEvent[];
 }
 
 /**
@@ -36,8 +39,9 @@ export interface LocalControlOptions {
  * command, so that the command runs now instead of on the next scheduled pass (in AWS the
  * CLI invokes the orchestrator function instead); `POST /governance`: the fleet's own
  * governance run, answering the number of open findings (what `orbit governance run` asks
- * for); and `GET /state`: the runtimes as the fleet supervises them (restart counts for
- * `orbit status`). Anything else is a 404 problem.
+ * for); `GET /state`: the runtimes as the fleet supervises them (restart counts for
+ * `orbit status`); and `GET /events`: the last rollout events the fleet published, oldest
+ * first (`{ "events": [...] }`). Anything else is a 404 problem.
  */
 export async function startLocalControl(options: LocalControlOptions): Promise<LocalControl> {
   const server = createServer((req, res) => {
@@ -73,11 +77,17 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
         .end(JSON.stringify(options.state()));
       return;
     }
+    if (req.method === 'GET' && req.url === '/events') {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ events: options.events?.() ?? [] }));
+      return;
+    }
     const problem = problemResponse(
       new HttpError(
         404,
         'not-found',
-        'the local control endpoint serves POST /wake, POST /governance and GET /state'
+        'the local control endpoint serves POST /wake, POST /governance, GET /state and GET /events'
       ),
       randomUUID(),
       req.url ?? '/'

@@ -17,6 +17,7 @@ import { RUNTIME_ENV } from '../satellite/config';
 import { SHUTDOWN_GRACE_ENV } from '../satellite/shutdown';
 import { startLocalControl } from './control';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
+import { localRolloutEvents } from './events';
 import { runLoop } from './loop';
 import {
   type LocalFleetState,
@@ -64,6 +65,8 @@ export interface LocalFleetOptions {
   readonly reconcileIntervalSeconds?: number;
   /** What each orchestrator pass did. @default - dropped */
   readonly onReconcile?: (events: readonly string[]) => void;
+  /** One line per rollout event, and per webhook that missed one. @default - dropped */
+  readonly onEvent?: (line: string) => void;
   /**
    * Seconds before a runtime that died is restarted; each restart in a row doubles it, up to
    * 30 s. @default 1
@@ -227,6 +230,10 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       return s.value;
     });
     const satellites = new SatelliteTrafficDriver(records);
+    const notifications = localRolloutEvents({
+      webhooks: env.rollout.notifications.webhooks,
+      onLine: options.onEvent,
+    });
     const plane = createControlPlane(
       env,
       records,
@@ -250,8 +257,9 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
             return url;
           },
         }),
+        events: notifications.events,
       },
-      { actor: 'local-orchestrator' }
+      { actor: 'local-orchestrator', onEventError: notifications.onEventError }
     );
     const heartbeats = new HeartbeatHealthSource(records);
     const { orchestrator } = plane;
@@ -281,6 +289,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       wake: loop.wake,
       governance: async () => (await governance()).length,
       state: () => ({ environment: env.name, pid: process.pid, runtimes: statuses() }),
+      events: notifications.recent,
     });
     stops.push(controlEndpoint.stop);
     let stateFile: string | undefined;

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
   AwsCustomResource,
@@ -28,6 +29,7 @@ import { keys, PLATFORM_PARTITIONS } from '../../core/records/keys';
 import { lowLevelPut } from '../../core/records/table';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { OrbitFunction } from '../constructs/orbit-function';
+import { RolloutNotifications } from '../constructs/rollout-notifications';
 
 /** Props of a {@link ControlPlaneStack}. */
 export interface ControlPlaneStackProps extends StackProps {
@@ -40,7 +42,8 @@ export interface ControlPlaneStackProps extends StackProps {
  * schedules (reconcile every minute, governance on the environment's interval), a dead-letter
  * queue for invocations that fail, alarms on both, the environment definition the
  * orchestrator reads, and least-privilege IAM: alias updates only on the fleet's functions
- * in the fleet's regions, read-only CloudWatch, the table's control partitions.
+ * in the fleet's regions, read-only CloudWatch, the table's control partitions. Rollout
+ * events go to the default event bus, and on to `rollout.notifications.topicArn` when set.
  */
 export class ControlPlaneStack extends Stack {
   readonly orchestrator: lambda.Function;
@@ -181,6 +184,37 @@ export class ControlPlaneStack extends Stack {
       reason:
         'cloudwatch:GetMetricData (read-only gate metrics) and X-Ray tracing have no resource-level permissions.',
     });
+
+    // Rollout events go to the home region's default event bus; PutEvents is authorized on
+    // the bus (Service Authorization Reference, "Actions, resources, and condition keys for
+    // Amazon EventBridge"). Webhook secrets are read from exactly the parameters configured,
+    // with no KMS grant: the AWS managed key aws/ssm lets the account's principals decrypt.
+    const { topicArn, webhooks } = env.rollout.notifications;
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [
+          this.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' }),
+        ],
+      })
+    );
+    const secrets = [...new Set(webhooks.flatMap((w) => w.secretParameter ?? []))];
+    if (secrets.length > 0) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['ssm:GetParameter'],
+          resources: secrets.map((name) =>
+            this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.slice(1) })
+          ),
+        })
+      );
+    }
+    if (topicArn) {
+      new RolloutNotifications(this, 'Notifications', {
+        environmentName: env.name,
+        topic: sns.Topic.fromTopicArn(this, 'AlertTopic', topicArn),
+      });
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
       retentionPeriod: Duration.days(14),

@@ -1,5 +1,14 @@
-import { CfnOutput, CfnResource, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  CfnResource,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsCustomResource } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { dataRegionOf } from '../../core/environment/fleet';
@@ -69,6 +78,21 @@ export class RegionLocationStack extends Stack {
       { ...locationContextOf(env, location), releaseId: release.manifest.releaseId },
       { cors: env.api.cors }
     );
+    // The gate alarms tell the alert topic where they can: CloudWatch alarm actions reach a
+    // topic of the alarm's own region only. Elsewhere a breach during a rollout still reaches
+    // the topic, as the orchestrator's `breached` event.
+    const { topicArn } = env.rollout.notifications;
+    const topicRegion = topicArn?.split(':')[3];
+    const alarmActions =
+      topicArn && topicRegion === location.region
+        ? [new cloudwatchActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlertTopic', topicArn))]
+        : [];
+    if (topicArn && topicRegion !== location.region) {
+      Annotations.of(this).addWarningV2(
+        'orbit:gate-alarms-topic-region',
+        `The gate alarms in ${location.region} do not notify ${topicArn}: CloudWatch alarm actions reach only topics in the alarm's region. Their breaches during a rollout still reach the topic as the orchestrator's breached events.`
+      );
+    }
     const functions: Record<string, OrbitFunction> = {};
     const aliases: Record<string, LiveAlias> = {};
     for (const fn of release.manifest.functions) {
@@ -103,6 +127,7 @@ export class RegionLocationStack extends Stack {
           release: release.manifest.releaseId,
         },
         executedVersion: orbitFunction.version.version,
+        actions: alarmActions,
       });
       functions[fn.name] = orbitFunction;
       aliases[fn.name] = alias;

@@ -1,5 +1,6 @@
 import { App, type Stack } from 'aws-cdk-lib';
 import { regionLocations, satelliteLocations } from '../../core/environment/fleet';
+import type { Environment } from '../../core/environment/schema';
 import { orchestratorNameOf } from '../../core/names';
 import { addOrbitEnvironment } from '../../lib/app';
 import {
@@ -9,7 +10,8 @@ import {
   type Component,
 } from '../../lib/aws-calls';
 import { onPremHostPolicy, operatorPolicy } from '../../lib/cli/operator-policy';
-import { loadEnvironment } from '../../lib/config/load';
+import { prod } from '../../lib/config/environments/prod';
+import { loadEnvironment, parseEnvironment } from '../../lib/config/load';
 import type { SatelliteLocationStack } from '../../lib/stacks/satellite-location-stack';
 import {
   type DeployedTemplate,
@@ -66,13 +68,37 @@ const providerRole = (t: DeployedTemplate) => {
   return id;
 };
 
+/**
+ * The environments simulated: the configured ones, and prod with notifications (an alert
+ * topic and a signed webhook), which no configured environment has.
+ */
+const environmentNamed = (envName: string): Environment =>
+  envName === 'prod with notifications'
+    ? parseEnvironment(
+        {
+          ...prod,
+          rollout: {
+            ...prod.rollout,
+            notifications: {
+              topicArn: `arn:aws:sns:${prod.homeRegion}:${prod.account}:orbit-alerts`,
+              webhooks: [
+                { url: 'https://hooks.example.com/orbit', secretParameter: '/orbit/prod/webhook' },
+                { url: 'https://chat.example.com/hook', events: ['breached', 'rolled-back'] },
+              ],
+            },
+          },
+        },
+        envName
+      )
+    : loadEnvironment({ env: envName });
+
 function principalsOf(envName: string): {
   principals: Principal[];
   roles: string[];
   covered: Set<string>;
 } {
   const app = new App();
-  const environment = loadEnvironment({ env: envName });
+  const environment = environmentNamed(envName);
   const stacks = addOrbitEnvironment(app, environment, release, { nag: false });
   const { account } = environment;
   const functions = release.manifest.functions.map((f) => f.name);
@@ -213,56 +239,59 @@ function principalsOf(envName: string): {
   return { principals, roles, covered };
 }
 
-describe.each(['dev', 'staging', 'prod'])('IAM of the %s environment, simulated', (envName) => {
-  const { principals, roles, covered } = principalsOf(envName);
+describe.each(['dev', 'staging', 'prod', 'prod with notifications'])(
+  'IAM of the %s environment, simulated',
+  (envName) => {
+    const { principals, roles, covered } = principalsOf(envName);
 
-  it('simulates every IAM role the templates create', () => {
-    expect(roles.length).toBeGreaterThan(5);
-    expect(roles.filter((r) => !covered.has(r))).toEqual([]);
-  });
-  const cases = principals.flatMap((p) =>
-    AWS_CALLS.filter(
-      (row) => row.component === p.component && (row.appliesTo?.(p.subject) ?? true)
-    ).map((row) => ({
-      p,
-      row,
-      name: `${p.name}: ${[...new Set(row.requests(p.subject).map((r) => r.action))].join(', ') || row.commands.join(', ')}`,
-    }))
-  );
+    it('simulates every IAM role the templates create', () => {
+      expect(roles.length).toBeGreaterThan(5);
+      expect(roles.filter((r) => !covered.has(r))).toEqual([]);
+    });
+    const cases = principals.flatMap((p) =>
+      AWS_CALLS.filter(
+        (row) => row.component === p.component && (row.appliesTo?.(p.subject) ?? true)
+      ).map((row) => ({
+        p,
+        row,
+        name: `${p.name}: ${[...new Set(row.requests(p.subject).map((r) => r.action))].join(', ') || row.commands.join(', ')}`,
+      }))
+    );
 
-  it('has a principal for every component that calls AWS', () => {
-    const components = new Set(principals.map((p) => p.component));
-    const expected: Component[] = [
-      'orchestrator',
-      'function',
-      'satellite',
-      'deploy',
-      'scheduler',
-      'operator',
-    ];
-    if (satelliteLocations(loadEnvironment({ env: envName })).some((l) => l.kind === 'on-prem'))
-      expected.push('on-prem-host');
-    for (const c of expected) expect(components).toContain(c);
-  });
-
-  it.each(cases.map((c) => [c.name, c]))(
-    '%s: every call allowed, every neighbour denied',
-    async (_name, { p, row }) => {
-      const judged = async (request: AuthorizedRequest) => {
-        const decision = await decide(request, p.policies, p);
-        return `${request.why} [${request.action} ${request.resource}]: ${decision === 'Allowed' ? 'allowed' : 'denied'}`;
-      };
-      const requests = row.requests(p.subject);
-      const outside = row.outside(p.subject);
-      const actual = [
-        ...(await Promise.all(requests.map(judged))),
-        ...(await Promise.all(outside.map(judged))),
+    it('has a principal for every component that calls AWS', () => {
+      const components = new Set(principals.map((p) => p.component));
+      const expected: Component[] = [
+        'orchestrator',
+        'function',
+        'satellite',
+        'deploy',
+        'scheduler',
+        'operator',
       ];
-      const expected = [
-        ...requests.map((r) => `${r.why} [${r.action} ${r.resource}]: allowed`),
-        ...outside.map((r) => `${r.why} [${r.action} ${r.resource}]: denied`),
-      ];
-      expect(actual).toEqual(expected);
-    }
-  );
-});
+      if (satelliteLocations(environmentNamed(envName)).some((l) => l.kind === 'on-prem'))
+        expected.push('on-prem-host');
+      for (const c of expected) expect(components).toContain(c);
+    });
+
+    it.each(cases.map((c) => [c.name, c]))(
+      '%s: every call allowed, every neighbour denied',
+      async (_name, { p, row }) => {
+        const judged = async (request: AuthorizedRequest) => {
+          const decision = await decide(request, p.policies, p);
+          return `${request.why} [${request.action} ${request.resource}]: ${decision === 'Allowed' ? 'allowed' : 'denied'}`;
+        };
+        const requests = row.requests(p.subject);
+        const outside = row.outside(p.subject);
+        const actual = [
+          ...(await Promise.all(requests.map(judged))),
+          ...(await Promise.all(outside.map(judged))),
+        ];
+        const expected = [
+          ...requests.map((r) => `${r.why} [${r.action} ${r.resource}]: allowed`),
+          ...outside.map((r) => `${r.why} [${r.action} ${r.resource}]: denied`),
+        ];
+        expect(actual).toEqual(expected);
+      }
+    );
+  }
+);

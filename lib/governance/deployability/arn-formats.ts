@@ -35,6 +35,7 @@ export const ARN_FORMATS: readonly (readonly [prefix: string, type: string, form
   ],
   ['cloudwatch', 'alarm', 'arn:${Partition}:cloudwatch:${Region}:${Account}:alarm:${AlarmName}'],
   ['sqs', 'queue', 'arn:${Partition}:sqs:${Region}:${Account}:${QueueName}'],
+  ['events', 'event-bus', 'arn:${Partition}:events:${Region}:${Account}:event-bus/${EventBusName}'],
   ['s3', 'bucket', 'arn:${Partition}:s3:::${BucketName}'],
   ['s3', 'object', 'arn:${Partition}:s3:::${BucketName}/${ObjectName}'],
   ['iam', 'role', 'arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}'],
