@@ -144,6 +144,10 @@ export async function plan(t: Target, release: string): Promise<Output> {
     ),
     '',
     `gates: error rate ≤ ${p.gates.maxErrorRatePercent}%, p99 ≤ ${p.gates.maxP99LatencyMs} ms, at least ${p.gates.minRequests} requests per location and step`,
+    `compared with stable in the same window: ${p.gates.compare.confidencePercent}% confidence, at least ${p.gates.compare.minStableRequests} stable requests, p99 ≤ ${p.gates.compare.maxP99Ratio}× stable's${p.gates.dryRun.length > 0 ? `; dry run: ${p.gates.dryRun.join(', ')}` : ''}`,
+    ...(p.waves.some((w) => w.batches.length > 1)
+      ? [`batches go through every step of their wave before the next batch starts`]
+      : []),
     ...(problem ? ['', `rollout start would be rejected: ${problem}`] : []),
   ].join('\n');
   return { text, data: { ...p, ...(problem ? { problem } : {}) } };

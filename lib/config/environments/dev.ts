@@ -32,7 +32,7 @@ export const dev: EnvironmentInput = {
       { name: 'canary', locations: ['lab'], steps: [50, 100], bakeMinutes: 1 },
       { name: 'rest', locations: ['us-east-1', 'eu-west-1', 'boston'], bakeMinutes: 1 },
     ],
-    gates: { minRequests: 5 },
+    gates: { minRequests: 5, compare: { minStableRequests: 5 } },
   },
   api: { rateLimit: 50, burstLimit: 100 },
 };
