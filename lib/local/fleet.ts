@@ -196,6 +196,9 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
           spawn: (port) =>
             spawnRuntime(release, {
               ...locationEnv(locationContextOf(env, location), { cors: env.api.cors }),
+              ...(env.api.affinityCookie
+                ? { [RUNTIME_ENV.affinityCookie]: env.api.affinityCookie }
+                : {}),
               ORBIT_DYNAMODB_ENDPOINT: runtimeStore,
               [RUNTIME_ENV.port]: String(port),
               [RUNTIME_ENV.host]: '127.0.0.1',
