@@ -47,13 +47,16 @@ describe('smoke checks before a location gets candidate traffic', () => {
   let served = 0;
   const health = {
     // Every sample sees more requests served: each step gets its evidence.
-    sample: async (): Promise<HealthSample> => ({
-      requests: (served += 10),
-      errors5xx: 0,
-      p99Ms: 10,
-      fresh: true,
-      alarmsOk: true,
-    }),
+    sample: async (): Promise<HealthSample> => {
+      served += 10;
+      return {
+        requests: served,
+        errors5xx: 0,
+        p99Ms: 10,
+        fresh: true,
+        alarmsOk: true,
+      };
+    },
   };
   const driver: TrafficDriver = {
     apply: async (id, target) => {
