@@ -53,7 +53,7 @@ export function benchEnvironment(
             ? [{ name: 'rest', locations: locations.slice(1).map((l) => l.id), bakeMinutes }]
             : []),
         ],
-        gates: { minRequests: 5 },
+        gates: { minRequests: 5, compare: { minStableRequests: 5 } },
       },
     },
     `bench-${n}`
