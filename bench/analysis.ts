@@ -26,6 +26,7 @@ export function judgeCost(options: BenchOptions): Row[] {
       minStableRequests: 50,
       maxP99Ratio: 1.5,
       minP99DifferenceMs: 50,
+      minLatencySamples: 200,
     },
     dryRun: [],
   };

@@ -156,6 +156,11 @@ const compareFields = {
   maxP99Ratio: z.number().min(1, { error: 'must be at least 1 (1 = no slower than stable)' }),
   /** A p99 this close to stable's (in ms) never counts as slower, whatever the ratio. @default 50 */
   minP99DifferenceMs: z.int().min(0),
+  /**
+   * Requests behind each release's p99 before latencies are compared: a p99 of fewer than a
+   * hundred requests is their slowest one (a warm-up, a GC pause). @default 200
+   */
+  minLatencySamples: z.int().min(1),
 };
 
 /** How a step's candidate is judged against the stable release serving beside it. */
@@ -164,6 +169,7 @@ const compare = z.strictObject({
   minStableRequests: compareFields.minStableRequests.default(50),
   maxP99Ratio: compareFields.maxP99Ratio.default(1.5),
   minP99DifferenceMs: compareFields.minP99DifferenceMs.default(50),
+  minLatencySamples: compareFields.minLatencySamples.default(200),
 });
 
 /** A wave's own comparison settings: the fields given replace the environment's. */
@@ -172,6 +178,7 @@ const waveCompare = z.strictObject({
   minStableRequests: compareFields.minStableRequests.optional(),
   maxP99Ratio: compareFields.maxP99Ratio.optional(),
   minP99DifferenceMs: compareFields.minP99DifferenceMs.optional(),
+  minLatencySamples: compareFields.minLatencySamples.optional(),
 });
 
 const gateFields = {

@@ -115,7 +115,7 @@ type RuleResult =
  * - `compare-errors`: the candidate erring more than the stable release in the same window, by
  *   a one-sided Fisher exact test at that confidence, breaches;
  * - `compare-latency`: the candidate's p99 above `maxP99Ratio` times stable's (and more than
- *   `minP99DifferenceMs` above it) breaches.
+ *   `minP99DifferenceMs` above it) breaches, once each p99 stands on `minLatencySamples` requests.
  * Too few candidate requests, too few stable requests to compare (unless the step gives the
  * candidate all traffic), a silent or a drained location wait. Rules named in `dryRun` are
  * reported and never decide.
@@ -135,6 +135,7 @@ export function judge(
         requests: sample.stable.requests - (baseline.stableRequests ?? 0),
         errors: sample.stable.errors5xx - (baseline.stableErrors5xx ?? 0),
         p99Ms: sample.stable.p99Ms,
+        p99Requests: sample.stable.p99Requests ?? sample.stable.requests,
       }
     : undefined;
   const evidence: GateEvidence = {
@@ -203,7 +204,12 @@ export function judge(
             }
           : { says: 'pass' },
       ]);
+      // A p99 over a handful of requests is their slowest one: compared only on enough of both.
+      const enough =
+        (sample.p99Requests ?? sample.requests) >= (compare.minLatencySamples ?? 200) &&
+        stable.p99Requests >= (compare.minLatencySamples ?? 200);
       const slower =
+        enough &&
         sample.p99Ms > stable.p99Ms * compare.maxP99Ratio &&
         sample.p99Ms - stable.p99Ms > compare.minP99DifferenceMs;
       results.push([

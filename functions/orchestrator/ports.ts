@@ -18,6 +18,8 @@ export interface HealthSample {
   readonly requests: number;
   readonly errors5xx: number;
   readonly p99Ms: number;
+  /** Requests behind `p99Ms` (its window). @default - `requests` */
+  readonly p99Requests?: number;
   /** False when the location has not reported within its promised interval. */
   readonly fresh: boolean;
   /** False when an alarm on the location is firing. */
@@ -30,6 +32,8 @@ export interface HealthSample {
     readonly requests: number;
     readonly errors5xx: number;
     readonly p99Ms: number;
+    /** Requests behind `p99Ms`. @default - `requests` */
+    readonly p99Requests?: number;
   };
 }
 

@@ -87,6 +87,7 @@ describe('shipped environments', () => {
         minStableRequests: 50,
         maxP99Ratio: 1.5,
         minP99DifferenceMs: 50,
+        minLatencySamples: 200,
       },
       dryRun: [],
     });

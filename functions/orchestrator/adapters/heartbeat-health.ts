@@ -30,6 +30,10 @@ export class HeartbeatHealthSource implements HealthSource {
       requests: hb?.totals?.[r]?.requests ?? 0,
       errors5xx: hb?.totals?.[r]?.errors5xx ?? 0,
       p99Ms: hb?.releases?.[r]?.p99Ms ?? 0,
+      // A heartbeat's p99 is over its last window, not over the step.
+      ...(typeof hb?.releases?.[r]?.requests === 'number'
+        ? { p99Requests: hb.releases[r].requests }
+        : {}),
     });
     const beside = stable ? { stable: of(stable) } : {};
     if (!hb)

@@ -12,6 +12,7 @@ const gates: GateLimits = {
     minStableRequests: 50,
     maxP99Ratio: 1.5,
     minP99DifferenceMs: 50,
+    minLatencySamples: 200,
   },
   dryRun: [],
 };
@@ -112,6 +113,14 @@ describe('a gate judging the candidate against its limits and against stable', (
     const v = judge(sample([...candidate], [...stable]), NONE, gates, at(0.5));
     expect(v.verdict).toBe(verdict);
     if (v.verdict === 'breach') expect(v.rule).toBe('compare-latency');
+  });
+
+  it('does not compare the p99 of a handful of requests: it is their slowest one', () => {
+    const few: HealthSample = {
+      ...sample([200, 0, 900], [200, 0, 10]),
+      p99Requests: 20,
+    };
+    expect(judge(few, NONE, gates, at(0.5))).toMatchObject({ verdict: 'pass' });
   });
 
   it('counts only what the step served: the baseline is subtracted for both releases', () => {
