@@ -73,8 +73,11 @@ export interface HeartbeatRecord {
   readonly instances: Readonly<Record<string, InstanceHeartbeat>>;
 }
 
-/** What one host reports serving. */
-export type HostSplit = Pick<InstanceHeartbeat, 'instanceId' | 'stable' | 'candidate' | 'weight'>;
+/** What one host reports serving, and when it reported it. */
+export type HostSplit = Pick<
+  InstanceHeartbeat,
+  'instanceId' | 'stable' | 'candidate' | 'weight' | 'atMs'
+>;
 
 /** A location's heartbeat as one report (see {@link locationHeartbeat}). */
 export interface LocationHeartbeat extends Heartbeat {
@@ -134,11 +137,12 @@ export function locationHeartbeat(record: unknown): LocationHeartbeat | undefine
     }
   }
   const { instanceId: _host, ...report } = freshest;
-  const hosts = reporting.map(({ instanceId, stable, candidate, weight }) => ({
+  const hosts = reporting.map(({ instanceId, stable, candidate, weight, atMs }) => ({
     instanceId,
     stable,
     ...(candidate ? { candidate } : {}),
     weight,
+    atMs,
   }));
   return { ...report, releases, totals, hosts };
 }

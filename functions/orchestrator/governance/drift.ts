@@ -1,13 +1,13 @@
 import { isStale } from '../../../core/records/heartbeats';
 import type { GovernanceJob, Observation } from './job';
-import { inWords, sameSplit, settled } from './words';
+import { inWords, reportsSince, sameSplit, settled } from './words';
 
 /**
  * **Drift** at locations that report heartbeats: a host serving something other than the
  * location's desired traffic. Judged only once a move has had time to settle (a location
- * still settling is neither found nor cleared), and for every host still reporting, not only
- * the freshest: one host stuck on an old split is drift. A silent location is the
- * stale-heartbeats job's to find.
+ * still settling is neither found nor cleared), and for every host still reporting whose last
+ * report came after the move, not only the freshest: one host stuck on an old split is drift.
+ * A silent location is the stale-heartbeats job's to find.
  */
 export const drift: GovernanceJob = {
   name: 'drift',
@@ -25,11 +25,15 @@ export const drift: GovernanceJob = {
         context.desired(id),
       ]);
       if (!hb || isStale(hb, context.nowMs) || !desired) continue;
-      if (!settled(desired, hb.intervalSeconds, context.nowMs)) {
+      // Judged are the hosts whose last report came after they could have applied the move:
+      // a host that skipped a heartbeat or two (not yet stale) is not judged on a report
+      // from before the move.
+      const judged = hb.hosts.filter((h) => reportsSince(h, desired, hb.intervalSeconds));
+      if (!settled(desired, hb.intervalSeconds, context.nowMs) || judged.length === 0) {
         unjudged.push(id);
         continue;
       }
-      const drifted = hb.hosts.filter((h) => !sameSplit(h, desired));
+      const drifted = judged.filter((h) => !sameSplit(h, desired));
       if (drifted.length > 0) {
         observed.push({
           job: 'drift',

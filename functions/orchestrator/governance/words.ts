@@ -30,3 +30,18 @@ export function settled(
   const at = Date.parse(desired.updatedAt);
   return Number.isNaN(at) || nowMs - at >= 2 * intervalSeconds * 1000;
 }
+
+/**
+ * Whether a host's report can show a move: written at least one pull interval after the
+ * desired traffic changed (the host pulls once per interval, from its data region's replica,
+ * and reports what it applied). A record without a time (a region's adopted first release)
+ * is settled for every report.
+ */
+export function reportsSince(
+  host: { readonly atMs: number },
+  desired: Pick<DesiredTraffic, 'updatedAt'>,
+  intervalSeconds: number
+): boolean {
+  const at = Date.parse(desired.updatedAt);
+  return Number.isNaN(at) || host.atMs - at >= intervalSeconds * 1000;
+}

@@ -52,6 +52,23 @@ describe('drift job', () => {
     });
   });
 
+  // A host that skipped a heartbeat or two is not stale yet; its last report predates the move.
+  it('does not judge a host on a report written before it could have applied the move', async () => {
+    await desire('behind', MOVE, 25_000);
+    await records.heartbeats.write(heartbeatEntry('behind', 'host-1', NOW - 28_000));
+    expect(await run('behind')).toEqual({ observed: [], unjudged: ['behind'] });
+  });
+
+  it('judges only the hosts that reported since the move: a fresh one that drifts, not a late one', async () => {
+    await desire('late-host', MOVE, 25_000);
+    await records.heartbeats.write(heartbeatEntry('late-host', 'host-late', NOW - 20_000));
+    await report('late-host', 'host-fresh');
+    const { observed } = await run('late-host');
+    expect(observed.map((o) => o.message)).toEqual([
+      `host-fresh serves ${R1} only; desired ${R1} with 25% to ${R2}`,
+    ]);
+  });
+
   it('names the one host of two that serves another split, both splits in words', async () => {
     await desire('two-hosts', MOVE, 60_000);
     await report('two-hosts', 'host-a', { candidate: R2, weight: 0.25 });

@@ -1,5 +1,10 @@
 import { FIRST_DEPLOY, type TrafficSplit } from '../../../../core/records/desired-traffic';
-import { inWords, sameSplit, settled } from '../../../../functions/orchestrator/governance/words';
+import {
+  inWords,
+  reportsSince,
+  sameSplit,
+  settled,
+} from '../../../../functions/orchestrator/governance/words';
 import { NOW, R1, R2, R3 } from './context';
 
 describe('inWords', () => {
@@ -95,5 +100,20 @@ describe('settled', () => {
       settled({ updatedAt: ago(59_000) }, 30, NOW),
       settled({ updatedAt: ago(60_000) }, 30, NOW),
     ]).toEqual([false, true]);
+  });
+});
+
+describe('reportsSince', () => {
+  const moved = { updatedAt: new Date(NOW).toISOString() };
+  it.each([
+    [NOW + 9_999, false],
+    [NOW + 10_000, true],
+    [NOW - 1, false],
+  ])('counts a report at %i as showing a move made at NOW (interval 10 s): %s', (atMs, shows) => {
+    expect(reportsSince({ atMs }, moved, 10)).toBe(shows);
+  });
+
+  it('counts every report as showing a first deploy', () => {
+    expect(reportsSince({ atMs: 0 }, { updatedAt: FIRST_DEPLOY }, 10)).toBe(true);
   });
 });
