@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { buildRelease } from '../lib/release/build';
 import { judgeCost, waveConvergence } from './analysis';
+import { artifactDownloads } from './artifacts';
 import { bundleSizes, initTimes } from './bundles';
 import { fleetStart, rolloutConvergence } from './fleet';
 import { type BenchOptions, type Row, render } from './lib';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     rows.push(...judgeCost(options));
     rows.push(...(await waveConvergence(store.endpoint, options)));
     rows.push(...synthScaling(release, options));
+    rows.push(await artifactDownloads(release, options));
   } finally {
     await store.stop();
   }

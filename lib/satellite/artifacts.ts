@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -9,8 +9,18 @@ import {
   MANIFEST_FILE,
   type Release,
   type ReleaseManifest,
+  RUNTIME_ARTIFACT,
 } from '../../core/manifest';
 import type { Records } from '../../core/records';
+import type { StagedArtifact } from '../../core/records/staged-releases';
+import { mapBounded, withBackoff } from './bounded';
+import {
+  BundleMismatchError,
+  BundleStore,
+  mkdirOwnerOnly,
+  type Unzip,
+  writeOwnerOnly,
+} from './bundle-store';
 
 /** Where a satellite gets the bundles of a staged release. */
 export interface ArtifactSource {
@@ -51,69 +61,142 @@ export interface S3ArtifactSourceOptions {
   readonly records: Records;
   readonly locationId: string;
   readonly s3: S3Client;
-  /** Where fetched releases are kept, one directory per release. */
+  /**
+   * Where fetched releases are kept, one directory per release, beside the bundles they are
+   * assembled from (`bundles/<sha256>/`).
+   */
   readonly cacheDir: string;
   /** Extracts a zip into a directory. @default - the system's `unzip` */
-  readonly unzip?: (zipFile: string, intoDir: string) => Promise<void>;
+  readonly unzip?: Unzip;
+  /** Bundles downloaded at the same time. @default 3 */
+  readonly downloadConcurrency?: number;
+  /** Attempts per bundle, the first included, before a fetch fails. @default 4 */
+  readonly downloadAttempts?: number;
+  /** Wait before a bundle's second attempt; it doubles for each later one. @default 250 */
+  readonly retryBaseDelayMs?: number;
 }
 
 const execFileAsync = promisify(execFile);
-const systemUnzip = async (zipFile: string, intoDir: string) => {
+const systemUnzip: Unzip = async (zipFile, intoDir) => {
   await execFileAsync('unzip', ['-o', '-q', zipFile, '-d', intoDir]);
 };
 
+/** One bundle a release needs: where it goes in the release directory, and its S3 object. */
+interface NeededBundle {
+  readonly name: string;
+  readonly file: string;
+  readonly sha256: string;
+  readonly artifact: StagedArtifact;
+}
+
+/** S3 refusals another attempt cannot change (missing object, denied access). */
+const isRefusal = (err: unknown): boolean => {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+};
+
+let assembling = 0;
+
 /**
  * Releases staged by `cdk deploy` at a Local Zone or Outpost location: the staged-release
- * record (`LOCATION#<id>`/`RELEASE#<release>`) carries the manifest and, per function, the
- * S3 object of its asset. Each bundle is checked against the manifest's sha256 before the
- * release is used, and a release is cached on disk once complete (written beside, then
- * renamed), so a restart does not fetch it again.
+ * record (`LOCATION#<id>`/`RELEASE#<release>`) carries the manifest and, per bundle (each
+ * function, and the runtime), its S3 object. A satellite downloads only the bundles that no
+ * release it already cached had: bundles are kept by hash in a {@link BundleStore}, and a
+ * release directory is assembled from hard links into it, so a release that changes one
+ * function downloads one bundle. Downloads run a few at a time and are retried with backoff;
+ * each is checked against the manifest's sha256 before it enters the store. A release is
+ * cached once complete (assembled beside, then renamed), so a restart fetches nothing. All
+ * of it is written owner-only: the bundles hold the platform's code.
  */
 export class S3ArtifactSource implements ArtifactSource {
-  constructor(private readonly options: S3ArtifactSourceOptions) {}
+  private readonly store: BundleStore;
+
+  constructor(private readonly options: S3ArtifactSourceOptions) {
+    this.store = new BundleStore(path.join(options.cacheDir, 'bundles'));
+  }
 
   async fetch(releaseId: string): Promise<Release> {
     const dir = path.join(this.options.cacheDir, releaseId);
     if (existsSync(path.join(dir, MANIFEST_FILE))) return loadRelease(dir);
-    const { records, locationId, s3 } = this.options;
+    const { records, locationId } = this.options;
     const record = await records.stagedReleases.get(locationId, releaseId);
     if (!record?.manifest || !record.artifacts) {
       throw new Error(`release ${releaseId} is not staged at ${locationId} with its artifacts`);
     }
+    const { artifacts } = record;
     const manifest = JSON.parse(record.manifest) as ReleaseManifest;
-    const staging = `${dir}.tmp-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    try {
-      for (const fn of manifest.functions) {
-        const artifact = record.artifacts[fn.name];
+    const runtime = artifacts[RUNTIME_ARTIFACT];
+    const bundles: NeededBundle[] = [
+      ...manifest.functions.map((fn) => {
+        const artifact = artifacts[fn.name];
         if (!artifact) throw new Error(`release ${releaseId} names no artifact for ${fn.name}`);
-        const object = await s3.send(
-          new GetObjectCommand({ Bucket: artifact.bucket, Key: artifact.key })
-        );
-        const zip = path.join(this.options.cacheDir, `${releaseId}-${fn.name}.zip`);
-        mkdirSync(this.options.cacheDir, { recursive: true });
-        writeFileSync(
-          zip,
-          await (
-            object.Body as { transformToByteArray(): Promise<Uint8Array> }
-          ).transformToByteArray()
-        );
-        const into = path.join(staging, path.dirname(fn.file));
-        mkdirSync(into, { recursive: true });
-        await (this.options.unzip ?? systemUnzip)(zip, into);
-        rmSync(zip, { force: true });
-        const actual = sha256Of(path.join(staging, fn.file));
-        if (actual !== fn.sha256) {
-          throw new Error(
-            `${fn.name} of ${releaseId} does not match its manifest (sha256 ${actual})`
-          );
-        }
+        return { name: fn.name, file: fn.file, sha256: fn.sha256, artifact };
+      }),
+      // Releases staged before the runtime was shipped beside the functions carry none.
+      ...(runtime ? [{ name: RUNTIME_ARTIFACT, ...manifest.runtime, artifact: runtime }] : []),
+    ];
+
+    const missing = new Map<string, NeededBundle>();
+    for (const b of bundles) {
+      if (!missing.has(b.sha256) && !this.store.has(b.sha256, path.basename(b.file))) {
+        missing.set(b.sha256, b);
       }
-      writeFileSync(path.join(staging, MANIFEST_FILE), JSON.stringify(manifest));
-      renameSync(staging, dir);
+    }
+    await mapBounded([...missing.values()], this.options.downloadConcurrency ?? 3, (b) =>
+      this.download(releaseId, b)
+    );
+
+    mkdirOwnerOnly(this.options.cacheDir);
+    const staging = `${dir}.tmp-${process.pid}-${++assembling}`;
+    try {
+      mkdirOwnerOnly(staging);
+      for (const b of bundles) {
+        this.store.linkInto(b.sha256, path.join(staging, path.dirname(b.file)));
+      }
+      writeOwnerOnly(path.join(staging, MANIFEST_FILE), JSON.stringify(manifest));
+      // Another fetch of the same release may have finished first; its copy is as good.
+      if (!existsSync(path.join(dir, MANIFEST_FILE))) renameSync(staging, dir);
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
     return loadRelease(dir);
+  }
+
+  private async download(releaseId: string, bundle: NeededBundle): Promise<void> {
+    const { s3 } = this.options;
+    const attempts = this.options.downloadAttempts ?? 4;
+    const { bucket, key } = bundle.artifact;
+    try {
+      await withBackoff(
+        async () => {
+          const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+          const zip = await (
+            object.Body as { transformToByteArray(): Promise<Uint8Array> }
+          ).transformToByteArray();
+          await this.store.add(
+            bundle.sha256,
+            path.basename(bundle.file),
+            zip,
+            this.options.unzip ?? systemUnzip
+          );
+        },
+        {
+          attempts,
+          baseDelayMs: this.options.retryBaseDelayMs ?? 250,
+          retryable: (err) => !isRefusal(err),
+        }
+      );
+    } catch (err) {
+      if (err instanceof BundleMismatchError) {
+        throw new Error(
+          `${bundle.name} of ${releaseId} does not match its manifest (sha256 ${err.actual}, after ${attempts} attempts)`,
+          { cause: err }
+        );
+      }
+      throw new Error(
+        `cannot fetch ${bundle.name} of ${releaseId} from s3://${bucket}/${key}: ${(err as Error).message}`,
+        { cause: err }
+      );
+    }
   }
 }
