@@ -78,6 +78,10 @@ export class Orchestrator {
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
       events.push(`yielded: ${err.message}`);
+    } finally {
+      // A pass ends only once its notifications were sent (or failed): nothing in flight
+      // outlives the Lambda invocation that published it.
+      await this.steps.flushEvents();
     }
     return { events, waitingOn };
   }

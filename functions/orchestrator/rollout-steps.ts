@@ -83,6 +83,8 @@ const sameWaits = (a: Rollout['waiting'], b: Readonly<Record<string, string>>): 
  */
 export class RolloutSteps {
   private readonly byId: ReadonlyMap<string, Location>;
+  /** Events published in this pass and not yet delivered. */
+  private readonly sending: Promise<void>[] = [];
   /** The functions of each release seen (releases are immutable). */
   private readonly functionsOf = new Map<string, Promise<string[]>>();
 
@@ -616,8 +618,10 @@ export class RolloutSteps {
   ): Promise<void> {
     const { events } = this.context;
     if (!events) return;
-    try {
-      await events.publish({
+    // Sent beside the pass, not in its way: a slow webhook must not hold the next decision.
+    // The pass waits for all of them once, at its end (see `flushEvents`).
+    const sending = events
+      .publish({
         kind,
         environment: this.context.environment.name,
         rolloutId: rollout.rolloutId,
@@ -626,10 +630,18 @@ export class RolloutSteps {
         detail,
         ...(locations && locations.length > 0 ? { locations } : {}),
         version: rollout.version,
-      });
-    } catch (err) {
-      this.context.onEventError?.(err);
-    }
+      })
+      .catch((err: unknown) => this.context.onEventError?.(err));
+    this.sending.push(sending);
+  }
+
+  /**
+   * Waits for every event this pass published (in parallel, so a pass's delay is its
+   * slowest notification, not their sum); failures were reported as they happened.
+   */
+  async flushEvents(): Promise<void> {
+    const sending = this.sending.splice(0);
+    await Promise.all(sending);
   }
 
   /** Saves a change with an entry in the rollout's history; fenced by version. */

@@ -246,4 +246,46 @@ describe('rollout events', () => {
     expect(reported).toHaveLength(5);
     expect(String(reported[0])).toContain('bus unavailable');
   });
+
+  it("sends a pass's events side by side, and ends the pass only once each was sent", async () => {
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const delivered: string[] = [];
+    const releases: (() => void)[] = [];
+    const o = new Orchestrator({
+      environment,
+      records: store,
+      driverFor: () => driver,
+      healthFor: () => health,
+      now: () => clock,
+      events: {
+        publish: (e) =>
+          new Promise<void>((resolve) => {
+            inFlight += 1;
+            mostInFlight = Math.max(mostInFlight, inFlight);
+            releases.push(() => {
+              inFlight -= 1;
+              delivered.push(e.kind);
+              resolve();
+            });
+          }),
+      },
+    });
+    await start();
+    // The start and the first step publish `started` and `step` in one pass; a webhook that
+    // answers slowly holds neither the other event nor the pass's decisions.
+    const pass = o.reconcile();
+    let ended = false;
+    void pass.then(() => {
+      ended = true;
+    });
+    // Sent one after the other, the second would never start while the first hangs.
+    for (let i = 0; i < 500 && releases.length < 2; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(mostInFlight).toBe(2);
+    expect(ended).toBe(false);
+    for (const release of releases.splice(0)) release();
+    await pass;
+    expect(delivered.sort()).toEqual(['started', 'step']);
+  });
 });
