@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import type { EnvironmentInput } from '../../core/environment/schema';
 import type { Release } from '../../core/manifest';
 import type { Rollout } from '../../core/records/rollouts';
@@ -9,26 +6,11 @@ import { parseEnvironment } from '../../lib/config/load';
 import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
 import { buildRelease } from '../../lib/release/build';
 import { commandsFor } from '../support/cli';
+import { releaseVariant } from '../support/release-variant';
 
-/** A copy of `release` under another id with its health bundle replaced (digest updated). */
-function withHealth(release: Release, releaseId: string, code: string): string {
-  const dir = path.join(path.dirname(release.dir), releaseId);
-  cpSync(release.dir, dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-  const file = 'functions/health/index.js';
-  manifest.functions = manifest.functions.map((f: { file: string }) =>
-    f.file === file
-      ? {
-          ...f,
-          sha256: createHash('sha256').update(code).digest('hex'),
-          bytes: Buffer.byteLength(code),
-        }
-      : f
-  );
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, releaseId }));
-  writeFileSync(path.join(dir, file), code);
-  return dir;
-}
+/** A copy of `release` under another id with its health bundle replaced. */
+const withHealth = (release: Release, releaseId: string, code: string) =>
+  releaseVariant(release, releaseId, { file: 'functions/health/index.js', code });
 
 const rehearsal = (gates: EnvironmentInput['rollout']['gates']) =>
   parseEnvironment(

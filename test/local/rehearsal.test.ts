@@ -1,41 +1,10 @@
-import { createHash } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import type { Release } from '../../core/manifest';
 import { dev } from '../../lib/config/environments/dev';
 import { parseEnvironment } from '../../lib/config/load';
 import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
 import { buildRelease } from '../../lib/release/build';
 import { commandsFor } from '../support/cli';
-
-/**
- * A copy of a release under another id, optionally with one bundle replaced (and its digest
- * in the manifest with it: runtimes refuse a bundle that does not match its manifest).
- */
-function variant(
-  release: Release,
-  releaseId: string,
-  replace?: { file: string; code: string }
-): string {
-  const dir = path.join(path.dirname(release.dir), releaseId);
-  cpSync(release.dir, dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-  const functions = (manifest.functions as { file: string }[]).map((f) =>
-    replace && f.file === replace.file
-      ? {
-          ...f,
-          sha256: createHash('sha256').update(replace.code).digest('hex'),
-          bytes: Buffer.byteLength(replace.code),
-        }
-      : f
-  );
-  writeFileSync(
-    path.join(dir, 'manifest.json'),
-    JSON.stringify({ ...manifest, releaseId, functions })
-  );
-  if (replace) writeFileSync(path.join(dir, replace.file), replace.code);
-  return releaseId;
-}
+import { releaseVariant } from '../support/release-variant';
 
 const environment = parseEnvironment(
   {
@@ -111,8 +80,8 @@ describe('a rollout rehearsed on the local fleet', () => {
   });
 
   it('completes a good release to 100% everywhere', async () => {
-    const good = variant(release, 'r-0000000000000900');
-    await cli().stage(path.join(path.dirname(release.dir), good));
+    const good = 'r-0000000000000900';
+    await cli().stage(releaseVariant(release, good));
     await cli().submit({ command: 'start', release: good });
     await until('the good release to be stable everywhere', async () =>
       (await serving()).locations.every((l) => l.stable === good && l.candidate === '-')
@@ -123,11 +92,12 @@ describe('a rollout rehearsed on the local fleet', () => {
 
   it('rolls every location back to stable when the canary gate breaks', async () => {
     const stable = (await serving()).locations[0]?.stable as string;
-    const bad = variant(release, 'r-0000000000000bad', {
+    const bad = 'r-0000000000000bad';
+    const badDir = releaseVariant(release, bad, {
       file: 'functions/health/index.js',
       code: 'exports.handler=async()=>({statusCode:500,body:"broken"});',
     });
-    await cli().stage(path.join(path.dirname(release.dir), bad));
+    await cli().stage(badDir);
     await cli().submit({ command: 'start', release: bad });
     await until('the rollout to end', async () => {
       const r = (await cli().rolloutStatus()).data as { status: string; release: string };
@@ -200,8 +170,8 @@ describe('event-driven reconcile on the local fleet', () => {
 
   it('completes a rollout without bake driven by commands and heartbeats alone', async () => {
     const cli = commandsFor(fleet);
-    const next = variant(release, 'r-0000000000000a01');
-    await cli.stage(path.join(path.dirname(release.dir), next));
+    const next = 'r-0000000000000a01';
+    await cli.stage(releaseVariant(release, next));
     await cli.submit({ command: 'start', release: next });
     await until('the release to be stable everywhere', async () =>
       (await servingAt(fleet)).locations.every((l) => l.stable === next && l.candidate === '-')

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import type { Release } from '../../core/manifest';
 import { tableNameOf } from '../../core/names';
 import { Records } from '../../core/records';
@@ -11,31 +8,7 @@ import { parseEnvironment } from '../../lib/config/load';
 import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
 import { buildRelease } from '../../lib/release/build';
 import { commandsFor } from '../support/cli';
-
-/**
- * A copy of a release under another id, optionally with one bundle replaced (and its digest
- * in the manifest with it: runtimes refuse a bundle that does not match its manifest).
- */
-function variant(release: Release, releaseId: string, replace?: { file: string; code: string }) {
-  const dir = path.join(path.dirname(release.dir), releaseId);
-  cpSync(release.dir, dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-  const functions = (manifest.functions as { file: string }[]).map((f) =>
-    replace && f.file === replace.file
-      ? {
-          ...f,
-          sha256: createHash('sha256').update(replace.code).digest('hex'),
-          bytes: Buffer.byteLength(replace.code),
-        }
-      : f
-  );
-  writeFileSync(
-    path.join(dir, 'manifest.json'),
-    JSON.stringify({ ...manifest, releaseId, functions })
-  );
-  if (replace) writeFileSync(path.join(dir, replace.file), replace.code);
-  return dir;
-}
+import { releaseVariant } from '../support/release-variant';
 
 const environment = parseEnvironment(
   {
@@ -123,7 +96,7 @@ describe('smoke checks before traffic, on the local fleet', () => {
 
   it('rolls out a release whose smoke checks pass to 100% everywhere', async () => {
     const good = 'r-0000000000005001';
-    await cli().stage(variant(release, good));
+    await cli().stage(releaseVariant(release, good));
     await cli().submit({ command: 'start', release: good });
     expect((await ended(good)).status).toBe('completed');
   });
@@ -132,7 +105,7 @@ describe('smoke checks before traffic, on the local fleet', () => {
     const bad = 'r-000000000000bad5';
     // It answers, but unhealthy: only the smoke check's expectJson can tell.
     await cli().stage(
-      variant(release, bad, {
+      releaseVariant(release, bad, {
         file: 'functions/health/index.js',
         code: 'exports.handler=async()=>({statusCode:200,headers:{"content-type":"application/json"},body:JSON.stringify({status:"degraded",table:{ok:false}})});',
       })
