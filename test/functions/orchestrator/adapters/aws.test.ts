@@ -340,6 +340,30 @@ describe('the CloudWatch health source', () => {
     });
   });
 
+  it("samples the stable release beside the candidate, from its own versions' metrics over the same window", async () => {
+    const t = T0 + 10 * MINUTE;
+    const asStable = (ps: DataPoint[]) =>
+      ps.map((p) => ({ ...p, dimensions: { ...p.dimensions, release: R1 } }));
+    points = [
+      ...requests(30, 'items', t),
+      ...requests(3, 'items', t, 500),
+      ...asStable(requests(50, 'items', t)),
+      ...asStable(requests(1, 'items', t, 500)),
+      // A crash of a stable version counts for stable, not for the candidate.
+      ...lambdaPoints('Errors', 'items', '7')(t, 2),
+    ];
+    const sample = await source(T0 + 20 * MINUTE).sample('use1', R2, R1);
+    expect(sample).toMatchObject({ requests: 33, errors5xx: 3 });
+    expect(sample.stable).toMatchObject({ requests: 53, errors5xx: 3 });
+    // One round of queries per release: the stable one names the stable versions.
+    const versions = metricCalls()
+      .flatMap((c) => c.MetricDataQueries ?? [])
+      .flatMap((q) => q.MetricStat?.Metric?.Dimensions ?? [])
+      .filter((d) => d.Name === 'ExecutedVersion')
+      .map((d) => d.Value);
+    expect(new Set(versions)).toEqual(new Set(['3', '7', '4', '8', '1']));
+  });
+
   it('is not fresh when a function served invocations in the last minutes but published no request metrics', async () => {
     const now = T0 + 30 * MINUTE;
     points = [

@@ -43,6 +43,8 @@ describe('EventBridgeEvents', () => {
     });
   });
 
+  // EventBridge API Reference, PutEvents: a 200 answer may still fail entries; FailedEntryCount
+  // says how many, and each failed entry has an ErrorCode and ErrorMessage instead of an EventId.
   it('throws naming the error code when PutEvents takes the request but fails the entry', async () => {
     eventBridge.on(PutEventsCommand).resolves({
       FailedEntryCount: 1,
