@@ -4,6 +4,13 @@
  * satellite runtime are all built from these declarations, so nothing else needs wiring.
  */
 
+/**
+ * A function's name: its folder under `functions/api/`, and part of its Lambda function name
+ * (`orbit-<env>-<name>`) and metric dimensions. The release build and `orbit new function`
+ * both hold names to it.
+ */
+export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import type { ResolvedDeclaration } from '../../core/declaration';
+import { FUNCTION_NAME, type ResolvedDeclaration } from '../../core/declaration';
 import { ORBIT_FUNCTION_ENV } from '../../core/location-env';
 import {
   MANIFEST_FILE,
@@ -51,7 +51,7 @@ function discoverFunctions(functionsDir: string): FunctionSource[] {
     .map((d) => d.name)
     .sort();
   return names.map((name) => {
-    if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) {
+    if (!FUNCTION_NAME.test(name)) {
       throw new Error(
         `functions/api/${name}: a function folder name must be 1-32 lower-case letters, digits or dashes`
       );
