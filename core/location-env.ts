@@ -48,6 +48,11 @@ export const ORBIT_FUNCTION_ENV = {
   cors: 'ORBIT_CORS',
   routeTable: 'ORBIT_ROUTE_TABLE',
   drainCacheSeconds: 'ORBIT_DRAIN_CACHE_SECONDS',
+  /**
+   * Set by the satellite runtime, in its own process, while it cannot reach the table: since
+   * when (ISO 8601). `/health` reports it; absent in Lambda and while connected.
+   */
+  linkDownSince: 'ORBIT_LINK_DOWN_SINCE',
 } as const;
 
 /** Reads the location context from the environment; throws naming the first missing variable. */

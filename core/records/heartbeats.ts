@@ -46,7 +46,23 @@ export interface Heartbeat {
   readonly startedAt: string;
   /** Why the last pull failed, if it did (the satellite keeps serving what it has). */
   readonly lastError?: string;
+  /**
+   * The process's last loss of its link to the table, for an hour after it ended: since
+   * when (ISO 8601), and when the link came back. Heartbeats written late, after the link
+   * came back, carry `since` alone: they were taken while it was down.
+   */
+  readonly disconnection?: Disconnection;
 }
+
+/** A time a satellite could not reach its table (see {@link Heartbeat.disconnection}). */
+export interface Disconnection {
+  readonly since: string;
+  /** Absent while the link is still down. */
+  readonly until?: string;
+}
+
+/** How long after its link came back a process still reports the disconnection. */
+export const DISCONNECTION_REPORTED_MS = 60 * 60 * 1000;
 
 /** How many missed intervals make a heartbeat stale. */
 export const STALE_AFTER_INTERVALS = 3;
@@ -127,13 +143,7 @@ export function locationHeartbeat(record: unknown): LocationHeartbeat | undefine
   for (const e of reporting) {
     for (const [release, w] of Object.entries(e.releases ?? {})) {
       const m = releases[release];
-      releases[release] = m
-        ? {
-            ...addCounts(m, w),
-            p50Ms: Math.max(m.p50Ms, w.p50Ms),
-            p99Ms: Math.max(m.p99Ms, w.p99Ms),
-          }
-        : { ...w };
+      releases[release] = m ? mergeWindowStats(m, w) : { ...w };
     }
   }
   const { instanceId: _host, ...report } = freshest;
@@ -174,6 +184,18 @@ export function sumTotals(
 }
 
 const NO_COUNTS: ReleaseCounts = { requests: 0, errors4xx: 0, errors5xx: 0 };
+
+/**
+ * Two windows' figures as one: counts added, latency percentiles the higher (conservative: a
+ * gate must not miss the slow host or the slow window; the merged p50 is an upper bound).
+ */
+export function mergeWindowStats(a: WindowStats, b: WindowStats): WindowStats {
+  return {
+    ...addCounts(a, b),
+    p50Ms: Math.max(a.p50Ms, b.p50Ms),
+    p99Ms: Math.max(a.p99Ms, b.p99Ms),
+  };
+}
 
 /** Two counts added up; `drained` only when either has drained answers (as runtimes write it). */
 function addCounts(a: ReleaseCounts, b: ReleaseCounts): ReleaseCounts {

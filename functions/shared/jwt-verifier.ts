@@ -1,5 +1,12 @@
 import type { APIGatewayEventRequestContextJWTAuthorizer } from 'aws-lambda';
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  errors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../../core/errors';
 
 /** What API Gateway's JWT authorizer hands a function, and what the runtime hands it too. */
@@ -21,6 +28,33 @@ export interface JwtVerifierOptions {
    * @default 30000
    */
   readonly jwksCooldownMs?: number;
+  /** How long fetched keys are used before they are fetched again. @default 600000 */
+  readonly jwksMaxAgeMs?: number;
+  /**
+   * How long after the issuer last answered the keys it gave keep verifying tokens, while it
+   * cannot be reached (a satellite cut off from the network); past it, tokens are 503
+   * `issuer-unavailable`. @default - as long as `jwksMaxAgeMs`
+   */
+  readonly offlineMaxMs?: number;
+  /**
+   * Where fetched keys are kept across restarts (a public key set is no secret), so that a
+   * runtime restarted while the issuer cannot be reached still verifies. @default - memory only
+   */
+  readonly keyCache?: JwksCache;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Keys as fetched, and when (epoch ms). */
+export interface FetchedKeys {
+  readonly jwks: JSONWebKeySet;
+  readonly fetchedAtMs: number;
+}
+
+/** Where a {@link JwtVerifier} keeps the keys it fetched. */
+export interface JwksCache {
+  load(): FetchedKeys | undefined;
+  save(keys: FetchedKeys): void;
 }
 
 /**
@@ -53,9 +87,18 @@ const invalid = (description: string) =>
  * reached is 503, because the token may well be fine.
  */
 export class JwtVerifier {
-  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  private jwksUri: string | undefined;
+  private fetched: (FetchedKeys & { readonly resolve: JWTVerifyGetKey }) | undefined;
+  private lastAttemptMs = Number.NEGATIVE_INFINITY;
+  private refreshing: Promise<void> | undefined;
+  private readonly now: () => number;
 
-  constructor(private readonly options: JwtVerifierOptions) {}
+  constructor(private readonly options: JwtVerifierOptions) {
+    this.now = options.now ?? Date.now;
+    this.jwksUri = options.jwksUri;
+    const cached = options.keyCache?.load();
+    if (cached) this.use(cached);
+  }
 
   /** Verifies `Authorization: Bearer <token>`; resolves to the authorizer context. */
   async verify(authorization: string | undefined): Promise<JwtAuthorizerContext> {
@@ -69,7 +112,7 @@ export class JwtVerifier {
     if (!token) throw invalid('the Authorization header is not a bearer token');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, await this.keys(), {
+      ({ payload } = await jwtVerify(token, (header, t) => this.key(header, t), {
         issuer: this.options.issuer,
         algorithms: ALGORITHMS,
         clockTolerance: this.options.clockToleranceSeconds ?? 5,
@@ -91,25 +134,78 @@ export class JwtVerifier {
     };
   }
 
-  private async keys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
-    if (this.jwks) return this.jwks;
-    let uri = this.options.jwksUri;
-    if (!uri) {
-      const discovery = `${this.options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-      try {
+  /**
+   * The key a token names. Keys are fetched at the first token and again once `jwksMaxAgeMs`
+   * old, or for a key id they lack (at most once per cooldown, so a flood of unknown ids cannot
+   * hammer the issuer). While the issuer cannot be reached, the keys it last gave keep
+   * verifying for `offlineMaxMs` after it last answered; then, or with no keys yet, 503.
+   */
+  private async key(...args: Parameters<JWTVerifyGetKey>) {
+    const maxAgeMs = this.options.jwksMaxAgeMs ?? 600_000;
+    const offlineMaxMs = Math.max(maxAgeMs, this.options.offlineMaxMs ?? maxAgeMs);
+    const age = () => (this.fetched ? this.now() - this.fetched.fetchedAtMs : Infinity);
+    if (age() >= maxAgeMs)
+      await this.refresh().catch((err) => this.unlessCached(err, offlineMaxMs));
+    if (age() > offlineMaxMs) throw unavailable(new Error('the cached keys are too old'));
+    const fetched = this.fetched as NonNullable<typeof this.fetched>;
+    try {
+      return await fetched.resolve(...args);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
+      // A rotated key: only the issuer can tell; unreachable, it might well be fine.
+      await this.refresh();
+      if (this.fetched === fetched) throw err;
+      return (this.fetched as NonNullable<typeof this.fetched>).resolve(...args);
+    }
+  }
+
+  /** Keeps serving from the cache while it is young enough; otherwise the issuer is missing. */
+  private unlessCached(err: unknown, offlineMaxMs: number): void {
+    if (!this.fetched || this.now() - this.fetched.fetchedAtMs > offlineMaxMs) throw err;
+  }
+
+  /** Fetches the keys again, once at a time and at most once per cooldown. */
+  private refresh(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    if (this.now() - this.lastAttemptMs < (this.options.jwksCooldownMs ?? 30_000)) {
+      return this.fetched
+        ? Promise.resolve()
+        : Promise.reject(unavailable(new Error('the last attempt to fetch the keys failed')));
+    }
+    this.lastAttemptMs = this.now();
+    this.refreshing = this.fetchKeys()
+      .then((keys) => {
+        this.use(keys);
+        this.options.keyCache?.save(keys);
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  private use(keys: FetchedKeys): void {
+    this.fetched = { ...keys, resolve: createLocalJWKSet(keys.jwks) };
+  }
+
+  private async fetchKeys(): Promise<FetchedKeys> {
+    try {
+      if (!this.jwksUri) {
+        const discovery = `${this.options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
         const res = await fetch(discovery, { signal: AbortSignal.timeout(5_000) });
         if (!res.ok) throw new Error(`${discovery} answered ${res.status}`);
-        uri = ((await res.json()) as { jwks_uri?: string }).jwks_uri;
+        const uri = ((await res.json()) as { jwks_uri?: string }).jwks_uri;
         if (!uri) throw new Error(`${discovery} names no jwks_uri`);
-      } catch (err) {
-        throw unavailable(err);
+        this.jwksUri = uri;
       }
+      const res = await fetch(this.jwksUri, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) throw new Error(`${this.jwksUri} answered ${res.status}`);
+      const jwks = (await res.json()) as JSONWebKeySet;
+      if (!Array.isArray(jwks?.keys)) throw new Error(`${this.jwksUri} holds no key set`);
+      return { jwks, fetchedAtMs: this.now() };
+    } catch (err) {
+      throw unavailable(err);
     }
-    this.jwks = createRemoteJWKSet(new URL(uri), {
-      cooldownDuration: this.options.jwksCooldownMs ?? 30_000,
-      cacheMaxAge: 600_000,
-    });
-    return this.jwks;
   }
 
   private translate(err: unknown): Error {

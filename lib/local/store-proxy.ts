@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 
-/** A loopback TCP proxy in front of the local store, which can cut the store off. */
+/** A loopback TCP proxy in front of the local store (or any local server), which can cut it off. */
 export interface StoreProxy {
   /** The endpoint to give clients instead of the store's. */
   readonly endpoint: string;
@@ -9,6 +9,12 @@ export interface StoreProxy {
    * refused until then, as when the store stops and comes back. Resolves when it is back.
    */
   outage(ms: number): Promise<void>;
+  /** Cuts every client off until {@link up}: open connections are reset, new ones refused. */
+  down(): void;
+  /** Lets clients through again. */
+  up(): void;
+  /** Whether clients get through now. */
+  readonly isUp: boolean;
   stop(): Promise<void>;
 }
 
@@ -20,8 +26,10 @@ export interface StoreProxy {
 export async function startStoreProxy(targetPort: number): Promise<StoreProxy> {
   const open = new Set<net.Socket>();
   let downUntil = 0;
+  let cut = false;
+  const isDown = () => cut || Date.now() < downUntil;
   const server = net.createServer((client) => {
-    if (Date.now() < downUntil) {
+    if (isDown()) {
       client.destroy();
       return;
     }
@@ -47,6 +55,16 @@ export async function startStoreProxy(targetPort: number): Promise<StoreProxy> {
       downUntil = Date.now() + ms;
       for (const socket of open) socket.destroy();
       await new Promise((resolve) => setTimeout(resolve, ms));
+    },
+    down(): void {
+      cut = true;
+      for (const socket of open) socket.destroy();
+    },
+    up(): void {
+      cut = false;
+    },
+    get isUp() {
+      return !isDown();
     },
     async stop(): Promise<void> {
       for (const socket of open) socket.destroy();

@@ -35,6 +35,16 @@ export interface RuntimeConfig {
    * `x-orbit-affinity` header (browsers). @default - the header only
    */
   readonly affinityCookie?: string;
+  /**
+   * Where the runtime keeps what must outlive its process: heartbeats not yet delivered and
+   * the issuer's signing keys (owner-only files). @default '/var/lib/orbit/state'
+   */
+  readonly stateDir: string;
+  /**
+   * How long, in minutes since the issuer last answered, `jwt` routes keep verifying tokens
+   * with the cached signing keys; past it they answer 503 `issuer-unavailable`. @default 1440
+   */
+  readonly offlineMaxMinutes: number;
 }
 
 /**
@@ -67,7 +77,12 @@ export const RUNTIME_ENV = {
   announceHeartbeats: 'ORBIT_ANNOUNCE_HEARTBEATS',
   instanceId: 'ORBIT_INSTANCE_ID',
   affinityCookie: 'ORBIT_AFFINITY_COOKIE',
+  stateDir: 'ORBIT_STATE_DIR',
+  offlineMaxMinutes: 'ORBIT_OFFLINE_MAX_MINUTES',
 } as const;
+
+/** How long `jwt` routes keep verifying with cached keys when none is configured: a day. */
+export const DEFAULT_OFFLINE_MAX_MINUTES = 24 * 60;
 
 /** What RFC 6265 allows as a cookie name: an HTTP token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -105,6 +120,14 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
       `${RUNTIME_ENV.affinityCookie}=${affinityCookie} is not a cookie name: letters, digits and !#$%&'*+-.^_\`|~ only, or unset for the x-orbit-affinity header alone`
     );
   }
+  const offlineMaxMinutes = Number(
+    env[RUNTIME_ENV.offlineMaxMinutes] ?? DEFAULT_OFFLINE_MAX_MINUTES
+  );
+  if (!(Number.isFinite(offlineMaxMinutes) && offlineMaxMinutes > 0)) {
+    throw new Error(
+      `${RUNTIME_ENV.offlineMaxMinutes}=${env[RUNTIME_ENV.offlineMaxMinutes]} is not a positive number of minutes: how long jwt routes verify tokens with cached keys while the issuer cannot be reached (default ${DEFAULT_OFFLINE_MAX_MINUTES})`
+    );
+  }
   const cors = env.ORBIT_CORS ? (JSON.parse(env.ORBIT_CORS) as CorsSettings) : undefined;
   return {
     location,
@@ -119,5 +142,7 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     announceHeartbeats: env[RUNTIME_ENV.announceHeartbeats] === 'true',
     instanceId: env[RUNTIME_ENV.instanceId] || undefined,
     affinityCookie,
+    stateDir: env[RUNTIME_ENV.stateDir] || '/var/lib/orbit/state',
+    offlineMaxMinutes,
   };
 }

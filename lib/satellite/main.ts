@@ -13,6 +13,7 @@
  */
 import { JwtVerifier } from '../../functions/shared/jwt-verifier';
 import { runtimeConfigFromEnv } from './config';
+import { fileJwksCache } from './jwks-cache';
 import { type GuardedOutput, guardLogOutput } from './log-output';
 import { type RunningRuntime, startRuntime } from './runtime';
 import { shutdownGraceSecondsFromEnv } from './shutdown';
@@ -79,6 +80,8 @@ async function main(): Promise<void> {
         issuer: config.auth.issuer,
         audience: config.auth.audience,
         jwksUri: config.auth.jwksUri,
+        offlineMaxMs: config.offlineMaxMinutes * 60_000,
+        keyCache: fileJwksCache(config.stateDir, config.auth.issuer),
       })
     : undefined;
   runtime = await startRuntime(config, {

@@ -2,9 +2,15 @@ import { hostname } from 'node:os';
 import type { Release } from '../../core/manifest';
 import type { Records } from '../../core/records';
 import type { DesiredTraffic } from '../../core/records/desired-traffic';
-import type { Heartbeat, InstanceHeartbeat } from '../../core/records/heartbeats';
+import {
+  DISCONNECTION_REPORTED_MS,
+  type Disconnection,
+  type Heartbeat,
+  type InstanceHeartbeat,
+} from '../../core/records/heartbeats';
 import type { ArtifactSource } from './artifacts';
 import type { LoadedRelease } from './function-host';
+import { HeartbeatBuffer } from './heartbeat-buffer';
 import { StagedReleases } from './staged-releases';
 import type { ReleaseStats } from './stats';
 import type { TrafficState } from './traffic';
@@ -37,6 +43,19 @@ export interface PullAgentOptions {
   readonly stagedCapacity?: number;
   /** How long loading a staged release for a request may take, in ms. @default 15000 */
   readonly stagedLoadTimeoutMs?: number;
+  /**
+   * Where heartbeats wait while the table cannot be reached. @default - in memory, bounded
+   */
+  readonly heartbeatBuffer?: HeartbeatBuffer;
+  /** Told when the link to the table goes down or comes back. @default - nothing */
+  readonly onLinkChange?: (link: LinkStatus) => void;
+}
+
+/** Whether a satellite reaches its table, and since when (ISO 8601). */
+export interface LinkStatus {
+  readonly connected: boolean;
+  /** When it last changed (the runtime's start while it never did). */
+  readonly since: string;
 }
 
 /**
@@ -44,6 +63,11 @@ export interface PullAgentOptions {
  * traffic from the table, fetches and loads any release it does not hold yet, switches the
  * traffic state in one assignment (requests in flight keep the functions they started with),
  * and writes a heartbeat with what it serves and how that went.
+ *
+ * When the table cannot be read, the link is down: the satellite keeps serving the split and
+ * releases it holds, keeps each heartbeat it cannot write in its buffer (bounded, see
+ * {@link HeartbeatBuffer}), and on the first pull that reaches the table again writes them in
+ * order before the current one, so every request served meanwhile is in the totals.
  */
 export class PullAgent {
   private readonly intervalMs: number;
@@ -63,6 +87,10 @@ export class PullAgent {
   private preloading: Promise<void> | undefined;
   private readonly startedAt = new Date().toISOString();
   private readonly instanceId: string;
+  private readonly buffer: HeartbeatBuffer;
+  private linkStatus: LinkStatus;
+  /** The last disconnection, reported in heartbeats for a while after it ended. */
+  private disconnection: { sinceMs: number; untilMs?: number } | undefined;
   /** Releases staged here that serve no traffic, loaded when a request names one. */
   readonly staged: StagedReleases;
 
@@ -70,6 +98,8 @@ export class PullAgent {
     this.intervalMs = options.intervalMs ?? 10_000;
     this.instanceId = options.instanceId ?? hostname();
     this.now = options.now ?? Date.now;
+    this.buffer = options.heartbeatBuffer ?? new HeartbeatBuffer();
+    this.linkStatus = { connected: true, since: new Date(this.now()).toISOString() };
     this.staged = new StagedReleases({
       locationId: options.locationId,
       isStaged: (releaseId) => this.isStaged(releaseId),
@@ -91,12 +121,24 @@ export class PullAgent {
     return this.state;
   }
 
+  /** Whether the table answered the last pull, and since when that holds. */
+  link(): LinkStatus {
+    return this.linkStatus;
+  }
+
   /** One pull: desired state in, releases loaded, state switched, heartbeat out. */
   async tick(): Promise<void> {
     let lastError: string | undefined;
     this.switched = false;
     try {
-      const desired = await this.desired();
+      let desired: DesiredTraffic | undefined;
+      try {
+        desired = await this.desired();
+      } catch (err) {
+        this.linkChanged(false);
+        throw err;
+      }
+      this.linkChanged(true);
       if (desired) {
         const next = await this.stateFor(desired);
         this.switched = !sameSplit(this.state, next);
@@ -234,10 +276,51 @@ export class PullAgent {
     return loaded;
   }
 
+  private linkChanged(connected: boolean): void {
+    if (this.linkStatus.connected === connected) return;
+    const nowMs = this.now();
+    this.linkStatus = { connected, since: new Date(nowMs).toISOString() };
+    if (!connected) this.disconnection = { sinceMs: nowMs };
+    else if (this.disconnection) this.disconnection.untilMs = nowMs;
+    this.options.onLinkChange?.(this.linkStatus);
+  }
+
+  /** The disconnection a heartbeat taken now reports, if any. */
+  private disconnectionNow(atMs: number): Disconnection | undefined {
+    const d = this.disconnection;
+    if (!d) return undefined;
+    if (d.untilMs === undefined) return { since: new Date(d.sinceMs).toISOString() };
+    if (atMs - d.untilMs > DISCONNECTION_REPORTED_MS) return undefined;
+    return { since: new Date(d.sinceMs).toISOString(), until: new Date(d.untilMs).toISOString() };
+  }
+
+  /**
+   * Writes this pull's heartbeat, after the ones waiting in the buffer; while the link is
+   * down, or when a write fails, it joins them instead. The window it carries is taken
+   * either way: its requests are in the buffer, not lost.
+   */
   private async heartbeat(lastError: string | undefined): Promise<void> {
-    const { records, locationId, stats } = this.options;
+    const heartbeat = this.takeHeartbeat(lastError);
+    if (!this.linkStatus.connected) {
+      this.buffer.add(heartbeat);
+      return;
+    }
+    const write = (hb: InstanceHeartbeat) => this.options.records.heartbeats.write(hb);
+    try {
+      await this.buffer.flush(write);
+      await write(heartbeat);
+    } catch (err) {
+      this.buffer.add(heartbeat);
+      throw err;
+    }
+    this.options.onHeartbeat?.(heartbeat);
+  }
+
+  private takeHeartbeat(lastError: string | undefined): InstanceHeartbeat {
+    const { locationId, stats } = this.options;
     const state = this.current();
     const atMs = this.now();
+    const disconnection = this.disconnectionNow(atMs);
     const heartbeat: InstanceHeartbeat = {
       instanceId: this.instanceId,
       locationId,
@@ -251,9 +334,9 @@ export class PullAgent {
       totals: stats.totals(),
       startedAt: this.startedAt,
       ...(lastError ? { lastError } : {}),
+      ...(disconnection ? { disconnection } : {}),
     };
-    await records.heartbeats.write(heartbeat);
-    this.options.onHeartbeat?.(heartbeat);
+    return heartbeat;
   }
 }
 

@@ -1,17 +1,22 @@
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { locationEnv } from '../../core/location-env';
+import { locationEnv, ORBIT_FUNCTION_ENV } from '../../core/location-env';
 import { Records } from '../../core/records';
 import { createTableClient } from '../../core/records/table';
 import { LocalArtifactSource, S3ArtifactSource } from './artifacts';
 import type { RuntimeConfig } from './config';
 import { loadRelease, prepareConcurrentInvocations, unloadRelease } from './function-host';
+import { HeartbeatBuffer } from './heartbeat-buffer';
 import { PullAgent } from './pull-agent';
 import { type Authenticate, createRuntimeServer } from './server';
 import { DEFAULT_SHUTDOWN_GRACE_SECONDS } from './shutdown';
 import { ReleaseStats } from './stats';
+
+/** The file in the state directory where undelivered heartbeats wait. */
+export const HEARTBEATS_FILE = 'heartbeats.json';
 
 /** A running satellite runtime. */
 export interface RunningRuntime {
@@ -76,6 +81,18 @@ export async function startRuntime(
     instanceId: config.instanceId,
     stats,
     intervalMs: config.pullIntervalSeconds * 1000,
+    heartbeatBuffer: new HeartbeatBuffer({ file: path.join(config.stateDir, HEARTBEATS_FILE) }),
+    // Functions read it per request (`/health` reports it); the process's own variable, as
+    // nothing outside this process needs to know.
+    onLinkChange: (link) => {
+      if (link.connected) delete process.env[ORBIT_FUNCTION_ENV.linkDownSince];
+      else process.env[ORBIT_FUNCTION_ENV.linkDownSince] = link.since;
+      console.error(
+        link.connected
+          ? `orbit runtime: the table answers again (${link.since}); delivering the heartbeats kept meanwhile`
+          : `orbit runtime: the table cannot be reached (${link.since}); serving what is loaded, keeping heartbeats`
+      );
+    },
     onError: (err) => onError('pull failed; serving what is loaded', err),
     onHeartbeat: config.announceHeartbeats
       ? (hb) =>

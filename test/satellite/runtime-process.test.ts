@@ -126,6 +126,7 @@ describe('a runtime process', () => {
         ORBIT_RUNTIME_HOST: '127.0.0.1',
         ORBIT_ARTIFACTS: outDir,
         ORBIT_PULL_INTERVAL_SECONDS: '0.2',
+        ORBIT_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'orbit-state-')),
         // A line on stdout after every heartbeat: writes keep coming once the reader is gone.
         ORBIT_ANNOUNCE_HEARTBEATS: 'true',
         POWERTOOLS_LOG_LEVEL: 'WARN',

@@ -70,6 +70,7 @@ describe('the satellite runtime', () => {
         ORBIT_AUTH_ISSUER: issuer.issuer,
         ORBIT_AUTH_AUDIENCE: 'orbit-test',
         ORBIT_PULL_INTERVAL_SECONDS: String(pullSeconds),
+        ORBIT_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'orbit-state-')),
         ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

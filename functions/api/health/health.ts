@@ -5,8 +5,16 @@ import type { Drain } from '../../shared/drain-state';
 
 /** The health report a location gives about itself. */
 export interface HealthReport {
-  /** `drained` wins over `unhealthy`: a drained location is out of service on purpose. */
-  readonly status: 'ok' | 'unhealthy' | 'drained';
+  /**
+   * `drained` wins over the rest: a drained location is out of service on purpose. A satellite
+   * cut off from its table is `disconnected`, not `unhealthy`: it serves what it holds (see
+   * the README's "Disconnected operation"), so load balancers must keep it in service.
+   */
+  readonly status: 'ok' | 'unhealthy' | 'drained' | 'disconnected';
+  /** Whether the location reaches its table (a satellite: whether its pulls do). */
+  readonly connected: boolean;
+  /** Since when a satellite cannot reach its table (ISO 8601), while it cannot. */
+  readonly disconnectedSince?: string;
   readonly location: string;
   readonly kind: string;
   readonly region: string;
@@ -116,7 +124,8 @@ export async function checkHealth(
   context: LocationContext,
   probe: () => Promise<TableCheck>,
   drain: Drain,
-  functionDrains: () => Promise<FunctionDrains> = async () => ({ functions: [] })
+  functionDrains: () => Promise<FunctionDrains> = async () => ({ functions: [] }),
+  linkDownSince: string | undefined = undefined
 ): Promise<HealthReport> {
   const [table, fns] = await Promise.all([probe(), functionDrains()]);
   const functions =
@@ -124,7 +133,15 @@ export async function checkHealth(
       ? { functions: fns.functions }
       : { functions: [], functionsError: fns.error };
   return {
-    status: drain.drained ? 'drained' : table.ok ? 'ok' : 'unhealthy',
+    status: drain.drained
+      ? 'drained'
+      : linkDownSince
+        ? 'disconnected'
+        : table.ok
+          ? 'ok'
+          : 'unhealthy',
+    connected: !linkDownSince && table.ok,
+    ...(linkDownSince ? { disconnectedSince: linkDownSince } : {}),
     location: context.locationId,
     kind: context.locationKind,
     region: context.region,

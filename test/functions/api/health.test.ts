@@ -47,6 +47,7 @@ describe('GET /health', () => {
     );
     expect(report).toEqual({
       status: 'ok',
+      connected: true,
       location: 'use1',
       kind: 'region',
       region: 'us-east-1',
@@ -131,6 +132,33 @@ describe('GET /health', () => {
       latencyMs: expect.any(Number),
       error: expect.stringContaining('ResourceNotFoundException'),
     });
+  });
+
+  it('reports a satellite cut off from its table as disconnected since then, still serving', async () => {
+    const since = '2026-12-02T01:00:00.000Z';
+    const report = await checkHealth(
+      context('orbit-missing'),
+      () => probeTable(context('orbit-missing'), client()),
+      NOT_DRAINED,
+      undefined,
+      since
+    );
+    expect(report).toMatchObject({
+      status: 'disconnected',
+      connected: false,
+      disconnectedSince: since,
+    });
+  });
+
+  it('reports drained over disconnected: a drain is on purpose', async () => {
+    const report = await checkHealth(
+      context(table.tableName),
+      () => probeTable(context(table.tableName), client()),
+      { drained: true, scope: 'location', reason: 'maintenance', retryAfterSeconds: 30 },
+      undefined,
+      '2026-12-02T01:00:00.000Z'
+    );
+    expect(report.status).toBe('drained');
   });
 
   it('probes the table once per second however often it is asked', async () => {

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ForbiddenError, HttpError, UnauthorizedError } from '../../../core/errors';
-import { JwtVerifier } from '../../../functions/shared/jwt-verifier';
+import { type FetchedKeys, JwtVerifier } from '../../../functions/shared/jwt-verifier';
+import { type StoreProxy, startStoreProxy } from '../../../lib/local/store-proxy';
 
 describe('JwtVerifier', () => {
   let server: Server;
@@ -134,5 +135,115 @@ describe('JwtVerifier', () => {
     expect(err).toBeInstanceOf(HttpError);
     expect((err as HttpError).statusCode).toBe(503);
     expect((err as HttpError).problem).toBe('issuer-unavailable');
+  });
+
+  describe('while the issuer cannot be reached', () => {
+    const MINUTE = 60_000;
+    let proxy: StoreProxy;
+    beforeAll(async () => {
+      proxy = await startStoreProxy(Number(new URL(issuer).port));
+    });
+    afterAll(() => proxy.stop());
+    afterEach(() => proxy.up());
+
+    /** A verifier that reaches the issuer through the proxy, on a clock the test moves. */
+    const cutOff = (offlineMaxMs: number, keyCache?: { saved?: FetchedKeys }) => {
+      const link = {
+        nowMs: Date.now(),
+        set up(up: boolean) {
+          if (up) proxy.up();
+          else proxy.down();
+        },
+      };
+      const v = new JwtVerifier({
+        issuer,
+        jwksUri: `${proxy.endpoint}/jwks`,
+        audience: ['orbit'],
+        jwksCooldownMs: 0,
+        offlineMaxMs,
+        now: () => link.nowMs,
+        ...(keyCache
+          ? {
+              keyCache: {
+                load: () => keyCache.saved,
+                save: (keys: FetchedKeys) => {
+                  keyCache.saved = keys;
+                },
+              },
+            }
+          : {}),
+      });
+      return { v, link };
+    };
+    // The token's own expiry must not be what fails: it outlives every clock move below.
+    const longLived = () => sign({}, { exp: '3d' });
+    const problemOf = (err: unknown) => (err as HttpError).problem;
+
+    it('keeps verifying with the cached keys for the offline window, then answers 503 issuer-unavailable', async () => {
+      const { v, link } = cutOff(24 * 60 * MINUTE);
+      const token = await longLived();
+      await v.verify(`Bearer ${token}`);
+      link.up = false;
+      link.nowMs += 23 * 60 * MINUTE; // past the 10-minute refresh, inside the day
+      await expect(v.verify(`Bearer ${token}`)).resolves.toMatchObject({
+        claims: { sub: 'alice' },
+      });
+      link.nowMs += 2 * 60 * MINUTE; // 25 h after the issuer last answered
+      const err = await v.verify(`Bearer ${token}`).catch((e: unknown) => e);
+      expect((err as HttpError).statusCode).toBe(503);
+      expect(problemOf(err)).toBe('issuer-unavailable');
+    });
+
+    it('verifies again, with fresh keys, once the issuer answers', async () => {
+      const { v, link } = cutOff(30 * MINUTE);
+      const token = await longLived();
+      await v.verify(`Bearer ${token}`);
+      link.up = false;
+      link.nowMs += 31 * MINUTE;
+      await expect(v.verify(`Bearer ${token}`)).rejects.toMatchObject({ statusCode: 503 });
+      link.up = true;
+      await expect(v.verify(`Bearer ${token}`)).resolves.toMatchObject({
+        claims: { sub: 'alice' },
+      });
+    });
+
+    it('still refuses bad tokens with 401 while it runs on cached keys', async () => {
+      const { v, link } = cutOff(24 * 60 * MINUTE);
+      await v.verify(`Bearer ${await longLived()}`);
+      link.up = false;
+      link.nowMs += 60 * MINUTE;
+      const err = await v
+        .verify(`Bearer ${(await longLived()).slice(0, -4)}AAAA`)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnauthorizedError);
+    });
+
+    it('answers 503, not 401, for a key id it lacks: only the issuer can tell a rotated key', async () => {
+      const { v, link } = cutOff(24 * 60 * MINUTE);
+      await v.verify(`Bearer ${await longLived()}`);
+      await addKey('k-offline');
+      link.up = false;
+      const err = await v
+        .verify(`Bearer ${await sign({}, { kid: 'k-offline', exp: '3d' })}`)
+        .catch((e: unknown) => e);
+      expect((err as HttpError).statusCode).toBe(503);
+    });
+
+    it('a verifier started while the issuer is down verifies with the keys a cache kept, for what is left of the window', async () => {
+      const cache: { saved?: FetchedKeys } = {};
+      const first = cutOff(60 * MINUTE, cache);
+      const token = await longLived();
+      await first.v.verify(`Bearer ${token}`);
+      expect(cache.saved?.jwks.keys.length).toBeGreaterThan(0);
+      // The restarted process: a new verifier, the issuer unreachable, 50 minutes later.
+      const second = cutOff(60 * MINUTE, cache);
+      second.link.up = false;
+      second.link.nowMs = first.link.nowMs + 50 * MINUTE;
+      await expect(second.v.verify(`Bearer ${token}`)).resolves.toMatchObject({
+        claims: { sub: 'alice' },
+      });
+      second.link.nowMs += 11 * MINUTE;
+      await expect(second.v.verify(`Bearer ${token}`)).rejects.toMatchObject({ statusCode: 503 });
+    });
   });
 });
