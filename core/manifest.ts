@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ResolvedDeclaration } from './declaration';
@@ -87,4 +88,51 @@ export function publicRoutesNotAllowed(
     .filter((r) => r.auth === 'none')
     .map((r) => `${r.method} ${r.path}`)
     .filter((key) => !allowed.includes(key));
+}
+
+/**
+ * How a release's signature is made: ECDSA on NIST P-256 with SHA-256, the signature
+ * DER-encoded (what AWS KMS returns for an `ECC_NIST_P256` key and `ECDSA_SHA_256`, and what
+ * `node:crypto` makes and checks by default).
+ */
+export const RELEASE_SIGNING = {
+  keySpec: 'ECC_NIST_P256',
+  algorithm: 'ECDSA_SHA_256',
+  /** `node:crypto`'s name for the digest. */
+  digest: 'sha256',
+} as const;
+
+/**
+ * The bytes a release's signature covers: a canonical JSON of the environment, the release
+ * id and every bundle's name and sha256 (functions sorted by name, then the runtime). The
+ * environment and the id are in it so that a manifest signed for one environment, or for an
+ * older release, verifies nowhere else; the hashes bind every byte a satellite loads. Field
+ * order is fixed here, so the same manifest gives the same bytes on every machine.
+ */
+export function signedReleasePayload(
+  environment: string,
+  manifest: Pick<ReleaseManifest, 'releaseId' | 'functions' | 'runtime'>
+): Buffer {
+  if (!environment) throw new Error('signedReleasePayload: environment is empty; name one');
+  const functions = [...manifest.functions]
+    .map((f) => [f.name, f.sha256] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Buffer.from(
+    JSON.stringify({
+      format: 'orbit-release-signature/1',
+      environment,
+      releaseId: manifest.releaseId,
+      runtime: manifest.runtime.sha256,
+      functions,
+    }),
+    'utf8'
+  );
+}
+
+/** The SHA-256 digest of {@link signedReleasePayload}, hex: what a deploy asks KMS to sign. */
+export function signedReleaseDigest(
+  environment: string,
+  manifest: Pick<ReleaseManifest, 'releaseId' | 'functions' | 'runtime'>
+): string {
+  return createHash('sha256').update(signedReleasePayload(environment, manifest)).digest('hex');
 }

@@ -3,6 +3,7 @@ import { keys } from './keys';
 import {
   batchGetItems,
   getItem,
+  isConditionFailed,
   queryAll,
   type ReadOptions,
   type RecordTable,
@@ -36,6 +37,28 @@ export interface StagedRelease {
   readonly manifest?: string;
   /** When the local fleet staged it (ISO 8601); CloudFormation keeps a deploy's own time. */
   readonly stagedAt?: string;
+  /**
+   * The environment's signature over the release (base64 of the DER ECDSA P-256 signature of
+   * `signedReleasePayload`): a satellite loads the release only if it verifies.
+   */
+  readonly signature?: string;
+  /** The last time a satellite host refused the release (written by the satellite). */
+  readonly refusal?: ReleaseRefusal;
+}
+
+/** Why a satellite host refused to load a staged release, and when. */
+export interface ReleaseRefusal {
+  readonly reason: string;
+  /** ISO 8601. */
+  readonly at: string;
+  /** The host that refused it. */
+  readonly instanceId: string;
+}
+
+/** A refusal of one release at one location, as governance reads it. */
+export interface RefusedRelease extends ReleaseRefusal {
+  readonly locationId: string;
+  readonly releaseId: string;
 }
 
 /**
@@ -43,7 +66,7 @@ export interface StagedRelease {
  * The CDK records custom resource and the local fleet both send exactly this.
  */
 export function stagedReleaseUpdate(tableName: string, staged: StagedRelease) {
-  const { locationId, releaseId, functions, artifacts, manifest, stagedAt } = staged;
+  const { locationId, releaseId, functions, artifacts, manifest, stagedAt, signature } = staged;
   return setAttributes(tableName, keys.stagedRelease(locationId, releaseId), {
     type: 'staged-release',
     locationId,
@@ -52,6 +75,7 @@ export function stagedReleaseUpdate(tableName: string, staged: StagedRelease) {
     ...(artifacts ? { artifacts } : {}),
     ...(manifest ? { manifest } : {}),
     ...(stagedAt ? { stagedAt } : {}),
+    ...(signature ? { signature } : {}),
   });
 }
 
@@ -87,6 +111,66 @@ export class StagedReleaseRecords {
     await this.table.client.send(
       new UpdateCommand(stagedReleaseUpdate(this.table.tableName, staged))
     );
+  }
+
+  /**
+   * Records that a satellite host refused the release (a signature that does not verify, a
+   * bundle that does not match): governance reports it. Only the attribute the satellite
+   * owns is written, and only on a record a deploy wrote.
+   */
+  async refuse(locationId: string, releaseId: string, refusal: ReleaseRefusal): Promise<void> {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: keys.stagedRelease(locationId, releaseId),
+          UpdateExpression: 'SET refusal = :refusal',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':refusal': refusal },
+        })
+      );
+    } catch (err) {
+      // Not staged here (any more): there is no record to report on.
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+
+  /** Clears a refusal once a host did load the release (it was fixed, or re-signed). */
+  async clearRefusal(locationId: string, releaseId: string): Promise<void> {
+    try {
+      await this.table.client.send(
+        new UpdateCommand({
+          TableName: this.table.tableName,
+          Key: keys.stagedRelease(locationId, releaseId),
+          UpdateExpression: 'REMOVE refusal',
+          ConditionExpression: 'attribute_exists(refusal)',
+        })
+      );
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+
+  /** The releases refused at these locations, by location then release. */
+  async refused(locationIds: readonly string[]): Promise<RefusedRelease[]> {
+    const refused: RefusedRelease[] = [];
+    for (const id of locationIds) {
+      const items = await queryAll(this.table, {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :staged)',
+        FilterExpression: 'attribute_exists(refusal)',
+        ExpressionAttributeValues: {
+          ':pk': keys.stagedRelease(id, '').pk,
+          ':staged': STAGED_PREFIX,
+        },
+        ProjectionExpression: 'releaseId, refusal',
+      });
+      for (const item of items) {
+        const refusal = item.refusal as ReleaseRefusal | undefined;
+        if (typeof item.releaseId !== 'string' || !refusal) continue;
+        refused.push({ locationId: id, releaseId: item.releaseId, ...refusal });
+      }
+    }
+    return refused;
   }
 
   /** The staged-release record, if the release is staged at the location. */

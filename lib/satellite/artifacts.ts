@@ -21,6 +21,7 @@ import {
   type Unzip,
   writeOwnerOnly,
 } from './bundle-store';
+import type { ReleaseVerifier } from './release-signature';
 
 /** Where a satellite gets the bundles of a staged release. */
 export interface ArtifactSource {
@@ -32,28 +33,47 @@ export interface ArtifactSource {
  * Releases from a directory of built releases (`dist/release/<id>/`): the local fleet's
  * source, and an on-prem host's when releases are copied to it. Each bundle is checked
  * against the manifest's sha256, as the S3 source does, so that a copy altered or cut short
- * is refused rather than served.
+ * is refused rather than served. With a `verifier`, the manifest must also carry the
+ * signature of the release's staged-release record, and the runtime bundle is checked too.
  */
 export class LocalArtifactSource implements ArtifactSource {
-  constructor(private readonly releasesDir: string) {}
+  /**
+   * @param releasesDir the directory holding one directory per release
+   * @param verifier checks each release's signature @default - releases are not verified
+   */
+  constructor(
+    private readonly releasesDir: string,
+    private readonly verifier?: ReleaseVerifier
+  ) {}
 
   async fetch(releaseId: string): Promise<Release> {
     if (!/^r-[0-9a-f]{16}$/.test(releaseId)) throw new Error(`'${releaseId}' is not a release id`);
     const release = loadRelease(path.join(this.releasesDir, releaseId));
-    for (const fn of release.manifest.functions) {
-      const actual = sha256Of(path.join(release.dir, fn.file));
-      if (actual !== fn.sha256) {
-        throw new Error(
-          `${fn.name} of ${releaseId} does not match its manifest (sha256 ${actual})`
-        );
-      }
+    const { verifier } = this;
+    const staged = verifier ? await verifier.staged(releaseId) : undefined;
+    const manifest = verifier
+      ? await verifier.verify(releaseId, release.manifest, staged?.signature)
+      : release.manifest;
+    const bundles = [
+      ...manifest.functions,
+      ...(verifier ? [{ name: RUNTIME_ARTIFACT, ...manifest.runtime }] : []),
+    ];
+    for (const b of bundles) {
+      const actual = sha256Of(path.join(release.dir, b.file));
+      if (actual === b.sha256) continue;
+      const reason = `${b.name} does not match its manifest (sha256 ${actual})`;
+      if (verifier) await verifier.refuse(releaseId, reason);
+      throw new Error(`${b.name} of ${releaseId} does not match its manifest (sha256 ${actual})`);
     }
+    await verifier?.accepted(releaseId, staged);
     return release;
   }
 }
 
 const sha256Of = (file: string): string =>
-  createHash('sha256').update(readFileSync(file)).digest('hex');
+  existsSync(file)
+    ? createHash('sha256').update(readFileSync(file)).digest('hex')
+    : 'of nothing (the file is missing)';
 
 /** Options of an {@link S3ArtifactSource}. */
 export interface S3ArtifactSourceOptions {
@@ -74,6 +94,11 @@ export interface S3ArtifactSourceOptions {
   readonly downloadAttempts?: number;
   /** Wait before a bundle's second attempt; it doubles for each later one. @default 250 */
   readonly retryBaseDelayMs?: number;
+  /**
+   * Checks each release's signature before anything of it is downloaded, and refuses it when
+   * a bundle does not match its signed hash. @default - releases are not verified
+   */
+  readonly verifier?: ReleaseVerifier;
 }
 
 const execFileAsync = promisify(execFile);
@@ -97,6 +122,13 @@ const isRefusal = (err: unknown): boolean => {
 
 let assembling = 0;
 
+/** Whether every bundle of a cached release still hashes to what its manifest says. */
+function cachedIntact(dir: string, manifest: ReleaseManifest, withRuntime: boolean): boolean {
+  return [...manifest.functions, ...(withRuntime ? [manifest.runtime] : [])].every(
+    (b) => sha256Of(path.join(dir, b.file)) === b.sha256
+  );
+}
+
 /**
  * Releases staged by `cdk deploy` at a Local Zone or Outpost location: the staged-release
  * record (`LOCATION#<id>`/`RELEASE#<release>`) carries the manifest and, per bundle (each
@@ -117,23 +149,38 @@ export class S3ArtifactSource implements ArtifactSource {
 
   async fetch(releaseId: string): Promise<Release> {
     const dir = path.join(this.options.cacheDir, releaseId);
-    if (existsSync(path.join(dir, MANIFEST_FILE))) return loadRelease(dir);
-    const { records, locationId } = this.options;
+    const { records, locationId, verifier } = this.options;
+    if (!verifier && existsSync(path.join(dir, MANIFEST_FILE))) return loadRelease(dir);
     const record = await records.stagedReleases.get(locationId, releaseId);
+    if (verifier && !record) {
+      throw new Error(`release ${releaseId} is not staged at ${locationId}`);
+    }
+    // Verified before a byte is downloaded: a forged record costs one read.
+    const manifest = verifier
+      ? await verifier.verify(releaseId, record?.manifest, record?.signature)
+      : undefined;
+    if (manifest && existsSync(path.join(dir, MANIFEST_FILE))) {
+      // Cached earlier: served only while every file still hashes to what was signed.
+      if (cachedIntact(dir, manifest, record?.artifacts?.[RUNTIME_ARTIFACT] !== undefined)) {
+        await verifier?.accepted(releaseId, record);
+        return loadRelease(dir);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
     if (!record?.manifest || !record.artifacts) {
       throw new Error(`release ${releaseId} is not staged at ${locationId} with its artifacts`);
     }
     const { artifacts } = record;
-    const manifest = JSON.parse(record.manifest) as ReleaseManifest;
+    const signed = manifest ?? (JSON.parse(record.manifest) as ReleaseManifest);
     const runtime = artifacts[RUNTIME_ARTIFACT];
     const bundles: NeededBundle[] = [
-      ...manifest.functions.map((fn) => {
+      ...signed.functions.map((fn) => {
         const artifact = artifacts[fn.name];
         if (!artifact) throw new Error(`release ${releaseId} names no artifact for ${fn.name}`);
         return { name: fn.name, file: fn.file, sha256: fn.sha256, artifact };
       }),
       // Releases staged before the runtime was shipped beside the functions carry none.
-      ...(runtime ? [{ name: RUNTIME_ARTIFACT, ...manifest.runtime, artifact: runtime }] : []),
+      ...(runtime ? [{ name: RUNTIME_ARTIFACT, ...signed.runtime, artifact: runtime }] : []),
     ];
 
     const missing = new Map<string, NeededBundle>();
@@ -153,12 +200,13 @@ export class S3ArtifactSource implements ArtifactSource {
       for (const b of bundles) {
         this.store.linkInto(b.sha256, path.join(staging, path.dirname(b.file)));
       }
-      writeOwnerOnly(path.join(staging, MANIFEST_FILE), JSON.stringify(manifest));
+      writeOwnerOnly(path.join(staging, MANIFEST_FILE), JSON.stringify(signed));
       // Another fetch of the same release may have finished first; its copy is as good.
       if (!existsSync(path.join(dir, MANIFEST_FILE))) renameSync(staging, dir);
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
+    await verifier?.accepted(releaseId, record);
     return loadRelease(dir);
   }
 
@@ -187,6 +235,12 @@ export class S3ArtifactSource implements ArtifactSource {
         }
       );
     } catch (err) {
+      if (err instanceof BundleMismatchError && this.options.verifier) {
+        await this.options.verifier.refuse(
+          releaseId,
+          `${bundle.name} does not match its signed sha256 (it hashes to ${err.actual}, after ${attempts} attempts)`
+        );
+      }
       if (err instanceof BundleMismatchError) {
         throw new Error(
           `${bundle.name} of ${releaseId} does not match its manifest (sha256 ${err.actual}, after ${attempts} attempts)`,

@@ -1,6 +1,7 @@
 import { HttpError } from '../../core/errors';
 import type { Release } from '../../core/manifest';
 import type { LoadedRelease } from './function-host';
+import { ReleaseRefusedError } from './release-signature';
 
 /** 404: a request names a release that is not staged at this location. */
 export class ReleaseNotStagedError extends HttpError {
@@ -23,6 +24,24 @@ export class ReleaseLoadError extends HttpError {
       options
     );
     this.name = 'ReleaseLoadError';
+  }
+}
+
+/**
+ * 502: the location refused a staged release (unsigned, a signature that does not verify, a
+ * replayed manifest, a bundle that does not match): it is never loaded, so nothing of it
+ * answers.
+ */
+export class StagedReleaseRefusedError extends HttpError {
+  constructor(releaseId: string, locationId: string, reason: string, options?: ErrorOptions) {
+    super(
+      502,
+      'release-refused',
+      `release ${releaseId} was refused at ${locationId}: ${reason}`,
+      { extensions: { release: releaseId } },
+      options
+    );
+    this.name = 'StagedReleaseRefusedError';
   }
 }
 
@@ -68,7 +87,7 @@ export interface StagedReleasesOptions {
  * Releases staged at a location that serve no traffic, loaded on demand for the requests
  * that name them (`x-orbit-target-release: <release id>`, smoke tests of a release before it
  * gets traffic). Loads go through the pull agent's artifact source, so they are verified the
- * same way; concurrent requests for one release share one load; a load has a time budget,
+ * same way (a refused release answers 502 `release-refused`); concurrent requests for one release share one load; a load has a time budget,
  * after which its requests get a 503 (a later request starts a new load); at most `capacity`
  * such releases stay loaded, the least recently used is let go first.
  */
@@ -164,6 +183,9 @@ export class StagedReleases {
     } catch (err) {
       if (err instanceof HttpError) throw err;
       this.options.onError?.(`cannot load staged release ${releaseId}`, err);
+      if (err instanceof ReleaseRefusedError) {
+        throw new StagedReleaseRefusedError(releaseId, locationId, err.reason, { cause: err });
+      }
       const reason = err instanceof Error ? err.message : String(err);
       throw new ReleaseLoadError(releaseId, locationId, reason, { cause: err });
     }
