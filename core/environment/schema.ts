@@ -432,6 +432,21 @@ export const environmentSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
+  /** How satellites behave on their own. */
+  satellite: z
+    .strictObject({
+      /**
+       * Minutes a satellite cut off from the network keeps verifying tokens with the issuer's
+       * keys it holds, counted from the issuer's last answer; past it, `jwt` routes answer 503
+       * `issuer-unavailable` (public routes keep serving). @default 1440 (a day)
+       */
+      offlineMaxMinutes: z
+        .number({ error: 'must be a number of minutes, e.g. 1440 (a day)' })
+        .gt(0, { error: 'must be more than 0 minutes, e.g. 1440 (a day)' })
+        .max(30 * 24 * 60, { error: 'must be at most 43200 minutes (30 days)' })
+        .default(24 * 60),
+    })
+    .prefault({}),
 });
 
 /** An environment as a user writes it (defaults not yet applied). */

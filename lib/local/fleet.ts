@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { dataRegionOf, regionOf } from '../../core/environment/fleet';
 import type { Environment } from '../../core/environment/schema';
-import { locationContextOf, locationEnv, ORBIT_ENV } from '../../core/location-env';
+import { ORBIT_ENV } from '../../core/location-env';
 import type { Release, ReleaseManifest } from '../../core/manifest';
 import { localAudienceOf, tableNameOf } from '../../core/names';
 import { Records } from '../../core/records';
@@ -13,7 +13,7 @@ import { SatelliteTrafficDriver } from '../../functions/orchestrator/adapters/sa
 import { type ControlPlane, createControlPlane } from '../../functions/orchestrator/control-plane';
 import type { Orchestrator } from '../../functions/orchestrator/orchestrator';
 import { buildRelease } from '../release/build';
-import { RUNTIME_ENV } from '../satellite/config';
+import { RUNTIME_ENV, satelliteRuntimeEnv } from '../satellite/config';
 import { SHUTDOWN_GRACE_ENV } from '../satellite/shutdown';
 import { startLocalControl } from './control';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
@@ -195,10 +195,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
           port: basePort === 0 ? 0 : basePort + 2 + i,
           spawn: (port) =>
             spawnRuntime(release, {
-              ...locationEnv(locationContextOf(env, location), { cors: env.api.cors }),
-              ...(env.api.affinityCookie
-                ? { [RUNTIME_ENV.affinityCookie]: env.api.affinityCookie }
-                : {}),
+              ...satelliteRuntimeEnv(env, location),
               ORBIT_DYNAMODB_ENDPOINT: runtimeStore,
               [RUNTIME_ENV.port]: String(port),
               [RUNTIME_ENV.host]: '127.0.0.1',

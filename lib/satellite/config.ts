@@ -1,4 +1,10 @@
-import { type LocationContext, locationContextFromEnv } from '../../core/location-env';
+import type { Environment, Location } from '../../core/environment/schema';
+import {
+  type LocationContext,
+  locationContextFromEnv,
+  locationContextOf,
+  locationEnv,
+} from '../../core/location-env';
 import type { CorsSettings } from '../../functions/shared/middleware/response-headers';
 
 /** How a satellite runtime is configured: the location context plus the runtime's own settings. */
@@ -83,6 +89,19 @@ export const RUNTIME_ENV = {
 
 /** How long `jwt` routes keep verifying with cached keys when none is configured: a day. */
 export const DEFAULT_OFFLINE_MAX_MINUTES = 24 * 60;
+
+/**
+ * The variables every satellite runtime of `env` gets for `location`, wherever it runs (a
+ * Local Zone or Outpost host's unit, the local fleet's processes); each place adds its own
+ * (artifacts, ports, the store endpoint).
+ */
+export function satelliteRuntimeEnv(env: Environment, location: Location): Record<string, string> {
+  return {
+    ...locationEnv(locationContextOf(env, location), { cors: env.api.cors }),
+    ...(env.api.affinityCookie ? { [RUNTIME_ENV.affinityCookie]: env.api.affinityCookie } : {}),
+    [RUNTIME_ENV.offlineMaxMinutes]: String(env.satellite.offlineMaxMinutes),
+  };
+}
 
 /** What RFC 6265 allows as a cookie name: an HTTP token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

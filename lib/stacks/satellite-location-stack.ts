@@ -10,7 +10,6 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import { dataRegionOf } from '../../core/environment/fleet';
 import type { Environment, SatelliteLocation } from '../../core/environment/schema';
-import { locationContextOf, locationEnv } from '../../core/location-env';
 import { functionDir, type Release, RUNTIME_ARTIFACT, runtimeDir } from '../../core/manifest';
 import { satelliteAssetPrefix, satelliteRoleNameOf, stackNames } from '../../core/names';
 import { dataTable } from '../constructs/data-table';
@@ -19,7 +18,7 @@ import { LocationRecords } from '../constructs/location-record';
 import { SatelliteNetwork } from '../constructs/satellite-network';
 import { ON_PREM_PRINCIPAL_TAGS, onPremHosts, SatelliteRole } from '../constructs/satellite-role';
 import { SatelliteService } from '../constructs/satellite-service';
-import { RUNTIME_ENV } from '../satellite/config';
+import { RUNTIME_ENV, satelliteRuntimeEnv } from '../satellite/config';
 
 /** Props of a {@link SatelliteLocationStack}. */
 export interface SatelliteLocationStackProps extends Omit<StackProps, 'synthesizer'> {
@@ -127,10 +126,7 @@ export class SatelliteLocationStack extends Stack {
         role: this.role,
         runtime: this.runtimeAsset,
         environment: {
-          ...locationEnv(locationContextOf(env, location), { cors: env.api.cors }),
-          ...(env.api.affinityCookie
-            ? { [RUNTIME_ENV.affinityCookie]: env.api.affinityCookie }
-            : {}),
+          ...satelliteRuntimeEnv(env, location),
           // The staged-release records name each bundle's S3 object.
           [RUNTIME_ENV.artifacts]: 's3',
           [RUNTIME_ENV.authIssuer]: env.auth.issuer,

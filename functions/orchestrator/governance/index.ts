@@ -6,6 +6,7 @@ import { locationHeartbeat } from '../../../core/records/heartbeats';
 import { keys } from '../../../core/records/keys';
 import type { RegionObserver } from '../ports';
 import { allowedRegions } from './allowed-regions';
+import { disconnections } from './disconnections';
 import { drift } from './drift';
 import type { GovernanceContext, GovernanceJob, Observation } from './job';
 import { publicRoutes } from './public-routes';
@@ -18,6 +19,7 @@ export { inWords, settled } from './words';
 /** Every governance job, in the order they run. */
 export const GOVERNANCE_JOBS: readonly GovernanceJob[] = [
   staleHeartbeats,
+  disconnections,
   drift,
   regionDrift,
   publicRoutes,

@@ -6,6 +6,10 @@ import type { GovernanceJob, Observation } from './job';
  * found; with `governance.autoDrainStale` it is drained too. On the way, heartbeat entries of
  * runtime processes long gone are folded into the location's retired entry.
  */
+/** When a satellite silent since `at` stops verifying tokens, if the issuer is cut off too. */
+const offlineUntil = (at: string, offlineMaxMinutes: number) =>
+  new Date(Date.parse(at) + offlineMaxMinutes * 60_000).toISOString();
+
 export const staleHeartbeats: GovernanceJob = {
   name: 'stale-heartbeats',
   finding: 'stale-heartbeat',
@@ -29,7 +33,9 @@ export const staleHeartbeats: GovernanceJob = {
         job: 'stale-heartbeat',
         subject: id,
         severity: 'high',
-        message: hb ? `no heartbeat since ${hb.at}` : 'never reported',
+        message: hb
+          ? `no heartbeat since ${hb.at}: down, or cut off from its table (a satellite cut off serves its split; its jwt routes until ${offlineUntil(hb.at, context.environment.satellite.offlineMaxMinutes)} at the latest)`
+          : 'never reported',
       });
     }
     return { observed };

@@ -8,6 +8,7 @@ const FINDING_KINDS = Object.keys({
   drift: true,
   'stale-heartbeat': true,
   policy: true,
+  disconnected: true,
 } satisfies Record<Finding['job'], true>);
 
 const FOLDER = path.join(__dirname, '../../../../functions/orchestrator/governance');

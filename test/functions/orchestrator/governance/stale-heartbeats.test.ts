@@ -48,7 +48,9 @@ describe('stale-heartbeats job', () => {
           job: 'stale-heartbeat',
           subject: id,
           severity: 'high',
-          message: `no heartbeat since ${new Date(NOW - agoMs).toISOString()}`,
+          message:
+            `no heartbeat since ${new Date(NOW - agoMs).toISOString()}: down, or cut off from its table ` +
+            `(a satellite cut off serves its split; its jwt routes until ${new Date(NOW - agoMs + 24 * 3_600_000).toISOString()} at the latest)`,
         },
       ],
     });
