@@ -1,20 +1,37 @@
-import { loadRelease } from '../../core/manifest';
+import type { Environment } from '../../core/environment/schema';
+import type { Records } from '../../core/records';
+import type { AuditEntry } from '../../core/records/audit';
 import type { Finding } from '../../core/records/findings';
 import { isStale } from '../../core/records/heartbeats';
-import type { Command } from '../../core/records/intents';
-import type { Rollout } from '../../core/records/rollouts';
+import type { Command, Intent } from '../../core/records/intents';
+import type { LocationEvidence, Rollout } from '../../core/records/rollouts';
 import { batchesOf, planRollout, rolloutProblem } from '../../functions/orchestrator/plan';
 import { presenceIn } from '../../functions/orchestrator/presence';
-import { stageEverywhere } from '../local/fleet';
-import { buildRelease } from '../release/build';
+import type { Painter } from './colour';
 import { age, table } from './format';
+import type {
+  AuditOutput,
+  CommandOutput,
+  FindingOutput,
+  GovernanceOutput,
+  PlanOutput,
+  RolloutStatusOutput,
+  StageOutput,
+  StatusOutput,
+} from './schemas';
 import type { Target } from './target';
 
-/** What a command prints: text for people, data for `--json`. */
-export interface Output {
+/**
+ * What a command prints: text for people, data for `--json` (its shape is the command's
+ * schema in `schemas.ts`, published in `schemas/`).
+ */
+export interface Output<T = unknown> {
   readonly text: string;
-  readonly data: unknown;
+  readonly data: T;
 }
+
+/** Leaves text as it is: the painter of output that is not a terminal. */
+const plain: Painter = (text) => text;
 
 /** A function drained fleet-wide, as `status` shows it. */
 interface FunctionDrain {
@@ -43,7 +60,7 @@ async function functionDrains(t: Target): Promise<FunctionDrain[]> {
  * The fleet at a glance: what each location serves, its health, heartbeat and findings, the
  * functions drained fleet-wide, and on the local fleet how often each runtime was restarted.
  */
-export async function status(t: Target): Promise<Output> {
+export async function status(t: Target, paint: Painter = plain): Promise<Output<StatusOutput>> {
   const now = Date.now();
   const [allFindings, drainedFunctions, runtimes] = await Promise.all([
     t.records.findings.list(),
@@ -69,15 +86,16 @@ export async function status(t: Target): Promise<Output> {
       return {
         location: l.id,
         kind: l.kind,
-        stable: desired?.stable ?? '-',
-        candidate: desired?.candidate ?? '-',
-        weight: desired?.candidate ? `${Math.round(Number(desired.weight) * 100)}%` : '0%',
+        stable: desired?.stable ?? null,
+        candidate: desired?.candidate ?? null,
+        weight: desired?.candidate ? Number(desired.weight) : 0,
         health,
-        heartbeat: age(hb?.atMs, now),
+        heartbeatAt: hb ? new Date(hb.atMs).toISOString() : null,
+        heartbeatMs: hb?.atMs,
         findings: findings.filter((f) => f.subject === l.id).length,
         // Local only: how often the fleet restarted the runtime (null when it cannot say).
         ...(t.local ? { restarts: restartsOf(l.id) } : {}),
-      };
+      } as const;
     })
   );
   const active = await t.records.rollouts.activeId();
@@ -90,14 +108,15 @@ export async function status(t: Target): Promise<Output> {
       rows.map((r) => [
         r.location,
         r.kind,
-        r.stable,
-        r.candidate,
-        r.weight,
+        r.stable ?? '-',
+        r.candidate ?? '-',
+        `${Math.round(r.weight * 100)}%`,
         r.health,
-        r.heartbeat,
+        age(r.heartbeatMs, now),
         String(r.findings),
         ...(t.local ? [String(r.restarts ?? '-')] : []),
-      ])
+      ]),
+      { columns: ['health'], paint }
     ),
     '',
     ...drainedFunctions.map(
@@ -106,23 +125,44 @@ export async function status(t: Target): Promise<Output> {
     ),
     active ? `active rollout: ${active}` : 'no active rollout',
   ].join('\n');
-  return { text, data: { locations: rows, drainedFunctions, activeRollout: active ?? null } };
+  return {
+    text,
+    data: {
+      locations: rows.map(({ heartbeatMs: _, ...row }) => row),
+      drainedFunctions,
+      activeRollout: active ?? null,
+    },
+  };
+}
+
+/** What `rollout plan` reads: the environment, and the records where it can check staging. */
+export interface PlanSource {
+  readonly environment: Environment;
+  /**
+   * The fleet's records, to check where the release is staged. @default - none: the plan is
+   * configuration only (an AWS environment: no credentials asked for)
+   */
+  readonly records?: Records;
 }
 
 /**
- * What a rollout of `release` would do, before anything moves. A release staged nowhere has
- * no plan (it is an error saying so); one that `rollout start` would refuse for another
- * reason (staged at some locations only, stable everywhere already) gets its plan and the
- * reason.
+ * What a rollout of `release` would do, before anything moves. With records (a local fleet),
+ * a release staged nowhere has no plan (it is an error saying so), and one that `rollout
+ * start` would refuse for another reason (staged at some locations only, stable everywhere
+ * already) gets its plan and the reason. Without records it is pure configuration: the
+ * waves, steps and gates the environment defines, staging not checked.
  */
-export async function plan(t: Target, release: string): Promise<Output> {
-  const presence = await presenceIn(t.records, t.environment, release);
-  const problem = rolloutProblem(t.environment, release, presence);
-  if (presence.stagedAt.length === 0) {
-    throw new Error(
-      problem ??
-        `release ${release} is staged at no location of ${t.environment.name}; deploy it first`
-    );
+export async function plan(t: PlanSource, release: string): Promise<Output<PlanOutput>> {
+  let problem: string | undefined;
+  if (t.records) {
+    const presence = await presenceIn(t.records, t.environment, release);
+    problem = rolloutProblem(t.environment, release, presence);
+    if (presence.stagedAt.length === 0) {
+      throw new Error(
+        problem ??
+          `release ${release} is staged at no location of ${t.environment.name}; deploy it first`
+      );
+    }
   }
   const p = planRollout(t.environment, release);
   const text = [
@@ -148,9 +188,36 @@ export async function plan(t: Target, release: string): Promise<Output> {
     ...(p.waves.some((w) => w.batches.length > 1)
       ? [`batches go through every step of their wave before the next batch starts`]
       : []),
+    ...(t.records
+      ? []
+      : [
+          `staging not checked: a plan from the configuration of ${t.environment.name} only (rollout start checks where the release is staged)`,
+        ]),
     ...(problem ? ['', `rollout start would be rejected: ${problem}`] : []),
   ].join('\n');
-  return { text, data: { ...p, ...(problem ? { problem } : {}) } };
+  // Percentages become fractions (0.5, not 50), as weights are everywhere in --json.
+  const fractionOf = (percent: number) => Math.round(percent * 10) / 1000;
+  return {
+    text,
+    data: {
+      release,
+      environment: t.environment.name,
+      waves: p.waves.map((w) => ({
+        name: w.name,
+        locations: [...w.locations],
+        batches: w.batches.map((b) => [...b]),
+        steps: w.steps.map((s) => s / 100),
+        bakeMinutes: w.bakeMinutes,
+        shareOfFleet: fractionOf(w.shareOfFleet),
+        cumulativeShare: fractionOf(w.cumulativeShare),
+      })),
+      totalSteps: p.totalSteps,
+      minimumMinutes: p.minimumMinutes,
+      gates: p.gates,
+      staging: t.records ? 'checked' : 'not-checked',
+      problem: problem ?? null,
+    },
+  };
 }
 
 /**
@@ -163,7 +230,7 @@ export async function submit(
   command: Command,
   waitMs = 30_000,
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)
-): Promise<Output> {
+): Promise<Output<CommandOutput> & { readonly intent: Intent }> {
   const intent = await t.records.intents.submit(command, t.actor);
   // The intent is recorded either way: a failed wake only delays it to the next scheduled pass.
   const notWoken = await t.wake().then(
@@ -180,7 +247,7 @@ export async function submit(
     const now = await t.records.intents.get(intent);
     if (now && now.status !== 'pending') {
       if (now.status === 'rejected') throw new Error(`${command.command} rejected: ${now.outcome}`);
-      return { text: now.outcome ?? 'done', data: now };
+      return { text: now.outcome ?? 'done', data: commandOutputOf(now), intent: now };
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -189,12 +256,69 @@ export async function submit(
     : '';
   return {
     text: `${command.command} recorded as intent ${intent.intentId}; the orchestrator has not run it yet${why}`,
-    data: intent,
+    data: commandOutputOf(intent),
+    intent,
   };
+}
+
+/** An intent as `--json` shows it: what was asked, by whom, and what came of it; no table keys. */
+function commandOutputOf(intent: Intent): CommandOutput {
+  const { pk: _pk, sk: _sk, outcome, status, ...asked } = intent;
+  return { ...asked, status: status === 'done' ? 'done' : 'pending', outcome: outcome ?? null };
 }
 
 const figures = (f: { requests: number; errorRatePercent: number; p99Ms: number } | undefined) =>
   f ? [String(f.requests), `${f.errorRatePercent}%`, `${f.p99Ms} ms`] : ['-', '-', '-'];
+
+/**
+ * A rollout as `--json` shows it: positions named (the wave, its step's weight as a fraction),
+ * times as ISO strings, no table keys and none of the orchestrator's bookkeeping (its lock
+ * version, the counters a step started from).
+ */
+export function rolloutOutputOf(
+  environment: Environment,
+  rollout: Rollout
+): NonNullable<RolloutStatusOutput> {
+  const waves = environment.rollout.waves;
+  const wave = waves[rollout.wave];
+  const stepPercent = wave?.steps[rollout.step];
+  return {
+    rolloutId: rollout.rolloutId,
+    release: rollout.release,
+    status: rollout.status,
+    reason: rollout.reason ?? null,
+    wave:
+      wave && stepPercent !== undefined
+        ? {
+            index: rollout.wave,
+            name: wave.name,
+            of: waves.length,
+            step: rollout.step,
+            weight: stepPercent / 100,
+            batch: rollout.batch ?? 0,
+            batches: batchesOf(wave).length,
+          }
+        : null,
+    phase: rollout.phase,
+    bakeUntil:
+      rollout.phase === 'baking' && rollout.bakeUntilMs > 0
+        ? new Date(rollout.bakeUntilMs).toISOString()
+        : null,
+    previous: { ...rollout.previous },
+    touched: [...rollout.touched],
+    breached: [...(rollout.breached ?? [])],
+    waiting: { ...rollout.waiting },
+    evidence: { ...rollout.evidence } as Record<string, LocationEvidence>,
+    createdBy: rollout.createdBy,
+    createdAt: rollout.createdAt,
+    updatedAt: rollout.updatedAt,
+    history: rollout.history.map((h) => ({
+      at: h.at,
+      event: h.event,
+      ...(h.evidence ? { evidence: { ...h.evidence } } : {}),
+    })),
+  } as NonNullable<RolloutStatusOutput>;
+}
 
 /**
  * A rollout's progress and evidence: the active one (or the latest), or the one named. Per
@@ -203,7 +327,11 @@ const figures = (f: { requests: number; errorRatePercent: number; p99Ms: number 
  * A finished rollout is explained by its history, which keeps the evidence each step was
  * decided on.
  */
-export async function rolloutStatus(t: Target, rolloutId?: string): Promise<Output> {
+export async function rolloutStatus(
+  t: Target,
+  rolloutId?: string,
+  paint: Painter = plain
+): Promise<Output<RolloutStatusOutput>> {
   const rollout: Rollout | undefined = rolloutId
     ? await t.records.rollouts.get(rolloutId)
     : ((await t.records.rollouts.active()) ?? (await t.records.rollouts.list(1))[0]);
@@ -227,7 +355,7 @@ export async function rolloutStatus(t: Target, rolloutId?: string): Promise<Outp
     (id) => !wave || wave.locations.includes(id) || !rollout.touched.includes(id)
   );
   const rows = shown.map((id) => {
-    const e = evidence[id] as NonNullable<Rollout['evidence']>[string];
+    const e = evidence[id] as LocationEvidence;
     const verdict =
       e.verdict === 'breach'
         ? `breach (${e.rule}${e.confidencePercent !== undefined ? `, ${e.confidencePercent}% sure` : ''})`
@@ -236,7 +364,7 @@ export async function rolloutStatus(t: Target, rolloutId?: string): Promise<Outp
   });
   const breached = rollout.breached ?? [];
   const text = [
-    `rollout ${rollout.rolloutId} of ${rollout.release}: ${rollout.status}${rollout.reason ? ` (${rollout.reason})` : ''}`,
+    `rollout ${rollout.rolloutId} of ${rollout.release}: ${paint(rollout.status)}${rollout.reason ? ` (${rollout.reason})` : ''}`,
     `${where}; touched: ${rollout.touched.join(', ') || 'none'}${bake}`,
     ...(breached.length > 0 ? [`returned to stable: ${breached.join(', ')}`] : []),
     ...(rows.length > 0
@@ -244,7 +372,8 @@ export async function rolloutStatus(t: Target, rolloutId?: string): Promise<Outp
           '',
           table(
             ['location', 'candidate', 'errors', 'p99', 'stable', 'errors', 'p99', 'verdict'],
-            rows
+            rows,
+            { columns: ['verdict'], paint }
           ),
         ]
       : []),
@@ -254,10 +383,19 @@ export async function rolloutStatus(t: Target, rolloutId?: string): Promise<Outp
     ...(rows.length > 0 ? [''] : []),
     ...rollout.history.slice(-5).map((h) => `  ${h.at}  ${h.event}`),
   ].join('\n');
-  return { text, data: rollout };
+  return { text, data: rolloutOutputOf(t.environment, rollout) };
 }
 
-export async function findings(t: Target): Promise<Output> {
+/** A finding as `--json` shows it: without its table key. */
+const findingOutputOf = (
+  f: Finding & { readonly sk?: string; readonly pk?: string }
+): FindingOutput => {
+  const { sk: _sk, pk: _pk, ...finding } = f;
+  return finding;
+};
+
+/** What the governance jobs found, open ones first. */
+export async function findings(t: Target): Promise<Output<FindingOutput[]>> {
   const all = await t.records.findings.list();
   const text =
     all.length === 0
@@ -274,7 +412,7 @@ export async function findings(t: Target): Promise<Output> {
             f.message,
           ])
         );
-  return { text, data: all };
+  return { text, data: all.map(findingOutputOf) };
 }
 
 /**
@@ -282,25 +420,20 @@ export async function findings(t: Target): Promise<Output> {
  * AWS, the running local fleet) for the run its schedule makes, so that a run on demand
  * checks exactly what the scheduled one does, with the same wiring.
  */
-export async function governance(t: Target): Promise<Output> {
+export async function governance(t: Target): Promise<Output<GovernanceOutput>> {
   const open = await t.governance();
-  const all = await t.records.findings.list();
-  const openFindings: Finding[] = all
-    .filter((f) => !f.resolved)
-    .map(({ sk: _sk, ...f }) => {
-      const { pk: _pk, ...finding } = f as Finding & { pk?: string };
-      return finding;
-    });
+  const found = await findings(t);
   return {
     text:
       open === 0
         ? 'governance: no open findings'
-        : `governance: ${open} open finding(s)\n${(await findings(t)).text}`,
-    data: openFindings,
+        : `governance: ${open} open finding(s)\n${found.text}`,
+    data: { openFindings: open, findings: found.data.filter((f) => !f.resolved) },
   };
 }
 
-export async function audit(t: Target, limit = 30): Promise<Output> {
+/** Who did what, when, with what outcome: the newest `limit` entries of the audit log. */
+export async function audit(t: Target, limit = 30): Promise<Output<AuditOutput>> {
   const entries = await t.records.audit.latest(limit);
   return {
     text:
@@ -310,20 +443,40 @@ export async function audit(t: Target, limit = 30): Promise<Output> {
             ['at', 'by', 'action', 'outcome'],
             entries.map((e) => [e.at, e.by, e.action, e.outcome])
           ),
-    data: entries,
+    data: entries.map(({ at, by, action, outcome, detail }: AuditEntry): AuditOutput[number] => ({
+      at,
+      by,
+      action,
+      outcome,
+      ...(detail === undefined ? {} : { detail: { ...detail } }),
+    })),
   };
 }
 
 /**
  * Local fleet only: builds a release from `functions/` (or takes one built earlier) and
- * stages it at every location, as `cdk deploy` does in AWS. Nothing moves traffic.
+ * stages it at every location, as `cdk deploy` does in AWS. Nothing moves traffic. The
+ * release build (esbuild) and the fleet's code load only here.
  */
-export async function stage(t: Target, releaseDir?: string): Promise<Output> {
+export async function stage(t: Target, releaseDir?: string): Promise<Output<StageOutput>> {
   if (!t.local) throw new Error('in AWS, cdk deploy stages releases; stage is for the local fleet');
+  const [{ loadRelease }, { buildRelease }, { stageEverywhere }] = await Promise.all([
+    import('../../core/manifest'),
+    import('../release/build'),
+    import('../local/fleet'),
+  ]);
   const release = releaseDir ? loadRelease(releaseDir) : await buildRelease();
   await stageEverywhere(t.environment, t.records, release.manifest.releaseId, release.manifest);
   return {
     text: `staged ${release.manifest.releaseId} at ${t.environment.locations.length} locations; roll it out with: npx orbit rollout start ${release.manifest.releaseId}`,
-    data: release.manifest,
+    data: {
+      release: release.manifest.releaseId,
+      locations: t.environment.locations.map((l) => l.id),
+      functions: release.manifest.functions.map((f) => ({
+        name: f.name,
+        bytes: f.bytes,
+        sha256: f.sha256,
+      })),
+    },
   };
 }

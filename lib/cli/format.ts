@@ -1,12 +1,30 @@
-/** Renders rows as an aligned text table with a header. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** How {@link table} colours cells: which columns hold state words, and the painter. */
+export interface TableStyle {
+  /** Header names of the columns whose cells are state words (`health`, `verdict`). */
+  readonly columns: readonly string[];
+  readonly paint: (text: string) => string;
+}
+
+/**
+ * Renders rows as an aligned text table with a header. Cells of the styled columns are
+ * painted after their width is measured, so colour codes never shift a column.
+ */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  style?: TableStyle
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
+  const painted = header.map((h) => style?.columns.includes(h) ?? false);
+  const line = (cells: readonly string[], body: boolean) =>
     cells
-      .map((c, i) => c.padEnd(widths[i] as number))
+      .map((c, i) => {
+        const pad = ' '.repeat((widths[i] as number) - c.length);
+        return body && painted[i] && style ? `${style.paint(c)}${pad}` : `${c}${pad}`;
+      })
       .join('  ')
       .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  return [line(header, false), ...rows.map((r) => line(r, true))].join('\n');
 }
 
 /** `12s ago`, `3m ago`, `never`. */

@@ -1,6 +1,4 @@
 import * as path from 'node:path';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Environment } from '../../core/environment/schema';
 import { orchestratorNameOf, tableNameOf } from '../../core/names';
 import { Records } from '../../core/records';
@@ -25,6 +23,11 @@ export interface Target {
   /** Who commands are recorded as. */
   readonly actor: string;
   readonly local: boolean;
+  /**
+   * The local fleet's control endpoint (`POST /wake`, `GET /logs`, `POST /faults`).
+   * @default - none (AWS)
+   */
+  readonly controlUrl?: string;
   /** What this target is, in words: `the local fleet 'dev' on port 4100`, `AWS environment 'prod'`. */
   readonly description: string;
   /**
@@ -47,6 +50,8 @@ export interface Target {
 
 /** Invokes the orchestrator asynchronously (a reconcile pass); overlapping passes are fenced by the rollout record. */
 async function invokeOrchestrator(environment: Environment): Promise<void> {
+  // The SDK clients load only for the commands that call AWS: `--help` never pays for them.
+  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
   const lambda = new LambdaClient({ region: environment.homeRegion });
   try {
     await lambda.send(
@@ -66,6 +71,7 @@ async function invokeOrchestrator(environment: Environment): Promise<void> {
  * same job, wired the same way, as the schedule runs.
  */
 async function invokeGovernance(environment: Environment): Promise<number> {
+  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
   const lambda = new LambdaClient({ region: environment.homeRegion });
   try {
     const out = await lambda.send(
@@ -122,6 +128,7 @@ async function wakeLocalFleet(controlUrl: string | undefined): Promise<void> {
 
 /** The IAM principal the credentials belong to: who the audit log names. */
 async function callerIdentity(region: string): Promise<string> {
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
   const sts = new STSClient({ region });
   try {
     const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
@@ -136,8 +143,12 @@ async function callerIdentity(region: string): Promise<string> {
   }
 }
 
-/** The default state directory of the local fleet, in the project. */
-export const DEFAULT_STATE_DIR = path.join(process.cwd(), '.orbit');
+/**
+ * The default state directory of the local fleet: `.orbit` in the Orbit checkout this code
+ * belongs to (two folders up, from `lib/cli/` and from the CLI bundle's `dist/cli/` alike), so
+ * that `npm start` and an `orbit` run from any directory meet in one place.
+ */
+export const DEFAULT_STATE_DIR = path.join(__dirname, '..', '..', '.orbit');
 
 /** How a command picks what it works on (the CLI's `--env`, `--config`, `--port`, `--aws`). */
 export interface TargetOptions {
@@ -151,6 +162,8 @@ export interface TargetOptions {
   readonly aws?: boolean;
   /** Where local fleets write their state files. @default DEFAULT_STATE_DIR */
   readonly stateDir?: string;
+  /** Never reach AWS (for {@link resolvePlanTarget}). @default false */
+  readonly offlineAws?: boolean;
 }
 
 const NO_FLEET =
@@ -177,7 +190,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
   const name = fromFile?.name ?? options.env;
   if (options.aws) {
     if (!name) throw new Error('--aws needs the environment: --env NAME or --config PATH');
-    return awsTarget(fromFile ?? loadEnvironment({ env: name }));
+    return awsTarget(fromFile ?? loadEnvironment({ env: name }), options.offlineAws);
   }
   const found = readLocalStates(options.stateDir ?? DEFAULT_STATE_DIR);
   const alive = await Promise.all(found.map((f) => isFleetRunning(f.state)));
@@ -209,10 +222,44 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
       wanted ? `no local fleet${wanted} is running here${others}${left}` : `${NO_FLEET}${left}`
     );
   }
-  return awsTarget(fromFile ?? loadEnvironment({ env: name }));
+  return awsTarget(fromFile ?? loadEnvironment({ env: name }), options.offlineAws);
 }
 
-async function awsTarget(environment: Environment): Promise<Target> {
+/** What `rollout plan` works on: a local fleet's records, or an environment's configuration. */
+export interface PlanTarget {
+  readonly environment: Environment;
+  /** The local fleet's records; none for an AWS environment (the plan is configuration). */
+  readonly records?: Records;
+  readonly description: string;
+}
+
+/**
+ * The target of `rollout plan`: a local fleet as {@link resolveTarget} picks it, else the
+ * named environment's configuration alone, so that a plan against AWS needs no credentials
+ * and no network.
+ */
+export async function resolvePlanTarget(options: TargetOptions): Promise<PlanTarget> {
+  try {
+    return await resolveTarget({ ...options, offlineAws: true });
+  } catch (err) {
+    if (!(err instanceof AwsEnvironmentWanted)) throw err;
+    return {
+      environment: err.environment,
+      description: `AWS environment '${err.environment.name}' (configuration)`,
+    };
+  }
+}
+
+/** Raised inside {@link resolvePlanTarget}: no local fleet matches, the AWS environment does. */
+class AwsEnvironmentWanted extends Error {
+  constructor(readonly environment: Environment) {
+    super(`AWS environment '${environment.name}'`);
+    this.name = 'AwsEnvironmentWanted';
+  }
+}
+
+async function awsTarget(environment: Environment, offline = false): Promise<Target> {
+  if (offline) throw new AwsEnvironmentWanted(environment);
   return {
     environment,
     records: new Records(
@@ -248,6 +295,7 @@ function localTarget(found: FoundLocalFleet): Target {
     urls: Object.fromEntries(state.locations.map((l) => [l.id, l.url])),
     actor: `local:${process.env.USER ?? 'developer'}`,
     local: true,
+    controlUrl: state.controlUrl,
     description: `the local fleet ${describeFleet(found)}`,
     runtimes: () => localRuntimes(state.controlUrl),
     wake: () => wakeLocalFleet(state.controlUrl),

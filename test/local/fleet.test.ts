@@ -154,7 +154,7 @@ describe('commands against the local fleet', () => {
     expect(out.text).toMatch(
       /^restore recorded as intent .+; the orchestrator has not run it yet \(it could not be woken: no route to the control endpoint; its next scheduled pass runs it\)$/
     );
-    expect(await target.records.intents.get(out.data as never)).toMatchObject({
+    expect(await target.records.intents.get(out.intent)).toMatchObject({
       status: 'pending',
     });
   });

@@ -51,7 +51,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 
 const servingAt = async (fleet: LocalFleet) =>
   (await commandsFor(fleet).status()).data as {
-    locations: { location: string; stable: string; candidate: string; health: string }[];
+    locations: { location: string; stable: string; candidate: string | null; health: string }[];
   };
 
 describe('a rollout rehearsed on the local fleet', () => {
@@ -84,7 +84,7 @@ describe('a rollout rehearsed on the local fleet', () => {
     await cli().stage(releaseVariant(release, good));
     await cli().submit({ command: 'start', release: good });
     await until('the good release to be stable everywhere', async () =>
-      (await serving()).locations.every((l) => l.stable === good && l.candidate === '-')
+      (await serving()).locations.every((l) => l.stable === good && l.candidate === null)
     );
     const latest = (await cli().rolloutStatus()).data as { status: string };
     expect(latest.status).toBe('completed');
@@ -113,7 +113,7 @@ describe('a rollout rehearsed on the local fleet', () => {
     expect(ended.touched).toEqual(['lab']);
     // Within one reconcile interval everything is back on stable, and lab serves it again.
     const locations = (await serving()).locations;
-    expect(locations.every((l) => l.stable === stable && l.candidate === '-')).toBe(true);
+    expect(locations.every((l) => l.stable === stable && l.candidate === null)).toBe(true);
     await until(
       'lab to serve stable again',
       async () =>
@@ -174,7 +174,7 @@ describe('event-driven reconcile on the local fleet', () => {
     await cli.stage(releaseVariant(release, next));
     await cli.submit({ command: 'start', release: next });
     await until('the release to be stable everywhere', async () =>
-      (await servingAt(fleet)).locations.every((l) => l.stable === next && l.candidate === '-')
+      (await servingAt(fleet)).locations.every((l) => l.stable === next && l.candidate === null)
     );
     expect((await cli.rolloutStatus()).data).toMatchObject({ status: 'completed' });
   });
