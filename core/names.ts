@@ -69,6 +69,20 @@ export const functionGateAlarmPrefix = (
   functionName: string
 ): string => `${gateAlarmPrefix(env, locationId, release)}${functionName}`;
 
+/**
+ * The alias of the environment's release key (an asymmetric KMS key in the home region that
+ * signs every release a deploy stages): the key's own id is random, so stacks in other
+ * regions, which cannot reference the control plane stack, name it by this alias.
+ */
+export const releaseKeyAliasOf = (env: Named): string => `alias/orbit-${env.name}-release`;
+
+/** The one role the release key lets sign: deploy-time signers use it in every region. */
+export const releaseSignerRoleNameOf = (env: Named): string => `orbit-${env.name}-release-signer`;
+
+/** The deploy-time function that signs the release a satellite location stages (≤ 64). */
+export const releaseSignerNameOf = (env: Named, location: Pick<Location, 'id'>): string =>
+  `orbit-${env.name}-${location.id}-signer`;
+
 /** The audience of the local fleet's development tokens. */
 export const localAudienceOf = (env: Named): string => `orbit-${env.name}-local`;
 

@@ -88,6 +88,8 @@ export function addOrbitEnvironment(
     release,
   });
   controlPlane.addStackDependency(globalState);
+  // Satellites sign their release with the control plane's release key and signer role.
+  for (const satellite of satellites) satellite.addStackDependency(controlPlane);
 
   Tags.of(app).add('orbit:environment', env.name);
   Aspects.of(app).add(new ResidencyChecker(env.allowedRegions));

@@ -10,6 +10,7 @@ import { keys } from '../../core/records/keys';
 import { registrationUpdate } from '../../core/records/registrations';
 import { type StagedRelease, stagedReleaseUpdate } from '../../core/records/staged-releases';
 import { lowLevelPut, lowLevelUpdate } from '../../core/records/table';
+import { ReleaseSignature, type ReleaseSignatureProps } from './release-signature';
 
 /** Props of a {@link LocationRecords}. */
 export interface LocationRecordsProps {
@@ -35,6 +36,12 @@ export interface LocationRecordsProps {
   readonly artifacts?: StagedRelease['artifacts'];
   /** The release manifest (satellites load functions by it). @default - none */
   readonly manifest?: string;
+  /**
+   * Sign the release at deploy with the environment's release key, and record the signature
+   * with the staged release (satellites load only releases whose signature verifies).
+   * @default - not signed (region locations: Lambda runs only what CloudFormation deployed)
+   */
+  readonly signing?: ReleaseSignatureProps;
   /**
    * Record, on the location's first deploy only, that it serves this release (its
    * desired-traffic record), as the `live` aliases created at their first version do. Region
@@ -87,6 +94,9 @@ export class LocationRecords extends Construct {
       policy: writeOwnRecords,
     });
 
+    const signature = props.signing
+      ? new ReleaseSignature(this, 'Signature', props.signing).signature
+      : undefined;
     const staged = lowLevelUpdate(
       stagedReleaseUpdate(props.tableName, {
         locationId: props.locationId,
@@ -94,6 +104,8 @@ export class LocationRecords extends Construct {
         ...(props.functions ? { functions: props.functions } : {}),
         ...(props.artifacts ? { artifacts: props.artifacts } : {}),
         ...(props.manifest ? { manifest: props.manifest } : {}),
+        // A reference to the signature's custom resource: CloudFormation signs first.
+        ...(signature ? { signature } : {}),
       })
     );
     new AwsCustomResource(this, 'StagedRelease', {

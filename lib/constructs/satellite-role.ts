@@ -46,6 +46,11 @@ export interface SatelliteRoleProps {
    * parent region and the environment's {@link satelliteAssetPrefix}.
    */
   readonly releaseObjects: { readonly bucket: s3.IBucket; readonly keyPrefix: string };
+  /**
+   * The environment's release key, by its region (the home region) and alias: the runtime
+   * reads its public key to verify releases.
+   */
+  readonly releaseKey: { readonly region: string; readonly alias: string };
 }
 
 /**
@@ -56,6 +61,7 @@ export interface SatelliteRoleProps {
  * - write its location's records (the heartbeat, and the desired traffic it adopts once);
  * - the union of the table access the hosted functions declare, as each function has on
  *   Lambda;
+ * - read the environment release key's public key (to verify releases), never sign;
  * - read the bundles of any release staged at the location, not only this deploy's: hosts
  *   that start later (scale-out, replacement, after a rollback) load the release the
  *   desired traffic names, which may be older or newer than the deploy that launched them.
@@ -104,6 +110,30 @@ export class SatelliteRole extends Construct {
         resources: [bucket.arnForObjects(`${keyPrefix}*.zip`)],
       })
     );
+    // KMS authorizes GetPublicKey on the key ARN, never on an alias ARN; the key's id is
+    // random (another stack's, in another region), so the grant names every key of the
+    // home region and picks the release key by its alias with `kms:ResourceAliases`
+    // (Service Authorization Reference, AWS KMS; KMS Developer Guide, "Use aliases to
+    // control access to KMS keys"). Sign is not granted: the key policy denies it anyway.
+    const kmsKeys = Stack.of(this).formatArn({
+      service: 'kms',
+      region: props.releaseKey.region,
+      resource: 'key',
+      resourceName: '*',
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GetPublicKey'],
+        resources: [kmsKeys],
+        conditions: {
+          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [props.releaseKey.alias] },
+        },
+      })
+    );
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${props.releaseKey.region}:${Stack.of(this).account}:key/*]`,
+      reason: `Only the key aliased ${props.releaseKey.alias} (kms:ResourceAliases), only its public key: the release key lives in the home region's stack, whose key id this stack cannot reference.`,
+    });
     const bucketName = Stack.of(this).resolve(bucket.bucketName);
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucketName}/${keyPrefix}*.zip]`,

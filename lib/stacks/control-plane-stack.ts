@@ -1,8 +1,17 @@
 import * as path from 'node:path';
-import { ArnFormat, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -14,13 +23,16 @@ import {
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
-import { regionLocations } from '../../core/environment/fleet';
+import { regionLocations, satelliteLocations } from '../../core/environment/fleet';
 import type { Environment } from '../../core/environment/schema';
 import type { Release } from '../../core/manifest';
 import {
   fleetFunctionPrefix,
   orchestratorAlarmNameOf,
   orchestratorNameOf,
+  releaseKeyAliasOf,
+  releaseSignerNameOf,
+  releaseSignerRoleNameOf,
   stackNames,
   tableNameOf,
 } from '../../core/names';
@@ -48,6 +60,10 @@ export interface ControlPlaneStackProps extends StackProps {
 export class ControlPlaneStack extends Stack {
   readonly orchestrator: lambda.Function;
   readonly deadLetterQueue: sqs.Queue;
+  /** The environment's release key: ECC_NIST_P256, sign and verify. */
+  readonly releaseKey: kms.Key;
+  /** The one role the release key lets sign (deploy-time signers in every region). */
+  readonly releaseSigner: iam.Role;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     const { environment: env, release } = props;
@@ -270,6 +286,8 @@ export class ControlPlaneStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    ({ key: this.releaseKey, signer: this.releaseSigner } = this.addReleaseKey(env));
+
     // The orchestrator reads its configuration from the table: the same bundle serves any environment.
     new AwsCustomResource(this, 'EnvironmentDefinition', {
       resourceType: 'Custom::OrbitEnvironmentDefinition',
@@ -290,7 +308,82 @@ export class ControlPlaneStack extends Stack {
     });
     suppressCustomResourceProvider(this);
 
+    new CfnOutput(this, 'ReleaseKeyArn', {
+      value: this.releaseKey.keyArn,
+      description: `Signs every release a deploy stages; satellites verify with its public key (${releaseKeyAliasOf(env)})`,
+    });
     new CfnOutput(this, 'OrchestratorName', { value: this.orchestrator.functionName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+  }
+
+  /**
+   * The environment's release key and the one role it lets sign. An asymmetric key
+   * (`ECC_NIST_P256`, `SIGN_VERIFY`, signing with `ECDSA_SHA_256`) under a fixed alias, so
+   * stacks in other regions name it without a cross-stack reference. Its policy is CDK's
+   * default (the account may delegate through IAM: satellites' roles get `kms:GetPublicKey`
+   * that way) plus a deny of `kms:Sign` to every principal but the signer role, whatever
+   * their IAM policies say (KMS Developer Guide, "Key policies in AWS KMS" and "Default key
+   * policy"; IAM User Guide, `aws:PrincipalArn`, which names a role without requiring it to
+   * exist). The key cannot rotate (KMS rotates symmetric keys only), and it is kept when the
+   * stack goes, outside `dev`: releases signed with it must keep verifying.
+   */
+  private addReleaseKey(env: Environment): { key: kms.Key; signer: iam.Role } {
+    const disposable = env.name === 'dev';
+    const signerName = releaseSignerRoleNameOf(env);
+    const signerArn = this.formatArn({
+      service: 'iam',
+      region: '',
+      resource: 'role',
+      resourceName: signerName,
+    });
+    const key = new kms.Key(this, 'ReleaseKey', {
+      description: `Orbit ${env.name}: signs every release a deploy stages`,
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      alias: releaseKeyAliasOf(env),
+      removalPolicy: disposable ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      pendingWindow: Duration.days(disposable ? 7 : 30),
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheReleaseSignerSigns',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Sign'],
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': signerArn } },
+      })
+    );
+    const signer = new iam.Role(this, 'ReleaseSigner', {
+      roleName: signerName,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Orbit ${env.name}: signs releases at deploy (kms:Sign on the release key only)`,
+    });
+    signer.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Sign'], resources: [key.keyArn] }));
+    // Each satellite location's signer logs to its own group, in the location's region.
+    const signerLogs = satelliteLocations(env).map((location) =>
+      this.formatArn({
+        service: 'logs',
+        region: location.parentRegion,
+        resource: 'log-group',
+        resourceName: `/aws/lambda/${releaseSignerNameOf(env, location)}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })
+    );
+    if (signerLogs.length > 0) {
+      signer.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: signerLogs,
+        })
+      );
+      for (const location of satelliteLocations(env)) {
+        Validations.of(signer).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${location.parentRegion}:${env.account}:log-group:/aws/lambda/${releaseSignerNameOf(env, location)}:*]`,
+          reason: `The signer of ${location.id} writes log streams (named by Lambda) in its own log group only.`,
+        });
+      }
+    }
+    return { key, signer };
   }
 }

@@ -10,8 +10,21 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import { dataRegionOf } from '../../core/environment/fleet';
 import type { Environment, SatelliteLocation } from '../../core/environment/schema';
-import { functionDir, type Release, RUNTIME_ARTIFACT, runtimeDir } from '../../core/manifest';
-import { satelliteAssetPrefix, satelliteRoleNameOf, stackNames } from '../../core/names';
+import {
+  functionDir,
+  type Release,
+  RUNTIME_ARTIFACT,
+  runtimeDir,
+  signedReleaseDigest,
+} from '../../core/manifest';
+import {
+  releaseKeyAliasOf,
+  releaseSignerNameOf,
+  releaseSignerRoleNameOf,
+  satelliteAssetPrefix,
+  satelliteRoleNameOf,
+  stackNames,
+} from '../../core/names';
 import { dataTable } from '../constructs/data-table';
 import { suppressCustomResourceProvider } from '../constructs/live-alias';
 import { LocationRecords } from '../constructs/location-record';
@@ -98,7 +111,14 @@ export class SatelliteLocationStack extends Stack {
         bucket: this.runtimeAsset.bucket,
         keyPrefix: satelliteAssetPrefix(env),
       },
+      releaseKey: { region: env.homeRegion, alias: releaseKeyAliasOf(env) },
     }).role;
+    // The release key by its alias ARN (KMS takes it as KeyId): it lives in the home region.
+    const releaseKeyArn = this.formatArn({
+      service: 'kms',
+      region: env.homeRegion,
+      resource: releaseKeyAliasOf(env),
+    });
 
     const registration: Record<string, string> = {
       kind: location.kind,
@@ -129,6 +149,7 @@ export class SatelliteLocationStack extends Stack {
           ...satelliteRuntimeEnv(env, location),
           // The staged-release records name each bundle's S3 object.
           [RUNTIME_ENV.artifacts]: 's3',
+          [RUNTIME_ENV.releaseKey]: releaseKeyArn,
           [RUNTIME_ENV.authIssuer]: env.auth.issuer,
           [RUNTIME_ENV.authAudience]: env.auth.audience.join(','),
           [RUNTIME_ENV.pullIntervalSeconds]: '10',
@@ -161,6 +182,20 @@ export class SatelliteLocationStack extends Stack {
         [RUNTIME_ARTIFACT]: artifact(this.runtimeAsset, release.manifest.runtime.sha256),
       },
       manifest: JSON.stringify(release.manifest),
+      signing: {
+        releaseId: release.manifest.releaseId,
+        digest: signedReleaseDigest(env.name, release.manifest),
+        keyArn: releaseKeyArn,
+        keyRegion: env.homeRegion,
+        role: iam.Role.fromRoleName(this, 'ReleaseSigner', releaseSignerRoleNameOf(env), {
+          mutable: false,
+        }),
+        functionName: releaseSignerNameOf(env, location),
+      },
+    });
+    new CfnOutput(this, 'ReleaseKeyArn', {
+      value: releaseKeyArn,
+      description: `The release key runtimes verify releases with (${RUNTIME_ENV.releaseKey})`,
     });
 
     new CfnOutput(this, 'RoleArn', {
