@@ -5,6 +5,9 @@ import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { close, listen } from './listen';
 
 /** A development token issuer for the local fleet. */
+/** Where the development issuer serves its key set. */
+export const DEV_ISSUER_JWKS_PATH = '/.well-known/jwks.json';
+
 export interface DevIssuer {
   /** The issuer URL (`iss`), e.g. `http://127.0.0.1:4101`. */
   readonly issuer: string;
@@ -75,10 +78,10 @@ export async function startDevIssuer(
     if (req.url === '/.well-known/openid-configuration') {
       send({
         issuer,
-        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        jwks_uri: `${issuer}${DEV_ISSUER_JWKS_PATH}`,
         id_token_signing_alg_values_supported: ['RS256'],
       });
-    } else if (req.url === '/.well-known/jwks.json') {
+    } else if (req.url === DEV_ISSUER_JWKS_PATH) {
       send({ keys: [jwk] });
     } else {
       res.writeHead(404).end();

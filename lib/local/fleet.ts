@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { dataRegionOf, regionOf } from '../../core/environment/fleet';
 import type { Environment } from '../../core/environment/schema';
@@ -16,8 +18,10 @@ import { buildRelease } from '../release/build';
 import { RUNTIME_ENV, satelliteRuntimeEnv } from '../satellite/config';
 import { SHUTDOWN_GRACE_ENV } from '../satellite/shutdown';
 import { startLocalControl } from './control';
-import { type DevIssuer, startDevIssuer } from './dev-issuer';
+import { DEV_ISSUER_JWKS_PATH, type DevIssuer, startDevIssuer } from './dev-issuer';
 import { localRolloutEvents } from './events';
+import { type LinkStatus, type LocationLink, startLocationLink } from './links';
+import { LogBuffer } from './log-buffer';
 import { runLoop } from './loop';
 import {
   type LocalFleetState,
@@ -55,7 +59,7 @@ export interface LocalFleetOptions {
    */
   readonly storeFaults?: boolean;
   /** Lines the runtimes print (their logs), with the location id. @default - dropped */
-  readonly onLog?: (locationId: string, line: string) => void;
+  readonly onLog?: (locationId: string, line: string, stream: 'stdout' | 'stderr') => void;
   /** How long a runtime may take to be ready. @default 20000 */
   readonly readyTimeoutMs?: number;
   /**
@@ -127,6 +131,15 @@ export interface LocalFleet {
    * and restarts; nothing it acknowledged is lost. Resolves when the store is back.
    */
   storeOutage(ms: number): Promise<void>;
+  /**
+   * Cuts (`false`) or restores (`true`) one location's link to the store and the issuer, as
+   * `npx orbit fault disconnect|reconnect --location ID` does; throws for an unknown location.
+   */
+  link(locationId: string, connected: boolean): LinkStatus;
+  /** Each location's link now. */
+  links(): readonly LinkStatus[];
+  /** The runtimes' recent lines (what `npx orbit logs` reads). */
+  readonly logs: LogBuffer;
   /** Stops every runtime, the issuer and the store; frees every port. */
   stop(): Promise<void>;
 }
@@ -178,6 +191,34 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     await stageEverywhere(env, records, releaseId, release.manifest);
     const serving = await servedReleases(env, records);
 
+    // Each location reaches the store and the issuer through its own link, which
+    // `orbit fault disconnect` cuts: one site loses its uplink, the rest serve on.
+    const links = new Map<string, LocationLink>();
+    stops.push(() => Promise.all([...links.values()].map((l) => l.stop())).then(() => {}));
+    for (const location of env.locations) {
+      links.set(
+        location.id,
+        await startLocationLink(location.id, Number(new URL(runtimeStore).port), {
+          port: Number(new URL(issuer.issuer).port),
+          jwksPath: DEV_ISSUER_JWKS_PATH,
+        })
+      );
+    }
+    const linkOf = (id: string) => links.get(id) as LocationLink;
+    // What each runtime keeps across its restarts (heartbeats not yet delivered, the issuer's
+    // keys): under the persist directory, or a temporary one removed when the fleet stops.
+    const runtimeStates = options.persistDir
+      ? path.join(options.persistDir, 'runtimes')
+      : mkdtempSync(path.join(tmpdir(), 'orbit-runtimes-'));
+    if (!options.persistDir) {
+      stops.push(async () => rmSync(runtimeStates, { recursive: true, force: true }));
+    }
+    const runtimeStateDir = (id: string) => path.join(runtimeStates, id);
+    const logs = new LogBuffer();
+    const onLog = (id: string, line: string, stream: 'stdout' | 'stderr') => {
+      logs.add(id, stream, line);
+      options.onLog?.(id, line, stream);
+    };
     const runtimes = new Map<string, SupervisedRuntime>();
     stops.push(() => Promise.all([...runtimes.values()].map((r) => r.stop())).then(() => {}));
     // Event-driven reconcile: when the orchestrator waits for a location's evidence, that
@@ -196,7 +237,9 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
           spawn: (port) =>
             spawnRuntime(release, {
               ...satelliteRuntimeEnv(env, location),
-              ORBIT_DYNAMODB_ENDPOINT: runtimeStore,
+              ORBIT_DYNAMODB_ENDPOINT: linkOf(location.id).storeEndpoint,
+              [RUNTIME_ENV.authJwksUri]: linkOf(location.id).jwksUri,
+              [RUNTIME_ENV.stateDir]: runtimeStateDir(location.id),
               [RUNTIME_ENV.port]: String(port),
               [RUNTIME_ENV.host]: '127.0.0.1',
               [RUNTIME_ENV.artifacts]: path.dirname(release.dir),
@@ -209,7 +252,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
           readyTimeoutMs: options.readyTimeoutMs ?? RUNTIME_READY_TIMEOUT_MS,
           restartDelayMs: (options.restartDelaySeconds ?? 1) * 1000,
           killAfterMs: (RUNTIME_GRACE_SECONDS + 2) * 1000,
-          onLog: options.onLog,
+          onLog,
           onHeartbeat,
           onRestart: options.onRestart,
         });
@@ -288,8 +331,16 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
     const controlEndpoint = await startLocalControl({
       wake: loop.wake,
       governance: async () => (await governance()).length,
-      state: () => ({ environment: env.name, pid: process.pid, runtimes: statuses() }),
+      state: () => ({
+        environment: env.name,
+        pid: process.pid,
+        runtimes: statuses(),
+        links: env.locations.map((l) => linkOf(l.id).status()),
+      }),
       events: notifications.recent,
+      link: (id, connected) => links.get(id)?.set(connected),
+      logs,
+      locations: env.locations.map((l) => l.id),
     });
     stops.push(controlEndpoint.stop);
     let stateFile: string | undefined;
@@ -326,6 +377,13 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       locations,
       stateFile,
       runtimes: statuses,
+      link: (id, connected) => {
+        const link = links.get(id);
+        if (!link) throw new Error(`the fleet has no location ${id}`);
+        return link.set(connected);
+      },
+      links: () => env.locations.map((l) => linkOf(l.id).status()),
+      logs,
       storeOutage: async (ms) => {
         if (!proxy) throw new Error('storeOutage needs a fleet started with storeFaults');
         await proxy.outage(ms);

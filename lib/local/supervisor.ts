@@ -27,8 +27,8 @@ export interface SuperviseRuntimeOptions {
   readonly maxRestartDelayMs?: number;
   /** How long SIGTERM may take before SIGKILL, when the fleet stops. @default 5000 */
   readonly killAfterMs?: number;
-  /** The runtime's log lines. @default - dropped */
-  readonly onLog?: (locationId: string, line: string) => void;
+  /** The runtime's log lines, and which stream each came on. @default - dropped */
+  readonly onLog?: (locationId: string, line: string, stream: 'stdout' | 'stderr') => void;
   /** Each heartbeat the runtime announces. @default - ignored */
   readonly onHeartbeat?: (locationId: string) => void;
   /** One line per exit, saying when the restart comes. @default - dropped */
@@ -153,7 +153,7 @@ function waitReady(
         ),
       readyTimeoutMs
     );
-    const onLine = (line: string) => {
+    const onLine = (line: string, stream: 'stdout' | 'stderr') => {
       if (line.startsWith('{"event":"heartbeat"')) {
         options.onHeartbeat?.(locationId);
         return;
@@ -166,10 +166,14 @@ function waitReady(
       }
       last.push(line);
       if (last.length > 5) last.shift();
-      options.onLog?.(locationId, line);
+      options.onLog?.(locationId, line, stream);
     };
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', onLine);
-    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', onLine);
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
+      onLine(line, 'stdout')
+    );
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) =>
+      onLine(line, 'stderr')
+    );
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       if (ready) return;
