@@ -10,6 +10,8 @@ export type RouteMatch =
   | {
       readonly kind: 'route';
       readonly route: ReleaseRoute;
+      /** The route's key (`GET /items/{id}`), built once per table rather than per request. */
+      readonly routeKey: string;
       readonly pathParameters: Record<string, string>;
     }
   | { readonly kind: 'method-not-allowed'; readonly allow: readonly HttpMethod[] }
@@ -17,6 +19,7 @@ export type RouteMatch =
 
 interface CompiledRoute {
   readonly route: ReleaseRoute;
+  readonly routeKey: string;
   readonly pattern: RegExp;
   readonly names: readonly string[];
   /** Literal segments first, then parameters, greedy `{name+}` last: API Gateway's order. */
@@ -41,7 +44,13 @@ function compile(route: ReleaseRoute): CompiledRoute {
       return '([^/]+)';
     });
   if (route.path.includes('+}')) rank -= 1_000_000;
-  return { route, pattern: new RegExp(`^/${segments.join('/')}$`), names, rank };
+  return {
+    route,
+    routeKey: routeKeyOf(route),
+    pattern: new RegExp(`^/${segments.join('/')}$`),
+    names,
+    rank,
+  };
 }
 
 /**
@@ -62,21 +71,20 @@ export class RouteTable {
 
   /** Finds the route for `method` and `path`, or says why there is none. */
   match(method: string, path: string): RouteMatch {
-    const allow = new Set<HttpMethod>();
-    let found: RouteMatch | undefined;
+    // The methods the path allows are gathered only when the method has no route: the
+    // answer is then a 405 (or a preflight), and the common case allocates nothing for it.
     for (const c of this.compiled) {
+      if (c.route.method !== method) continue;
       const m = c.pattern.exec(path);
       if (!m) continue;
-      allow.add(c.route.method);
-      if (found === undefined && c.route.method === method) {
-        const pathParameters: Record<string, string> = {};
-        c.names.forEach((name, i) => {
-          pathParameters[name] = safeDecode(m[i + 1] as string);
-        });
-        found = { kind: 'route', route: c.route, pathParameters };
+      const pathParameters: Record<string, string> = {};
+      for (let i = 0; i < c.names.length; i++) {
+        pathParameters[c.names[i] as string] = safeDecode(m[i + 1] as string);
       }
+      return { kind: 'route', route: c.route, routeKey: c.routeKey, pathParameters };
     }
-    if (found) return found;
+    const allow = new Set<HttpMethod>();
+    for (const c of this.compiled) if (c.pattern.test(path)) allow.add(c.route.method);
     if (allow.size === 0) return { kind: 'not-found' };
     return { kind: 'method-not-allowed', allow: [...allow].sort() };
   }

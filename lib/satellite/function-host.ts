@@ -39,6 +39,15 @@ export class InvocationTimeoutError extends Error {
 }
 
 let invokeStore: InvokeStoreBase | undefined;
+/**
+ * Whether any code in this process has looked the store up (Powertools does, through
+ * `globalThis.awslambda.InvokeStore`, when a bundle builds its logger or metrics). Until then
+ * invocations run outside it: a store scope turns on Node 20's AsyncLocalStorage promise
+ * hooks, a cost on every promise of the process that handlers which never read it (no
+ * Powertools) need not pay. Code that reads the store at its first request, not at load,
+ * finds no scope for that one request and falls back to its shared state, as it does at init.
+ */
+let invokeStoreRead = false;
 /** The store's request-id key: a registered symbol, the same in every copy of the library. */
 const REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
 
@@ -49,7 +58,19 @@ const REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
  */
 export async function prepareConcurrentInvocations(maxConcurrency = 256): Promise<void> {
   process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= String(maxConcurrency);
-  invokeStore = await InvokeStore.getInstanceAsync(true);
+  const store = await InvokeStore.getInstanceAsync(true);
+  invokeStore = store;
+  const lambda = (globalThis as { awslambda?: object }).awslambda;
+  // Without the global (AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA) nothing can find the store.
+  if (!lambda) return;
+  Object.defineProperty(lambda, 'InvokeStore', {
+    configurable: true,
+    enumerable: true,
+    get: () => {
+      invokeStoreRead = true;
+      return store;
+    },
+  });
 }
 
 /**
@@ -115,40 +136,104 @@ function loadFunction(
   }
 }
 
+/** How often hung invocations are looked for: the precision of a function's timeout. */
+const DEADLINE_SWEEP_MS = 50;
+
+interface Deadline {
+  readonly at: number;
+  readonly expire: () => void;
+}
+
 /**
- * Invokes a function like Lambda: a context with its remaining time, each invocation in its
- * own invoke-store scope, and a hard timeout. A handler that never settles is abandoned
- * (it cannot be killed inside a shared process) and the request gets its answer anyway.
+ * The deadlines of the invocations in flight, all watched by one timer that never stops
+ * while the process hosts functions: an invocation that finishes in time costs a set
+ * insert and delete, not a timer of its own (a timer armed and cleared per request was 4 %
+ * of a request's CPU under load).
  */
-export async function invoke(
-  fn: LoadedFunction,
-  event: OrbitEvent,
-  requestId: string
-): Promise<unknown> {
-  const deadline = Date.now() + fn.timeoutMs;
-  const context: Context = {
+const deadlines = new Set<Deadline>();
+let sweeping = false;
+
+function watch(deadline: Deadline): void {
+  deadlines.add(deadline);
+  if (sweeping) return;
+  sweeping = true;
+  setInterval(() => {
+    const now = Date.now();
+    for (const d of deadlines) {
+      if (d.at > now) continue;
+      deadlines.delete(d);
+      d.expire();
+    }
+  }, DEADLINE_SWEEP_MS).unref();
+}
+
+const noop = () => undefined;
+
+/** What every invocation's context of one function shares. */
+const contextFields = new WeakMap<
+  LoadedFunction,
+  Pick<Context, 'functionName' | 'invokedFunctionArn' | 'memoryLimitInMB' | 'logGroupName'>
+>();
+
+function contextOf(fn: LoadedFunction, requestId: string, deadline: number): Context {
+  let fields = contextFields.get(fn);
+  if (!fields) {
+    fields = {
+      functionName: fn.qualifiedName,
+      invokedFunctionArn: `arn:orbit:satellite:${fn.qualifiedName}`,
+      memoryLimitInMB: String(fn.memoryMb),
+      logGroupName: `/orbit/${fn.qualifiedName}`,
+    };
+    contextFields.set(fn, fields);
+  }
+  return {
     callbackWaitsForEmptyEventLoop: false,
-    functionName: fn.qualifiedName,
+    functionName: fields.functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:orbit:satellite:${fn.qualifiedName}`,
-    memoryLimitInMB: String(fn.memoryMb),
+    invokedFunctionArn: fields.invokedFunctionArn,
+    memoryLimitInMB: fields.memoryLimitInMB,
     awsRequestId: requestId,
-    logGroupName: `/orbit/${fn.qualifiedName}`,
+    logGroupName: fields.logGroupName,
     logStreamName: 'satellite',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
+    done: noop,
+    fail: noop,
+    succeed: noop,
   };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new InvocationTimeoutError(fn.timeoutMs)), fn.timeoutMs);
+}
+
+/**
+ * Invokes a function like Lambda: a context with its remaining time, each invocation in its
+ * own invoke-store scope (once anything reads the store), and a hard timeout. A handler that
+ * never settles is abandoned (it cannot be killed inside a shared process) and the request
+ * gets its answer anyway.
+ */
+export function invoke(fn: LoadedFunction, event: OrbitEvent, requestId: string): Promise<unknown> {
+  const at = Date.now() + fn.timeoutMs;
+  const context = contextOf(fn, requestId, at);
+  return new Promise((resolve, reject) => {
+    const deadline: Deadline = {
+      at,
+      expire: () => reject(new InvocationTimeoutError(fn.timeoutMs)),
+    };
+    watch(deadline);
+    const settle = (value: unknown) => {
+      deadlines.delete(deadline);
+      resolve(value);
+    };
+    const fail = (err: unknown) => {
+      deadlines.delete(deadline);
+      reject(err);
+    };
+    try {
+      const result =
+        invokeStore && invokeStoreRead
+          ? invokeStore.run({ [REQUEST_ID]: requestId }, () => fn.handler(event, context))
+          : fn.handler(event, context);
+      if (result instanceof Promise) result.then(settle, fail);
+      else settle(result);
+    } catch (err) {
+      fail(err);
+    }
   });
-  const run = () => Promise.resolve().then(() => fn.handler(event, context));
-  const invocation = invokeStore ? invokeStore.run({ [REQUEST_ID]: requestId }, run) : run();
-  try {
-    return await Promise.race([invocation, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -7,7 +7,6 @@ import { fromResult, type HttpResponse, toEvent } from '../../functions/shared/h
 import { isDrainedAnswer } from '../../functions/shared/metric-contract';
 import { SECURITY_HEADERS } from '../../functions/shared/middleware/response-headers';
 import { problemResponse } from '../../functions/shared/problem';
-import { routeKeyOf } from '../../functions/shared/route-table';
 import { affinityKeyOf } from './affinity';
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS } from './config';
 import {
@@ -83,6 +82,15 @@ class BodyTooLargeError extends HttpError {
   }
 }
 
+/** An empty body, shared: most requests (every GET) have none. */
+const NO_BODY = Buffer.alloc(0);
+
+/** Whether a request carries a body (RFC 9112 §6.3: a length, or a transfer coding). */
+const hasBody = (req: IncomingMessage): boolean => {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+};
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
@@ -101,7 +109,9 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks))
+    );
     req.on('error', reject);
   });
 }
@@ -122,20 +132,23 @@ export function createRuntimeServer(options: RuntimeServerOptions): Server {
   const onError = options.onError ?? ((m, e) => console.error(m, e));
   const random = options.random ?? Math.random;
 
-  const answer = async (
-    req: IncomingMessage
-  ): Promise<{ response: HttpResponse; releaseId?: string }> => {
+  // Writes its own answer and never rejects: one promise per request, no .then/.catch chain.
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     const requestId = randomUUID();
     const url = req.url ?? '/';
-    const rawPath = url.split('?')[0] ?? '/';
+    const queryStart = url.indexOf('?');
+    const rawPath = queryStart === -1 ? url : url.slice(0, queryStart);
     const method = (req.method ?? 'GET').toUpperCase();
     const problem = (err: unknown) => fromResult(problemResponse(err, requestId, rawPath));
     let release: LoadedRelease | undefined;
     let response: HttpResponse;
     try {
-      release = await releaseFor(req, options.traffic(), random, options);
-      const body = await readBody(req);
+      const state = options.traffic();
+      const picked = releaseFor(req, state, random, options);
+      // releaseFor names a staged release only where there are staged releases to load.
+      release = typeof picked === 'string' ? await state.staged!.get(picked) : picked;
+      const body = hasBody(req) ? await readBody(req) : NO_BODY;
       const target = resolve(release, method, rawPath);
       const authorizer =
         target.route?.auth === 'jwt' ? await authenticate(options.authenticate, req) : undefined;
@@ -172,29 +185,30 @@ export function createRuntimeServer(options: RuntimeServerOptions): Server {
         response = problem(err);
       }
     }
-    // An answer no release gave (the header named none this location can serve) is counted
-    // for none, and says so by having no x-orbit-release.
-    if (!release) return { response };
-    options.stats.record(
-      release.releaseId,
-      response.status,
-      performance.now() - started,
-      isDrainedAnswer(response.headers)
-    );
-    return { response, releaseId: release.releaseId };
+    try {
+      // An answer no release gave (the header named none this location can serve) is counted
+      // for none, and says so by having no x-orbit-release.
+      if (release) {
+        options.stats.record(
+          release.releaseId,
+          response.status,
+          performance.now() - started,
+          isDrainedAnswer(response.headers)
+        );
+      }
+      write(res, response, release?.releaseId, options.locationId);
+    } catch (err) {
+      onError('the runtime failed to answer', err);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
   };
 
   const timeouts = serverTimeouts(
     options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS * 1000
   );
   return createServer(timeouts, (req, res) => {
-    answer(req)
-      .then(({ response, releaseId }) => write(res, response, releaseId, options.locationId))
-      .catch((err) => {
-        onError('the runtime failed to answer', err);
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
-      });
+    void serve(req, res);
   });
 }
 
@@ -213,7 +227,7 @@ function resolve(release: LoadedRelease, method: string, rawPath: string): Targe
     if (fn) {
       return {
         fn,
-        routeKey: routeKeyOf(match.route),
+        routeKey: match.routeKey,
         route: match.route,
         pathParameters: match.pathParameters,
       };
@@ -239,16 +253,16 @@ async function authenticate(check: Authenticate | undefined, req: IncomingMessag
 
 /**
  * The release a request goes to: the traffic split's pick (by the client's affinity key when
- * it sent one), or the release its `x-orbit-target-release` header names, loaded first when
- * it is staged but serves no traffic. Throws an HttpError when the header names a release
- * this location cannot serve.
+ * it sent one), or the id of the staged release its `x-orbit-target-release` header names,
+ * for the caller to load (it serves no traffic). Throws an HttpError when the header is not
+ * a release this location could serve.
  */
-async function releaseFor(
+function releaseFor(
   req: IncomingMessage,
   state: TrafficState,
   random: () => number,
   options: Pick<RuntimeServerOptions, 'locationId' | 'affinityCookie'>
-): Promise<LoadedRelease> {
+): LoadedRelease | string {
   const header = req.headers[RELEASE_OVERRIDE_HEADER];
   // Without a candidate there is nothing to stick to: no key is read.
   const affinityKey = state.candidate
@@ -260,23 +274,34 @@ async function releaseFor(
     random,
     affinityKey
   );
-  if (typeof picked !== 'string') return picked;
-  if (!state.staged) throw new ReleaseNotStagedError(picked, options.locationId);
-  return state.staged.get(picked);
+  if (typeof picked === 'string' && !state.staged) {
+    throw new ReleaseNotStagedError(picked, options.locationId);
+  }
+  return picked;
 }
 
+/** The names of {@link SECURITY_HEADERS}, for the answers that lack them. */
+const SECURITY_HEADER_NAMES = Object.keys(SECURITY_HEADERS);
+
+/**
+ * Writes an answer. Headers the answer has are kept as they are (the bundle's middleware
+ * already set the security and location headers on every answer of an Orbit function);
+ * only those it lacks are added, into the answer's own headers object (fresh for each
+ * response), rather than merging copies of it.
+ */
 function write(
   res: ServerResponse,
   response: HttpResponse,
   releaseId: string | undefined,
   locationId: string
 ): void {
-  const headers = {
-    ...SECURITY_HEADERS,
-    'x-orbit-location': locationId,
-    ...(releaseId ? { 'x-orbit-release': releaseId } : {}),
-    ...response.headers,
-  };
-  res.writeHead(response.status, { ...headers, 'content-length': response.body.byteLength });
+  const headers: Record<string, string | string[]> = response.headers;
+  for (const name of SECURITY_HEADER_NAMES) {
+    if (headers[name] === undefined) headers[name] = SECURITY_HEADERS[name] as string;
+  }
+  if (headers['x-orbit-location'] === undefined) headers['x-orbit-location'] = locationId;
+  if (releaseId && headers['x-orbit-release'] === undefined) headers['x-orbit-release'] = releaseId;
+  headers['content-length'] = String(response.body.byteLength);
+  res.writeHead(response.status, headers);
   res.end(response.body);
 }

@@ -3,7 +3,7 @@ import type { Route } from '../../../core/declaration';
 import { MethodNotAllowedError, NotFoundError } from '../../../core/errors';
 import type { OrbitEvent, OrbitResult, RouteSpec } from '../http';
 import { requestState } from '../request-state';
-import { type RouteTable, routeKeyOf } from '../route-table';
+import type { RouteTable } from '../route-table';
 
 /** Options of {@link routing}. */
 export interface RoutingOptions {
@@ -38,10 +38,10 @@ export function routing(options: RoutingOptions): MiddlewareObj<OrbitEvent, Orbi
     const path = event.rawPath;
     const match = options.table.match(method, path);
     if (match.kind === 'route') {
-      const mine = options.routes.get(routeKeyOf(match.route));
+      const mine = options.routes.get(match.routeKey);
       if (!mine) {
         throw new Error(
-          `${routeKeyOf(match.route)} is served by '${match.route.functionName}', but the request reached '${options.functionName}'`
+          `${match.routeKey} is served by '${match.route.functionName}', but the request reached '${options.functionName}'`
         );
       }
       state.route = mine.route;
