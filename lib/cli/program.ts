@@ -449,11 +449,18 @@ Colour on a terminal only; NO_COLOR turns it off, FORCE_COLOR on.`
     .addHelpText('after', examples('orbit new function orders'))
     .command('function')
     .argument('<name>', 'the function name (lower-case letters, digits and dashes)')
+    .option(
+      '--public',
+      "declare its GET route public (auth 'none'); it must then be in api.publicRoutes"
+    )
     .description('scaffold functions/api/NAME/: declaration, handler and a test beside it')
-    .addHelpText('after', examples('orbit new function orders'))
-    .action(async (name: string, _o, cmd: Command) => {
+    .addHelpText(
+      'after',
+      examples('orbit new function orders', 'orbit new function greetings --public')
+    )
+    .action(async (name: string, o: { public?: boolean }, cmd: Command) => {
       const { newFunction } = await import('./new-function');
-      print(cmd, await newFunction(name));
+      print(cmd, await newFunction(name, { publicRoute: o.public === true }));
     });
 
   program
@@ -502,8 +509,9 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
     if (caught instanceof CommanderError) {
       if (caught.code === 'commander.helpDisplayed' || caught.code === 'commander.version')
         return 0;
-      // A command group without its command (`orbit rollout`): commander printed its help.
-      if (caught.code === 'commander.help') return 2;
+      // `orbit help …` (exit code 0), or a command group without its command (`orbit rollout`,
+      // its help printed to stderr): a usage error.
+      if (caught.code === 'commander.help') return caught.exitCode === 0 ? 0 : 2;
       err = new UsageError(commanderMessage(caught));
     }
     const problem = problemOf(err);
