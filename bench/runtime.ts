@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
@@ -7,16 +9,35 @@ import { Records } from '../core/records';
 import { createTableClient } from '../core/records/table';
 import { ItemStore } from '../functions/api/items/store';
 import { startDevIssuer } from '../lib/local/dev-issuer';
-import { type BenchOptions, type Row, ratio, round } from './lib';
+import { buildRelease } from '../lib/release/build';
+import { type BenchOptions, median, type Row, render, round, spread } from './lib';
+import { createLocalTable, startBenchStore } from './store';
 
-const BARE_SERVER = `
-const http = require('node:http');
-const body = process.env.BODY;
-http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}).listen(0, '127.0.0.1', function () { console.log(JSON.stringify({ event: 'ready', url: 'http://127.0.0.1:' + this.address().port + '/' })); });
-`;
+const TABLE = 'orbit-bench';
+const ADAPTERS = path.join(__dirname, 'adapters');
+
+/** A server under load, in its own process. */
+interface Host {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+/** How to start one kind of host: the command line and the variables it runs with. */
+interface HostSpec {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** One load's outcome. */
+interface Load {
+  readonly rps: number;
+  readonly p99: number;
+  readonly errors: number;
+  /** The host's CPU time per answered request, µs. */
+  readonly cpuUs: number;
+}
 
 function ready(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -27,110 +48,418 @@ function ready(child: ChildProcess): Promise<string> {
   });
 }
 
-async function load(url: string, headers: Record<string, string>, seconds: number) {
-  const result = await autocannon({ url, connections: 50, duration: seconds, headers });
+// ORBIT_BENCH_PROFILE=DIR writes every host's CPU profile there (open it in Chrome DevTools).
+const profileArgs = () =>
+  process.env.ORBIT_BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORBIT_BENCH_PROFILE}`]
+    : [];
+
+async function start(spec: HostSpec): Promise<Host> {
+  const child = spawn(process.execPath, [...profileArgs(), ...spec.args], {
+    env: spec.env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return { name: spec.name, child, url: await ready(child) };
+}
+
+/** Stops a host the way its supervisor would (SIGTERM), so that a CPU profile gets written. */
+async function stop(host: Host): Promise<void> {
+  if (host.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => host.child.once('exit', resolve));
+  host.child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * CPU time a process has used, in µs: `/proc/PID/schedstat` (ns, Linux), else the clock
+ * ticks of `/proc/PID/stat`; NaN elsewhere.
+ */
+function cpuTimeUs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    } catch {
+      return Number.NaN;
+    }
+  }
+}
+
+async function load(
+  host: Host,
+  route: string,
+  headers: Record<string, string>,
+  connections: number,
+  seconds: number
+): Promise<Load> {
+  const pid = host.child.pid as number;
+  const cpuBefore = cpuTimeUs(pid);
+  const result = await autocannon({
+    url: `${host.url}${route}`,
+    connections,
+    duration: seconds,
+    headers,
+  });
+  const cpu = cpuTimeUs(pid) - cpuBefore;
+  const answered = result.requests.total;
   return {
     rps: result.requests.average,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
+    cpuUs: answered > 0 ? cpu / answered : Number.NaN,
   };
 }
 
 /**
- * The satellite runtime on loopback at 50 connections (autocannon), `GET /health` and
- * `GET /items/{id}` (with a token), against a bare `node:http` server answering the same JSON.
+ * Loads every host in turn, `rounds` times, rotating the order each round so that no host
+ * always runs first or last (the machine's noise drifts within a run): the loads of one
+ * round are the pairs the ratios are taken from.
+ */
+async function interleaved(
+  hosts: readonly Host[],
+  route: string,
+  headers: Record<string, string>,
+  connections: number,
+  options: BenchOptions
+): Promise<Map<string, Load[]>> {
+  // Odd counts, so that the median is a round that ran.
+  const rounds = options.quick ? 3 : 5;
+  const seconds = options.quick ? 1 : 3;
+  const out = new Map<string, Load[]>(hosts.map((h) => [h.name, []]));
+  for (const h of hosts) await load(h, route, headers, connections, options.quick ? 0.5 : 1);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < hosts.length; i++) {
+      const h = hosts[(i + r) % hosts.length] as Host;
+      out.get(h.name)?.push(await load(h, route, headers, connections, seconds));
+    }
+  }
+  return out;
+}
+
+/** Median and spread of the paired ratios `of(a) / of(b)` over the rounds. */
+function paired(a: readonly Load[], b: readonly Load[], of: (l: Load) => number) {
+  const ratios = a.map((l, i) => of(l) / of(b[i] as Load));
+  return { ratio: round(median(ratios), 3), spread: spread(ratios) };
+}
+
+/** A row comparing Orbit with one baseline on one figure, judged by `atMost` or `atLeast`. */
+function compare(
+  figure: string,
+  ours: readonly Load[],
+  base: readonly Load[],
+  of: (l: Load) => number,
+  unit: string,
+  digits: number,
+  target?: { readonly atLeast?: number; readonly atMost?: number }
+): Row {
+  const { ratio, spread } = paired(ours, base, of);
+  const met =
+    target === undefined
+      ? undefined
+      : target.atLeast !== undefined
+        ? ratio >= target.atLeast
+        : ratio <= (target.atMost as number);
+  return {
+    figure,
+    value: round(median(ours.map(of)), digits),
+    unit,
+    baseline: round(median(base.map(of)), digits),
+    ratio,
+    spread: `${spread}×`,
+    target:
+      target === undefined
+        ? undefined
+        : target.atLeast !== undefined
+          ? `≥ ${target.atLeast}×`
+          : `≤ ${target.atMost}×`,
+    met,
+  };
+}
+
+/** Spawn to first 200 on `route`, ms. */
+async function coldStart(spec: HostSpec, route: string): Promise<number> {
+  const started = performance.now();
+  const host = await start(spec);
+  try {
+    for (;;) {
+      const res = await fetch(`${host.url}${route}`).catch(() => undefined);
+      await res?.text();
+      if (res?.status === 200) return performance.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    await stop(host);
+  }
+}
+
+const rps = (l: Load) => l.rps;
+const p99 = (l: Load) => l.p99;
+const cpu = (l: Load) => l.cpuUs;
+
+/**
+ * The satellite runtime against the hosts a user would otherwise pick, hosting the very same
+ * bundles, interleaved in one run at 50 and 10 connections (autocannon on loopback, each host
+ * its own process): the release's `health` bundle behind a raw `node:http` adapter building
+ * the same payload 2.0 event (with and without the invoke store), behind a fastify adapter,
+ * and in Orbit's runtime; a trivial handler behind the raw adapter and in Orbit's runtime;
+ * cold start against the fastify adapter; and `GET /items/{id}` with a token (store-bound,
+ * no baseline). Ratios are medians of the rounds' paired ratios; spread is their min–max.
  */
 export async function runtimeThroughput(
   release: Release,
   storeEndpoint: string,
   options: BenchOptions
 ): Promise<Row[]> {
-  const tableName = 'orbit-bench';
   const table = createTableClient({ region: 'us-east-1', endpoint: storeEndpoint });
-  await new Records(table, tableName).desired.put(
+  const records = new Records(table, TABLE);
+  const trivial = await buildRelease({
+    functionsDir: path.join(__dirname, 'fixtures', 'functions'),
+    outDir: mkdtempSync(path.join(tmpdir(), 'orbit-bench-trivial-')),
+  });
+  await records.desired.put(
     'bench-sat',
     { stable: release.manifest.releaseId, weight: 0 },
     Date.now()
   );
+  await records.desired.put(
+    'bench-trivial',
+    { stable: trivial.manifest.releaseId, weight: 0 },
+    Date.now()
+  );
   // The sample app's item, written as the items function writes it.
-  await new ItemStore({ table, tableName, locationId: 'bench' }).put('bench-item', {
+  await new ItemStore({ table, tableName: TABLE, locationId: 'bench' }).put('bench-item', {
     hello: 'bench',
   });
   const issuer = await startDevIssuer(0, 'orbit-bench');
   const token = await issuer.issue('bench');
-  // ORBIT_BENCH_PROFILE=DIR writes the runtime's CPU profile there (open it in Chrome DevTools).
-  const profile = process.env.ORBIT_BENCH_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORBIT_BENCH_PROFILE}`]
-    : [];
-  const runtimeFile = path.join(release.dir, release.manifest.runtime.file);
-  const runtime = spawn(process.execPath, [...profile, runtimeFile], {
+
+  const location = (locationId: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    ORBIT_ENVIRONMENT: 'bench',
+    ORBIT_LOCATION_ID: locationId,
+    ORBIT_LOCATION_KIND: 'on-prem',
+    ORBIT_REGION: 'us-east-1',
+    ORBIT_TABLE_NAME: TABLE,
+    ORBIT_DATA_REGION: 'us-east-1',
+    ORBIT_DYNAMODB_ENDPOINT: storeEndpoint,
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  const orbit = (name: string, of: Release, locationId: string): HostSpec => ({
+    name,
+    args: [path.join(of.dir, of.manifest.runtime.file)],
     env: {
-      ...process.env,
-      ORBIT_ENVIRONMENT: 'bench',
-      ORBIT_LOCATION_ID: 'bench-sat',
-      ORBIT_LOCATION_KIND: 'on-prem',
-      ORBIT_REGION: 'us-east-1',
-      ORBIT_TABLE_NAME: tableName,
-      ORBIT_DATA_REGION: 'us-east-1',
-      ORBIT_DYNAMODB_ENDPOINT: storeEndpoint,
+      ...location(locationId),
       ORBIT_RUNTIME_PORT: '0',
       ORBIT_RUNTIME_HOST: '127.0.0.1',
-      ORBIT_ARTIFACTS: path.dirname(release.dir),
+      ORBIT_ARTIFACTS: path.dirname(of.dir),
       ORBIT_AUTH_ISSUER: issuer.issuer,
       ORBIT_AUTH_AUDIENCE: 'orbit-bench',
-      POWERTOOLS_LOG_LEVEL: 'WARN',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const children: ChildProcess[] = [runtime];
+  // An adapter hosts one bundle with the variables the runtime would load it with.
+  const adapter = (
+    name: string,
+    file: 'raw.js' | 'fastify.js',
+    of: Release,
+    fn: string,
+    invokeStore: boolean
+  ): HostSpec => {
+    const spec = of.manifest.functions.find((f) => f.name === fn);
+    if (!spec) throw new Error(`release ${of.manifest.releaseId} has no function ${fn}`);
+    return {
+      name,
+      args: [path.join(ADAPTERS, file)],
+      env: {
+        ...location('bench-adapter'),
+        ORBIT_RELEASE_ID: of.manifest.releaseId,
+        ORBIT_FUNCTION: fn,
+        ORBIT_BENCH_BUNDLE: path.join(of.dir, spec.file),
+        ORBIT_BENCH_ROUTE_KEY: `${spec.routes[0]?.method} ${spec.routes[0]?.path}`,
+        ORBIT_BENCH_INVOKE_STORE: invokeStore ? '1' : '0',
+      },
+    };
+  };
+
+  const healthSpecs = [
+    orbit('orbit', release, 'bench-sat'),
+    adapter('raw', 'raw.js', release, 'health', false),
+    adapter('raw+store', 'raw.js', release, 'health', true),
+    adapter('fastify+store', 'fastify.js', release, 'health', true),
+  ];
+  const trivialSpecs = [
+    orbit('orbit', trivial, 'bench-trivial'),
+    adapter('raw', 'raw.js', trivial, 'trivial', false),
+  ];
+  const rows: Row[] = [];
+  let hosts: Host[] = [];
   try {
-    const url = await ready(runtime);
-    const seconds = options.quick ? 2 : 10;
-    const warmUp = options.quick ? 0.5 : 1;
-    const rows: Row[] = [];
-    for (const [name, route, headers] of [
-      ['GET /health', 'health', {}],
-      ['GET /items/{id}', 'items/bench-item', { authorization: `Bearer ${token}` }],
-    ] as const) {
-      const sample = await fetch(`${url}${route}`, { headers });
-      const body = await sample.text();
-      const bare = spawn(process.execPath, ['-e', BARE_SERVER], {
-        env: { ...process.env, BODY: body },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      children.push(bare);
-      const bareUrl = await ready(bare);
-      await load(`${url}${route}`, headers, warmUp);
-      await load(bareUrl, {}, warmUp);
-      const base = await load(bareUrl, {}, seconds);
-      const ours = await load(`${url}${route}`, headers, seconds);
-      bare.kill();
+    // Cold starts first, on a quiet machine: alternately, so that both see the same noise.
+    const colds = { orbit: [] as number[], fastify: [] as number[] };
+    const fastifyCold = healthSpecs[3] as HostSpec;
+    for (let i = 0; i < (options.quick ? 3 : 5); i++) {
+      colds.orbit.push(await coldStart(healthSpecs[0] as HostSpec, 'health'));
+      colds.fastify.push(await coldStart(fastifyCold, 'health'));
+    }
+    const coldRatios = colds.orbit.map((ms, i) => ms / (colds.fastify[i] as number));
+    const coldRatio = round(median(coldRatios), 3);
+    rows.push({
+      figure: 'runtime cold start (spawn to first 200 on /health) vs fastify adapter',
+      value: round(median(colds.orbit), 0),
+      unit: 'ms',
+      baseline: round(median(colds.fastify), 0),
+      ratio: coldRatio,
+      spread: `${spread(coldRatios)}×`,
+      target: '≤ 1.5×',
+      met: coldRatio <= 1.5,
+    });
+
+    hosts = await Promise.all(healthSpecs.map(start));
+    for (const connections of [50, 10]) {
+      const runs = await interleaved(hosts, 'health', {}, connections, options);
+      const at = (name: string) => runs.get(name) ?? [];
+      const ours = at('orbit');
+      const c = `${connections} connections`;
+      const main = connections === 50;
       options.log(
-        `runtime ${name}: ${round(ours.rps, 0)} req/s vs ${round(base.rps, 0)} bare (errors ${ours.errors})`
+        `runtime /health c${connections}: ${hosts.map((h) => `${h.name} ${round(median(at(h.name).map(rps)), 0)} req/s`).join(', ')}`
       );
-      rows.push({
-        figure: `runtime ${name}, requests/s at 50 connections`,
-        value: round(ours.rps, 0),
-        unit: 'req/s',
-        baseline: round(base.rps, 0),
-        ratio: ratio(ours.rps, base.rps),
-        target: '≥ 0.7× baseline',
-        met: ours.rps / base.rps >= 0.7,
-        note: `${ours.errors} errors`,
-      });
-      rows.push({
-        figure: `runtime ${name}, p99 latency`,
-        value: ours.p99,
-        unit: 'ms',
-        baseline: base.p99,
-        ratio: ratio(ours.p99, base.p99),
-      });
+      rows.push(
+        compare(
+          `runtime GET /health req/s, ${c}, vs raw adapter + invoke store`,
+          ours,
+          at('raw+store'),
+          rps,
+          'req/s',
+          0,
+          main ? { atLeast: 0.9 } : undefined
+        ),
+        compare(
+          `runtime GET /health req/s, ${c}, vs fastify adapter + invoke store`,
+          ours,
+          at('fastify+store'),
+          rps,
+          'req/s',
+          0,
+          main ? { atLeast: 1.0 } : undefined
+        ),
+        compare(
+          `runtime GET /health req/s, ${c}, vs raw adapter without invoke store`,
+          ours,
+          at('raw'),
+          rps,
+          'req/s',
+          0
+        ),
+        compare(
+          `runtime GET /health CPU per request, ${c}, vs raw adapter + invoke store`,
+          ours,
+          at('raw+store'),
+          cpu,
+          'µs',
+          1,
+          main ? { atMost: 1.1 } : undefined
+        ),
+        compare(
+          `runtime GET /health p99, ${c}, vs raw adapter + invoke store`,
+          ours,
+          at('raw+store'),
+          p99,
+          'ms',
+          2
+        )
+      );
+      const errors = ours.reduce((n, l) => n + l.errors, 0);
+      if (errors > 0) options.log(`runtime /health c${connections}: ${errors} errors`);
+    }
+
+    // /items is bound by the store (dynalite, one JavaScript thread): Orbit alone, no baseline.
+    const orbitHost = hosts[0] as Host;
+    const items = await load(
+      orbitHost,
+      'items/bench-item',
+      { authorization: `Bearer ${token}` },
+      50,
+      options.quick ? 1 : 5
+    );
+    rows.push({
+      figure: 'runtime GET /items/{id} req/s, 50 connections (store-bound)',
+      value: round(items.rps, 0),
+      unit: 'req/s',
+      baseline: null,
+      ratio: null,
+      note: `${items.errors} errors, p99 ${items.p99} ms`,
+    });
+    await Promise.all(hosts.map(stop));
+
+    hosts = await Promise.all(trivialSpecs.map(start));
+    for (const connections of [50, 10]) {
+      const runs = await interleaved(hosts, 'trivial', {}, connections, options);
+      const ours = runs.get('orbit') ?? [];
+      const raw = runs.get('raw') ?? [];
+      const c = `${connections} connections`;
+      const main = connections === 50;
+      options.log(
+        `runtime trivial c${connections}: orbit ${round(median(ours.map(rps)), 0)} req/s, raw ${round(median(raw.map(rps)), 0)} req/s`
+      );
+      rows.push(
+        compare(
+          `runtime trivial handler req/s, ${c}, vs raw node:http, same event`,
+          ours,
+          raw,
+          rps,
+          'req/s',
+          0,
+          main ? { atLeast: 0.75 } : undefined
+        ),
+        compare(
+          `runtime trivial handler p99, ${c}, vs raw node:http, same event`,
+          ours,
+          raw,
+          p99,
+          'ms',
+          2,
+          main ? { atMost: 1.5 } : undefined
+        ),
+        compare(
+          `runtime trivial handler CPU per request, ${c}, vs raw node:http`,
+          ours,
+          raw,
+          cpu,
+          'µs',
+          1
+        )
+      );
     }
     return rows;
   } finally {
-    for (const c of children) c.kill();
+    await Promise.all(hosts.map(stop));
     await issuer.stop();
     table.destroy();
   }
+}
+
+// `npx tsx bench/runtime.ts [--quick]`: this figure alone, with its own release and store.
+if (require.main === module) {
+  (async () => {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const options: BenchOptions = {
+      quick: process.argv.includes('--quick'),
+      log: (line) => process.stderr.write(`  ${line}\n`),
+    };
+    const release = await buildRelease();
+    const store = await startBenchStore();
+    try {
+      await createLocalTable(store.endpoint, TABLE);
+      console.log(render(await runtimeThroughput(release, store.endpoint, options)));
+    } finally {
+      await store.stop();
+    }
+    process.exit(0);
+  })().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
 }
