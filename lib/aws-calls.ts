@@ -5,6 +5,7 @@ import {
   fleetFunctionPrefix,
   gateAlarmPrefix,
   orchestratorNameOf,
+  releaseKeyAliasOf,
   tableNameOf,
 } from '../core/names';
 import { keys } from '../core/records/keys';
@@ -31,6 +32,8 @@ export type Component =
   | 'on-prem-host'
   /** The deploy-time custom resources (live alias, location records, environment definition). */
   | 'deploy'
+  /** The deploy-time release signer (the one role the release key lets sign). */
+  | 'release-signer'
   /** EventBridge Scheduler, invoking the orchestrator. */
   | 'scheduler'
   /** VPC Flow Logs, delivering a satellite network's flow logs. */
@@ -57,6 +60,8 @@ export interface CallSubject {
   readonly logGroupName?: string;
   /** The dead-letter queue of the schedules. */
   readonly queueArn?: string;
+  /** The environment's release key (its key ARN, as the control plane creates it). */
+  readonly releaseKeyArn?: string;
 }
 
 /** One request as IAM evaluates it. */
@@ -103,6 +108,11 @@ export const arns = {
   certificate: (env: Environment, region: string, id: string) =>
     `arn:aws:acm:${region}:${env.account}:certificate/${id}`,
 } as const;
+
+/** The release key's ARN: the control plane's, or one of the home region when unknown. */
+const releaseKeyOf = (s: CallSubject): string =>
+  s.releaseKeyArn ??
+  `arn:aws:kms:${s.environment.homeRegion}:${s.environment.account}:key/1234abcd-release`;
 
 /** An account that is not the environment's: calls into it must be denied. */
 export const OTHER_ACCOUNT = '999999999999';
@@ -695,6 +705,36 @@ export const AWS_CALLS: readonly AwsCall[] = [
     },
   },
 
+  // Satellite runtimes read the release key's public key (never sign), by its alias.
+  {
+    component: 'satellite',
+    commands: ['GetPublicKeyCommand'],
+    source: ['lib/satellite/release-signature.ts'],
+    // KMS authorizes GetPublicKey on the key ARN; kms:ResourceAliases holds the key's aliases.
+    requests: (s) => [
+      {
+        action: 'kms:GetPublicKey',
+        resource: releaseKeyOf(s),
+        context: { 'kms:ResourceAliases': [releaseKeyAliasOf(s.environment)] },
+        why: 'the release key’s public key, to verify releases',
+      },
+    ],
+    outside: (s) => [
+      {
+        action: 'kms:GetPublicKey',
+        resource: releaseKeyOf(s).replace(/key\/.*$/, 'key/another-key'),
+        context: { 'kms:ResourceAliases': ['alias/someone-else'] },
+        why: 'another key of the home region',
+      },
+      {
+        action: 'kms:Sign',
+        resource: releaseKeyOf(s),
+        context: { 'kms:ResourceAliases': [releaseKeyAliasOf(s.environment)] },
+        why: 'signing a release with the release key',
+      },
+    ],
+  },
+
   // On-prem hosts assume their location's role (as IAM principals tagged for the location).
   {
     component: 'on-prem-host',
@@ -782,6 +822,37 @@ export const AWS_CALLS: readonly AwsCall[] = [
           : [keys.rollout('ro-1').pk, 'ITEMS', otherLocationPk(s)]
     ),
     appliesTo: (s) => s.location === undefined || s.location.kind === 'region',
+  },
+
+  // The deploy-time release signer: kms:Sign on the release key, and nothing else of KMS.
+  {
+    component: 'release-signer',
+    commands: ['SignCommand'],
+    source: ['lib/constructs/release-signature.ts'],
+    requests: (s) => [
+      {
+        action: 'kms:Sign',
+        resource: releaseKeyOf(s),
+        why: 'signing the release a deploy stages (authorized on the key ARN)',
+      },
+    ],
+    outside: (s) => [
+      {
+        action: 'kms:Sign',
+        resource: releaseKeyOf(s).replace(/key\/.*$/, 'key/another-key'),
+        why: 'signing with another key',
+      },
+      {
+        action: 'kms:Sign',
+        resource: releaseKeyOf(s).replace(`:${s.environment.homeRegion}:`, `:${OUTSIDE_REGION}:`),
+        why: 'a key of that id in another region',
+      },
+      {
+        action: 'kms:ScheduleKeyDeletion',
+        resource: releaseKeyOf(s),
+        why: 'deleting the release key',
+      },
+    ],
   },
 
   // EventBridge Scheduler invokes the orchestrator.

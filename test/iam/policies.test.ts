@@ -1,7 +1,7 @@
 import { App, type Stack } from 'aws-cdk-lib';
 import { regionLocations, satelliteLocations } from '../../core/environment/fleet';
 import type { Environment } from '../../core/environment/schema';
-import { orchestratorNameOf } from '../../core/names';
+import { orchestratorNameOf, releaseSignerRoleNameOf, satelliteRoleNameOf } from '../../core/names';
 import { addOrbitEnvironment } from '../../lib/app';
 import {
   type AuthorizedRequest,
@@ -43,6 +43,11 @@ interface Principal {
   readonly account: string;
   readonly principal?: string;
   readonly resourcePolicy?: PolicyDocument;
+  /**
+   * The release key's policy: KMS authorizes a call on a key only if its key policy allows
+   * it (itself, or by delegating to IAM), so KMS requests are simulated against it.
+   */
+  readonly keyPolicy?: PolicyDocument;
 }
 
 function deployed(stack: Stack, app: App): DeployedTemplate {
@@ -138,6 +143,26 @@ function principalsOf(envName: string): {
       account,
     });
   }
+  const [releaseKey] = logicalIds(control, 'AWS::KMS::Key');
+  const releaseKeyArn = String(resolve(control, { 'Fn::GetAtt': [releaseKey, 'Arn'] }));
+  const keyPolicy = resolve(
+    control,
+    (control.template.Resources as Record<string, { Properties: { KeyPolicy: unknown } }>)[
+      releaseKey as string
+    ]?.Properties.KeyPolicy
+  ) as PolicyDocument;
+  principals.push({
+    name: 'release signer',
+    component: 'release-signer',
+    subject: { environment, releaseKeyArn },
+    principal: `arn:aws:iam::${account}:role/${releaseSignerRoleNameOf(environment)}`,
+    keyPolicy,
+    policies: policiesOf(
+      control,
+      stacks.controlPlane.getLogicalId(stacks.controlPlane.releaseSigner.node.defaultChild as never)
+    ),
+    account,
+  });
   principals.push({
     name: 'control-plane custom resources',
     component: 'deploy',
@@ -191,9 +216,12 @@ function principalsOf(envName: string): {
         location,
         dataPartitions: dataPartitions(release.manifest.functions),
         artifacts,
+        releaseKeyArn,
       },
       policies,
       account,
+      principal: `arn:aws:iam::${account}:role/${satelliteRoleNameOf(environment, location)}`,
+      keyPolicy,
     });
     principals.push({
       name: `custom resources at ${location.id}`,
@@ -265,6 +293,7 @@ describe.each(['dev', 'staging', 'prod', 'prod with notifications'])(
         'function',
         'satellite',
         'deploy',
+        'release-signer',
         'scheduler',
         'operator',
       ];
@@ -277,7 +306,11 @@ describe.each(['dev', 'staging', 'prod', 'prod with notifications'])(
       '%s: every call allowed, every neighbour denied',
       async (_name, { p, row }) => {
         const judged = async (request: AuthorizedRequest) => {
-          const decision = await decide(request, p.policies, p);
+          const decision = await decide(
+            request,
+            p.policies,
+            request.action.startsWith('kms:') ? { ...p, resourcePolicy: p.keyPolicy } : p
+          );
           return `${request.why} [${request.action} ${request.resource}]: ${decision === 'Allowed' ? 'allowed' : 'denied'}`;
         };
         const requests = row.requests(p.subject);

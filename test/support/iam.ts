@@ -57,6 +57,8 @@ function arnOf(stack: DeployedTemplate, logicalId: string): string {
       return `arn:aws:sqs:${region}:${account}:${name}`;
     case 'AWS::DynamoDB::GlobalTable':
       return `arn:aws:dynamodb:${region}:${account}:table/${name}`;
+    case 'AWS::KMS::Key':
+      return `arn:aws:kms:${region}:${account}:key/${name}`;
     case 'AWS::S3::Bucket':
       return `arn:aws:s3:::${name}`;
     default:
@@ -204,18 +206,23 @@ export async function decide(
   identityPolicies: readonly PolicyDocument[],
   options: { account: string; principal?: string; resourcePolicy?: PolicyDocument }
 ): Promise<Decision> {
+  const principal = options.principal ?? `arn:aws:iam::${options.account}:role/orbit-under-test`;
   const result = await runSimulation(
     {
       request: {
-        principal: options.principal ?? `arn:aws:iam::${options.account}:role/orbit-under-test`,
+        principal,
         action: request.action,
         resource: { resource: request.resource, accountId: options.account },
-        contextVariables: Object.fromEntries(
-          Object.entries(request.context ?? {}).map(([k, v]) => [
-            k,
-            typeof v === 'string' ? v : [...v],
-          ])
-        ),
+        contextVariables: {
+          // AWS sets it in every request: the caller's role (or user) ARN, not its session's.
+          'aws:PrincipalArn': principal,
+          ...Object.fromEntries(
+            Object.entries(request.context ?? {}).map(([k, v]) => [
+              k,
+              typeof v === 'string' ? v : [...v],
+            ])
+          ),
+        },
       },
       identityPolicies: identityPolicies.map((policy, i) => ({ name: `p${i}`, policy })),
       serviceControlPolicies: [],
