@@ -47,7 +47,7 @@ export async function showLogs(t: Target, request: LogsRequest, output: LogsOutp
   }
   if (location.kind !== 'region') {
     throw new Error(
-      `${location.id} is a ${location.kind} location: its runtime logs to its hosts' journal (journalctl -u orbit-runtime), not CloudWatch Logs; orbit logs reads CloudWatch Logs for region locations`
+      `${location.id} is a satellite (${location.kind}): its runtime logs to its hosts' journal (journalctl -u orbit-runtime), not CloudWatch Logs; orbit logs reads CloudWatch Logs for region locations`
     );
   }
   const names = request.function
@@ -111,18 +111,32 @@ export async function localLogs(
     while (newline >= 0) {
       const raw = pending.slice(0, newline).trim();
       pending = pending.slice(newline + 1);
-      if (raw) emit(logLineOf(JSON.parse(raw)));
+      if (raw) emit(logLineOf(parseLine(raw)));
       newline = pending.indexOf('\n');
     }
   };
-  for await (const chunk of res.body) take(decoder.decode(chunk, { stream: true }));
-  take(`${decoder.decode()}\n`);
-  if (request.follow) {
-    throw new Error(
-      `the local fleet closed the log stream of ${request.location} (it stopped, or restarted)`
+  const closed = (cause?: unknown) =>
+    new Error(
+      `the local fleet closed the log stream of ${request.location} (it stopped, or restarted)`,
+      { cause }
     );
+  try {
+    for await (const chunk of res.body) take(decoder.decode(chunk, { stream: true }));
+  } catch (err) {
+    // A fleet that stops mid-answer cuts the chunked body: undici says only "terminated".
+    throw (err as Error).name === 'TypeError' ? closed(err) : err;
   }
+  take(`${decoder.decode()}\n`);
+  if (request.follow) throw closed();
 }
+
+const parseLine = (raw: string): unknown => {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new Error(`the local fleet sent a log line that is not JSON: ${raw.slice(0, 200)}`);
+  }
+};
 
 /** A line of the fleet's answer, checked: a malformed one is an error naming it, not a blank. */
 function logLineOf(value: unknown): LogLine {

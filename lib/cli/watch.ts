@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import type { Output } from './commands';
 import type { RolloutStatusOutput } from './schemas';
 
@@ -106,10 +107,12 @@ export async function watchRollout(options: WatchOptions): Promise<void> {
     const out = await options.read();
     const rollout = out.data;
     if (options.mode === 'terminal') {
-      // Cut, not wrapped: a wrapped line would put the cursor arithmetic off by a row.
-      const lines = out.text
-        .split('\n')
-        .map((l) => (l.length > width - 1 ? `${l.slice(0, width - 2)}…` : l));
+      // Cut, not wrapped: a wrapped line would put the cursor arithmetic off by a row. A line
+      // too long loses its colour with its end (colour codes take no columns).
+      const lines = out.text.split('\n').map((l) => {
+        const visible = stripVTControlCharacters(l);
+        return visible.length > width - 1 ? `${visible.slice(0, width - 2)}…` : l;
+      });
       options.write(redraw(screen, lines));
       screen = lines;
     } else if (options.mode === 'ndjson') {
