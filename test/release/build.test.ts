@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadRelease } from '../../core/manifest';
@@ -37,7 +37,12 @@ describe('release build', () => {
 
   it('bundles every function under functions/api with its routes in the manifest', () => {
     const byName = Object.fromEntries(first.manifest.functions.map((f) => [f.name, f]));
-    expect(Object.keys(byName)).toEqual(['fallback', 'health', 'items']);
+    // Discovered, not listed: a function added (`orbit new function`) must not break this test.
+    const folders = readdirSync(path.join(root, 'functions', 'api'), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+    expect(Object.keys(byName)).toEqual(folders);
     expect(byName.health).toMatchObject({
       file: 'functions/health/index.js',
       routes: [{ method: 'GET', path: '/health', auth: 'none' }],
