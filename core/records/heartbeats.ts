@@ -15,6 +15,12 @@ export interface ReleaseCounts {
   readonly errors5xx: number;
   /** 503 `drained` answers of the kill switch; absent when there were none. */
   readonly drained?: number;
+  /**
+   * Answers given while the satellite could not reach its table (whatever their status):
+   * served from what it held, they are no evidence about the release either way — a table
+   * out of reach must neither breach nor pass a gate. Absent when there were none.
+   */
+  readonly offline?: number;
 }
 
 /** What a release served at a location over one heartbeat window. */
@@ -197,14 +203,20 @@ export function mergeWindowStats(a: WindowStats, b: WindowStats): WindowStats {
   };
 }
 
+/** Every answer the counts hold: evidence, drained and offline ones alike. */
+export const answersIn = (counts: ReleaseCounts | undefined): number =>
+  (counts?.requests ?? 0) + (counts?.drained ?? 0) + (counts?.offline ?? 0);
+
 /** Two counts added up; `drained` only when either has drained answers (as runtimes write it). */
 function addCounts(a: ReleaseCounts, b: ReleaseCounts): ReleaseCounts {
   const drained = (a.drained ?? 0) + (b.drained ?? 0);
+  const offline = (a.offline ?? 0) + (b.offline ?? 0);
   return {
     requests: a.requests + b.requests,
     errors4xx: a.errors4xx + b.errors4xx,
     errors5xx: a.errors5xx + b.errors5xx,
     ...(drained > 0 ? { drained } : {}),
+    ...(offline > 0 ? { offline } : {}),
   };
 }
 

@@ -27,6 +27,12 @@ export interface TableClientOptions {
    * @default 4
    */
   readonly maxAttempts?: number;
+  /**
+   * How long connecting, and then answering, may take in ms. Short by default so that a slow
+   * replica fails fast; tests on a loaded machine give the embedded store longer.
+   * @default { connectionMs: 1000, requestMs: 2500 }
+   */
+  readonly timeouts?: { readonly connectionMs: number; readonly requestMs: number };
 }
 
 /**
@@ -41,7 +47,10 @@ export function createTableClient(options: TableClientOptions): DynamoDBDocument
     region: options.region,
     maxAttempts: options.maxAttempts ?? 4,
     retryMode: 'adaptive',
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500 },
+    requestHandler: {
+      connectionTimeout: options.timeouts?.connectionMs ?? 1_000,
+      requestTimeout: options.timeouts?.requestMs ?? 2_500,
+    },
     ...(endpoint
       ? { endpoint, credentials: { accessKeyId: 'orbit-local', secretAccessKey: 'orbit-local' } }
       : {}),

@@ -1,12 +1,10 @@
-import { existsSync, readFileSync, renameSync } from 'node:fs';
-import * as path from 'node:path';
 import {
   type InstanceHeartbeat,
   instanceKey,
   mergeWindowStats,
   type WindowStats,
 } from '../../core/records/heartbeats';
-import { mkdirOwnerOnly, writeOwnerOnly } from './bundle-store';
+import { type StateFile, stateFile } from './state-files';
 
 /** Heartbeats kept while the table cannot be reached; beyond it, the oldest windows merge. */
 export const DEFAULT_HEARTBEAT_BUFFER_CAPACITY = 360;
@@ -32,10 +30,15 @@ export interface HeartbeatBufferOptions {
 export class HeartbeatBuffer {
   private readonly capacity: number;
   private entries: InstanceHeartbeat[];
+  private readonly file: StateFile<InstanceHeartbeat[]> | undefined;
 
-  constructor(private readonly options: HeartbeatBufferOptions = {}) {
+  constructor(options: HeartbeatBufferOptions = {}) {
     this.capacity = Math.max(2, options.capacity ?? DEFAULT_HEARTBEAT_BUFFER_CAPACITY);
-    this.entries = readBuffer(options.file);
+    this.file = options.file ? stateFile(options.file) : undefined;
+    // An unreadable buffer is lost, not fatal: the totals of the process that wrote it are
+    // in the store up to its last delivered heartbeat.
+    const kept = this.file?.read();
+    this.entries = Array.isArray(kept) ? kept : [];
   }
 
   /** Heartbeats waiting to be delivered. */
@@ -88,25 +91,7 @@ export class HeartbeatBuffer {
   }
 
   private save(): void {
-    const { file } = this.options;
-    if (!file) return;
-    mkdirOwnerOnly(path.dirname(file));
-    // Written aside, then renamed: a crash mid-write leaves the previous buffer, not half of one.
-    const next = `${file}.next`;
-    writeOwnerOnly(next, JSON.stringify(this.entries));
-    renameSync(next, file);
-  }
-}
-
-function readBuffer(file: string | undefined): InstanceHeartbeat[] {
-  if (!file || !existsSync(file)) return [];
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    return Array.isArray(parsed) ? (parsed as InstanceHeartbeat[]) : [];
-  } catch {
-    // An unreadable buffer is lost, not fatal: the totals of the process that wrote it are
-    // still in the store up to its last delivered heartbeat.
-    return [];
+    this.file?.write(this.entries);
   }
 }
 

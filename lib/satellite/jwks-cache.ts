@@ -1,33 +1,23 @@
-import { existsSync, readFileSync, renameSync } from 'node:fs';
 import * as path from 'node:path';
 import type { FetchedKeys, JwksCache } from '../../functions/shared/jwt-verifier';
-import { mkdirOwnerOnly, writeOwnerOnly } from './bundle-store';
+import { stateFile } from './state-files';
 
 /** The file in the state directory where the issuer's signing keys are kept. */
 export const JWKS_FILE = 'issuer-keys.json';
 
 /**
- * Keeps the issuer's public signing keys in the runtime's state directory (owner-only, written
- * aside then renamed), so that a runtime restarted while the issuer cannot be reached verifies
- * tokens for what is left of its offline window. Keys of another issuer are not used.
+ * Keeps the issuer's public signing keys in the runtime's state directory, so that a runtime
+ * restarted while the issuer cannot be reached verifies tokens for what is left of its
+ * offline window. Keys kept for another issuer are not used.
  */
 export function fileJwksCache(stateDir: string, issuer: string): JwksCache {
-  const file = path.join(stateDir, JWKS_FILE);
+  const file = stateFile<FetchedKeys & { issuer?: string }>(path.join(stateDir, JWKS_FILE));
   return {
     load: () => {
-      if (!existsSync(file)) return undefined;
-      try {
-        const kept = JSON.parse(readFileSync(file, 'utf8')) as FetchedKeys & { issuer?: string };
-        if (kept.issuer !== issuer || !Array.isArray(kept.jwks?.keys)) return undefined;
-        return { jwks: kept.jwks, fetchedAtMs: Number(kept.fetchedAtMs) };
-      } catch {
-        return undefined;
-      }
+      const kept = file.read();
+      if (kept?.issuer !== issuer || !Array.isArray(kept.jwks?.keys)) return undefined;
+      return { jwks: kept.jwks, fetchedAtMs: Number(kept.fetchedAtMs) };
     },
-    save: (keys) => {
-      mkdirOwnerOnly(stateDir);
-      writeOwnerOnly(`${file}.next`, JSON.stringify({ issuer, ...keys }));
-      renameSync(`${file}.next`, file);
-    },
+    save: (keys) => file.write({ issuer, ...keys }),
   };
 }

@@ -47,8 +47,20 @@ export interface PullAgentOptions {
    * Where heartbeats wait while the table cannot be reached. @default - in memory, bounded
    */
   readonly heartbeatBuffer?: HeartbeatBuffer;
+  /**
+   * Keeps the desired traffic last pulled, so that a runtime started while the table cannot be
+   * reached serves that split (from releases it can still fetch) instead of nothing.
+   * @default - not kept: such a start fails
+   */
+  readonly lastDesired?: DesiredTrafficCache;
   /** Told when the link to the table goes down or comes back. @default - nothing */
   readonly onLinkChange?: (link: LinkStatus) => void;
+}
+
+/** Where a {@link PullAgent} keeps the desired traffic it last pulled. */
+export interface DesiredTrafficCache {
+  load(): DesiredTraffic | undefined;
+  save(desired: DesiredTraffic): void;
 }
 
 /** Whether a satellite reaches its table, and since when (ISO 8601). */
@@ -134,11 +146,15 @@ export class PullAgent {
       let desired: DesiredTraffic | undefined;
       try {
         desired = await this.desired();
+        this.linkChanged(true);
+        this.remember(desired);
       } catch (err) {
         this.linkChanged(false);
-        throw err;
+        // A runtime (re)started while cut off serves the split it last pulled, if it kept one.
+        desired = this.state ? undefined : this.options.lastDesired?.load();
+        if (!desired) throw err;
+        lastError = `${err instanceof Error ? err.message : String(err)}; serving the split last pulled (${desired.updatedAt})`;
       }
-      this.linkChanged(true);
       if (desired) {
         const next = await this.stateFor(desired);
         this.switched = !sameSplit(this.state, next);
@@ -276,10 +292,24 @@ export class PullAgent {
     return loaded;
   }
 
+  private lastSaved: string | undefined;
+
+  /** Keeps what was pulled, when it changed. */
+  private remember(desired: DesiredTraffic | undefined): void {
+    if (!desired || !this.options.lastDesired) return;
+    const key = `${desired.stable} ${desired.candidate ?? ''} ${desired.weight} ${desired.updatedAt}`;
+    if (key === this.lastSaved) return;
+    this.options.lastDesired.save(desired);
+    this.lastSaved = key;
+  }
+
   private linkChanged(connected: boolean): void {
     if (this.linkStatus.connected === connected) return;
     const nowMs = this.now();
     this.linkStatus = { connected, since: new Date(nowMs).toISOString() };
+    // What is served while cut off is no evidence about the release (nor are 503s of a table
+    // out of reach its errors): counted apart, delivered all the same.
+    this.options.stats.offline = !connected;
     if (!connected) this.disconnection = { sinceMs: nowMs };
     else if (this.disconnection) this.disconnection.untilMs = nowMs;
     this.options.onLinkChange?.(this.linkStatus);

@@ -5,6 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { locationEnv, ORBIT_FUNCTION_ENV } from '../../core/location-env';
 import { Records } from '../../core/records';
+import type { DesiredTraffic } from '../../core/records/desired-traffic';
 import { createTableClient } from '../../core/records/table';
 import { LocalArtifactSource, S3ArtifactSource } from './artifacts';
 import type { RuntimeConfig } from './config';
@@ -13,10 +14,13 @@ import { HeartbeatBuffer } from './heartbeat-buffer';
 import { PullAgent } from './pull-agent';
 import { type Authenticate, createRuntimeServer } from './server';
 import { DEFAULT_SHUTDOWN_GRACE_SECONDS } from './shutdown';
+import { stateFile } from './state-files';
 import { ReleaseStats } from './stats';
 
 /** The file in the state directory where undelivered heartbeats wait. */
 export const HEARTBEATS_FILE = 'heartbeats.json';
+/** The file in the state directory holding the split last pulled. */
+export const DESIRED_FILE = 'desired-traffic.json';
 
 /** A running satellite runtime. */
 export interface RunningRuntime {
@@ -82,6 +86,10 @@ export async function startRuntime(
     stats,
     intervalMs: config.pullIntervalSeconds * 1000,
     heartbeatBuffer: new HeartbeatBuffer({ file: path.join(config.stateDir, HEARTBEATS_FILE) }),
+    lastDesired: (() => {
+      const file = stateFile<DesiredTraffic>(path.join(config.stateDir, DESIRED_FILE));
+      return { load: file.read, save: file.write };
+    })(),
     // Functions read it per request (`/health` reports it); the process's own variable, as
     // nothing outside this process needs to know.
     onLinkChange: (link) => {

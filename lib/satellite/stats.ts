@@ -10,8 +10,13 @@ class Counter {
   errors4xx = 0;
   errors5xx = 0;
   drained = 0;
+  offline = 0;
 
-  count(status: number, drained: boolean): void {
+  count(status: number, drained: boolean, offline = false): void {
+    if (offline) {
+      this.offline += 1;
+      return;
+    }
     if (drained) {
       this.drained += 1;
       return;
@@ -22,17 +27,29 @@ class Counter {
   }
 
   counts(): ReleaseCounts {
-    const { requests, errors4xx, errors5xx, drained } = this;
-    return { requests, errors4xx, errors5xx, ...(drained > 0 ? { drained } : {}) };
+    const { requests, errors4xx, errors5xx, drained, offline } = this;
+    return {
+      requests,
+      errors4xx,
+      errors5xx,
+      ...(drained > 0 ? { drained } : {}),
+      ...(offline > 0 ? { offline } : {}),
+    };
   }
 }
 
 class ReleaseWindow extends Counter {
   readonly samples: number[] = [];
 
-  record(status: number, latencyMs: number, drained: boolean, random: () => number): void {
-    this.count(status, drained);
-    if (drained) return;
+  record(
+    status: number,
+    latencyMs: number,
+    drained: boolean,
+    offline: boolean,
+    random: () => number
+  ): void {
+    this.count(status, drained, offline);
+    if (drained || offline) return;
     if (this.samples.length < MAX_SAMPLES) this.samples.push(latencyMs);
     else {
       // Reservoir sampling keeps percentiles honest under load without unbounded memory.
@@ -60,6 +77,11 @@ const round = (n: number) => Math.round(n * 100) / 100;
 export class ReleaseStats {
   private windows = new Map<string, ReleaseWindow>();
   private readonly totalsByRelease = new Map<string, Counter>();
+  /**
+   * Set while the table cannot be reached: answers are then counted as `offline` only, as
+   * no evidence about the release (see {@link ReleaseCounts.offline}).
+   */
+  offline = false;
 
   constructor(private readonly random: () => number = Math.random) {}
 
@@ -70,13 +92,13 @@ export class ReleaseStats {
       w = new ReleaseWindow();
       this.windows.set(releaseId, w);
     }
-    w.record(status, latencyMs, drained, this.random);
+    w.record(status, latencyMs, drained, this.offline, this.random);
     let t = this.totalsByRelease.get(releaseId);
     if (!t) {
       t = new Counter();
       this.totalsByRelease.set(releaseId, t);
     }
-    t.count(status, drained);
+    t.count(status, drained, this.offline);
   }
 
   /**

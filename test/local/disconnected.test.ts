@@ -1,6 +1,6 @@
 import type { Release } from '../../core/manifest';
 import { Records } from '../../core/records';
-import { heartbeatEntries, sumTotals } from '../../core/records/heartbeats';
+import { answersIn, heartbeatEntries, sumTotals } from '../../core/records/heartbeats';
 import { createTableClient } from '../../core/records/table';
 import { parseEnvironment } from '../../lib/config/load';
 import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
@@ -37,8 +37,9 @@ describe('a location cut off from the control plane, on the local fleet', () => 
   /** What the store holds for `id`: every process's totals added up, per release. */
   const storedTotals = async (id: string) =>
     sumTotals(heartbeatEntries(await records.heartbeats.record(id)));
+  /** Every answer `id` gave with the release, evidence or not (offline, drained). */
   const requestsOf = async (id: string, releaseId: string) =>
-    (await storedTotals(id))[releaseId]?.requests ?? 0;
+    answersIn((await storedTotals(id))[releaseId]);
 
   beforeAll(async () => {
     release = await buildRelease();

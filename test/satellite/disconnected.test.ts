@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Release } from '../../core/manifest';
 import { Records } from '../../core/records';
+import type { DesiredTraffic } from '../../core/records/desired-traffic';
 import { type InstanceHeartbeat, instanceKey } from '../../core/records/heartbeats';
 import { keys } from '../../core/records/keys';
 import { createTableClient } from '../../core/records/table';
@@ -12,6 +13,7 @@ import { type StoreProxy, startStoreProxy } from '../../lib/local/store-proxy';
 import type { LoadedRelease } from '../../lib/satellite/function-host';
 import { HeartbeatBuffer } from '../../lib/satellite/heartbeat-buffer';
 import { PullAgent } from '../../lib/satellite/pull-agent';
+import { stateFile } from '../../lib/satellite/state-files';
 import { ReleaseStats } from '../../lib/satellite/stats';
 import { testTableClient } from '../support/handlers';
 import { createTestTable, testEndpoint } from '../support/table';
@@ -117,7 +119,7 @@ describe('a satellite cut off from its table', () => {
   /** An agent whose table traffic goes through the proxy; the clock is the test's. */
   const agentAt = (
     clock: { ms: number },
-    options: { stateFile?: string; instanceId?: string } = {}
+    options: { stateFile?: string; instanceId?: string; desiredFile?: string } = {}
   ) => {
     const stats = new ReleaseStats();
     const agent = new PullAgent({
@@ -132,6 +134,12 @@ describe('a satellite cut off from its table', () => {
       now: () => clock.ms,
       stats,
       heartbeatBuffer: new HeartbeatBuffer({ file: options.stateFile }),
+      ...(options.desiredFile
+        ? (() => {
+            const file = stateFile<DesiredTraffic>(options.desiredFile as string);
+            return { lastDesired: { load: file.read, save: file.write } };
+          })()
+        : {}),
       artifacts: {
         fetch: async (releaseId) =>
           ({ dir: `/releases/${releaseId}`, manifest: { releaseId } }) as unknown as Release,
@@ -175,7 +183,9 @@ describe('a satellite cut off from its table', () => {
     await agent.tick();
     expect(agent.link().connected).toBe(true);
     const after = await stored();
-    expect(after?.totals[R1]).toEqual({ requests: 46, errors4xx: 0, errors5xx: 10 });
+    // Answered before the pull noticed the cut: evidence as usual (the 503s are errors); after
+    // it, until a pull reached the table again: offline, no evidence either way. 46 in all.
+    expect(after?.totals[R1]).toEqual({ requests: 15, errors4xx: 0, errors5xx: 10, offline: 31 });
     expect(after?.disconnection).toEqual({
       since: '2026-12-02T10:00:01.000Z',
       until: '2026-12-02T10:00:05.000Z',
@@ -205,5 +215,22 @@ describe('a satellite cut off from its table', () => {
     serve(second.stats, 3);
     await second.agent.tick();
     expect((await stored())?.totals[R1]?.requests).toBe(10);
+  });
+
+  it('a runtime started while cut off serves the split it last pulled', async () => {
+    const desiredFile = path.join(mkdtempSync(path.join(tmpdir(), 'orbit-state-')), 'desired.json');
+    const clock = { ms: Date.parse('2026-12-02T12:00:00Z') };
+    const first = agentAt(clock, { desiredFile });
+    await first.agent.tick();
+    await first.agent.stop();
+    expect(statSync(desiredFile).mode & 0o777).toBe(0o600);
+
+    proxy.down();
+    const restarted = agentAt(clock, { desiredFile });
+    await restarted.agent.tick();
+    expect(restarted.agent.current().stable.releaseId).toBe(R1);
+    expect(restarted.agent.link().connected).toBe(false);
+    // Without the split it last pulled, a start cut off has nothing to serve, and says so.
+    await expect(agentAt(clock).agent.tick()).rejects.toThrow();
   });
 });

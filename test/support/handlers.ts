@@ -19,7 +19,13 @@ export function testLocation(tableName: string, locationId = 'use1'): LocationCo
 
 /** A table client on the test store with few retries, so fault tests stay quick. */
 export const testTableClient = () =>
-  createTableClient({ region: 'us-east-1', endpoint: testEndpoint(), maxAttempts: 2 });
+  createTableClient({
+    region: 'us-east-1',
+    endpoint: testEndpoint(),
+    maxAttempts: 2,
+    // The store shares a loaded machine with the suite: a busy event loop is no outage.
+    timeouts: { connectionMs: 10_000, requestMs: 30_000 },
+  });
 
 /** A response with its body parsed (when JSON) for assertions. */
 export interface TestResponse {
