@@ -4,7 +4,7 @@ import { queryAll, type RecordTable } from './table';
 
 /** Something a governance job found. */
 export interface Finding {
-  readonly job: 'drift' | 'stale-heartbeat' | 'policy' | 'disconnected';
+  readonly job: 'drift' | 'stale-heartbeat' | 'policy' | 'disconnected' | 'refused-release';
   readonly subject: string;
   readonly severity: 'low' | 'medium' | 'high';
   readonly message: string;

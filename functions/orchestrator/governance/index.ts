@@ -10,6 +10,7 @@ import { disconnections } from './disconnections';
 import { drift } from './drift';
 import type { GovernanceContext, GovernanceJob, Observation } from './job';
 import { publicRoutes } from './public-routes';
+import { refusedReleases } from './refused-releases';
 import { regionDrift } from './region-drift';
 import { staleHeartbeats } from './stale-heartbeats';
 
@@ -24,6 +25,7 @@ export const GOVERNANCE_JOBS: readonly GovernanceJob[] = [
   regionDrift,
   publicRoutes,
   allowedRegions,
+  refusedReleases,
 ];
 
 /** Options of {@link runGovernance}. */

@@ -9,6 +9,7 @@ const FINDING_KINDS = Object.keys({
   'stale-heartbeat': true,
   policy: true,
   disconnected: true,
+  'refused-release': true,
 } satisfies Record<Finding['job'], true>);
 
 const FOLDER = path.join(__dirname, '../../../../functions/orchestrator/governance');
