@@ -86,7 +86,8 @@ export async function rolloutConvergence(release: Release, options: BenchOptions
         path.join(dir, 'manifest.json'),
         JSON.stringify({ ...manifest, releaseId: id })
       );
-      await stageEverywhere(environment, store, id);
+      // With its manifest, so that the fleet signs it (runtimes load only signed releases).
+      await stageEverywhere(environment, store, id, { ...manifest, releaseId: id });
       const started = performance.now();
       await store.intents.submit({ command: 'start', release: id }, 'bench');
       fleet.wake(); // as `npx orbit rollout start` does

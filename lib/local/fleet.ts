@@ -24,6 +24,12 @@ import { type LinkStatus, type LocationLink, startLocationLink } from './links';
 import { LogBuffer } from './log-buffer';
 import { runLoop } from './loop';
 import {
+  type LocalReleaseKey,
+  localReleaseKeyFor,
+  openLocalReleaseKey,
+  useLocalReleaseKey,
+} from './release-key';
+import {
   type LocalFleetState,
   type LocalLocationAddress,
   localStateFile,
@@ -184,6 +190,10 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       keyFile: options.persistDir ? path.join(options.persistDir, ISSUER_KEY_FILE) : undefined,
     });
     stops.push(issuer.stop);
+    // The environment's release key, locally: what staging signs with and runtimes verify.
+    const releaseKey = openLocalReleaseKey(options.stateDir ?? options.persistDir);
+    const forgetReleaseKey = useLocalReleaseKey(env.name, releaseKey);
+    stops.push(async () => forgetReleaseKey());
 
     const control = createTableClient({ region: env.homeRegion, endpoint: store.endpoint });
     stops.push(async () => control.destroy());
@@ -243,6 +253,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
               [RUNTIME_ENV.port]: String(port),
               [RUNTIME_ENV.host]: '127.0.0.1',
               [RUNTIME_ENV.artifacts]: path.dirname(release.dir),
+              [RUNTIME_ENV.releaseKey]: releaseKey.publicKey,
               [RUNTIME_ENV.authIssuer]: issuer.issuer,
               [RUNTIME_ENV.authAudience]: audience,
               [RUNTIME_ENV.pullIntervalSeconds]: String(options.pullIntervalSeconds ?? 2),
@@ -422,9 +433,12 @@ export async function stageEverywhere(
   env: Environment,
   records: Records,
   releaseId: string,
-  manifest?: ReleaseManifest
+  manifest?: ReleaseManifest,
+  releaseKey: LocalReleaseKey | undefined = localReleaseKeyFor(env.name)
 ): Promise<void> {
   const now = new Date().toISOString();
+  // Signed as a deploy signs with KMS; without a manifest (or a key) runtimes refuse it.
+  const signature = manifest && releaseKey?.sign(env.name, manifest);
   for (const location of env.locations) {
     await records.registrations.register({
       locationId: location.id,
@@ -440,6 +454,7 @@ export async function stageEverywhere(
       releaseId,
       stagedAt: now,
       ...(manifest ? { manifest: JSON.stringify(manifest) } : {}),
+      ...(signature ? { signature } : {}),
     });
     await records.desired.adopt(location.id, releaseId, now);
   }

@@ -42,6 +42,12 @@ export interface RuntimeConfig {
    */
   readonly affinityCookie?: string;
   /**
+   * The environment's release key: a KMS key or alias ARN, or a base64 DER public key. Set,
+   * the runtime loads only releases whose signature verifies against it.
+   * @default - releases are not verified
+   */
+  readonly releaseKey?: string;
+  /**
    * Where the runtime keeps what must outlive its process: heartbeats not yet delivered and
    * the issuer's signing keys (owner-only files). @default '/var/lib/orbit/state'
    */
@@ -83,6 +89,7 @@ export const RUNTIME_ENV = {
   announceHeartbeats: 'ORBIT_ANNOUNCE_HEARTBEATS',
   instanceId: 'ORBIT_INSTANCE_ID',
   affinityCookie: 'ORBIT_AFFINITY_COOKIE',
+  releaseKey: 'ORBIT_RELEASE_KEY',
   stateDir: 'ORBIT_STATE_DIR',
   offlineMaxMinutes: 'ORBIT_OFFLINE_MAX_MINUTES',
 } as const;
@@ -161,6 +168,7 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     announceHeartbeats: env[RUNTIME_ENV.announceHeartbeats] === 'true',
     instanceId: env[RUNTIME_ENV.instanceId] || undefined,
     affinityCookie,
+    releaseKey: env[RUNTIME_ENV.releaseKey] || undefined,
     stateDir: env[RUNTIME_ENV.stateDir] || '/var/lib/orbit/state',
     offlineMaxMinutes,
   };

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -12,6 +13,7 @@ import type { RuntimeConfig } from './config';
 import { loadRelease, prepareConcurrentInvocations, unloadRelease } from './function-host';
 import { HeartbeatBuffer } from './heartbeat-buffer';
 import { PullAgent } from './pull-agent';
+import { ReleaseVerifier, releaseKeyFrom } from './release-signature';
 import { type Authenticate, createRuntimeServer } from './server';
 import { DEFAULT_SHUTDOWN_GRACE_SECONDS } from './shutdown';
 import { stateFile } from './state-files';
@@ -68,6 +70,15 @@ export async function startRuntime(
   const functionEnv = locationEnv(location, config.cors ? { cors: config.cors } : {});
   const stats = new ReleaseStats();
   const records = new Records(table, location.tableName);
+  const verifier = config.releaseKey
+    ? new ReleaseVerifier({
+        environment: location.environment,
+        key: releaseKeyFrom(config.releaseKey),
+        records,
+        locationId: location.locationId,
+        instanceId: config.instanceId ?? hostname(),
+      })
+    : undefined;
   const agent = new PullAgent({
     records,
     locationId: location.locationId,
@@ -78,8 +89,9 @@ export async function startRuntime(
             locationId: location.locationId,
             s3: new S3Client({ region: location.region }),
             cacheDir: config.releaseCache,
+            verifier,
           })
-        : new LocalArtifactSource(config.artifacts),
+        : new LocalArtifactSource(config.artifacts, verifier),
     load: (release) => loadRelease(release, functionEnv),
     unload: unloadRelease,
     instanceId: config.instanceId,
