@@ -47,6 +47,13 @@ if (why === undefined) {
   process.stderr.write(`orbit: ORBIT_CLI=bundle, but ${why}\n`);
   process.exit(1);
 } else {
-  require('tsx/cjs');
-  require('./orbit-cli.ts');
+  // tsx's loaders for require() and import() alike (`node --import tsx`): commands are
+  // loaded with import(), which only the ES module loader resolves.
+  import('tsx').then(
+    () => require('./orbit-cli.ts'),
+    (err) => {
+      process.stderr.write(`orbit: tsx could not load the CLI's sources: ${err.message}\n`);
+      process.exit(1);
+    }
+  );
 }

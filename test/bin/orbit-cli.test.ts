@@ -6,9 +6,14 @@ import { promisify } from 'node:util';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import { tableNameOf } from '../../core/names';
+import { Records } from '../../core/records';
+import type { Rollout } from '../../core/records/rollouts';
+import { createTableClient } from '../../core/records/table';
 import { resolveTarget } from '../../lib/cli/target';
 import { loadEnvironment } from '../../lib/config/load';
 import { type LocalFleet, startLocalFleet } from '../../lib/local/fleet';
+import { schemaErrors } from '../cli/json-schema';
 
 const run = promisify(execFile);
 
@@ -43,7 +48,15 @@ describe('npx orbit', () => {
     );
     expect(text.stdout).toMatch(/^lab\s+on-prem\s+r-[0-9a-f]{16}\s+-\s+0%/m);
     const json = await orbit('status', '--json');
-    expect(JSON.parse(json.stdout).locations).toHaveLength(4);
+    const status = JSON.parse(json.stdout);
+    expect(schemaErrors('status.schema.json', status)).toEqual([]);
+    expect(status.locations).toHaveLength(4);
+    // Numbers as numbers, times as ISO strings, absent as null: no display strings.
+    expect(status.locations.find((l: { location: string }) => l.location === 'lab')).toMatchObject({
+      candidate: null,
+      weight: 0,
+      heartbeatAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.+Z$/),
+    });
   });
 
   it('plans a rollout before anything moves, saying why rollout start would refuse it', async () => {
@@ -88,10 +101,10 @@ describe('npx orbit', () => {
       'restore needs what to restore: --location ID (one location) or --function NAME (one function fleet-wide), e.g. npx orbit restore --location lab',
     ],
   ])(
-    'says what %s needs when given neither --location nor --function',
+    'says what %s needs when given neither --location nor --function, a usage error (exit 2)',
     async (command, message) => {
       const out = await orbit(command);
-      expect(out.code).toBe(1);
+      expect(out.code).toBe(2);
       expect(out.stderr.trim().split('\n')).toEqual([`orbit: ${message}`]);
     }
   );
@@ -100,7 +113,7 @@ describe('npx orbit', () => {
     const before = Date.now();
     const out = await orbit('governance', 'run', '--json');
     expect(out.code).toBe(0);
-    expect(JSON.parse(out.stdout)).toEqual(expect.any(Array));
+    expect(schemaErrors('governance.schema.json', JSON.parse(out.stdout))).toEqual([]);
     // The fleet's run saw every location, regions included (all run the satellite runtime here).
     const findings = await fleet.controlPlane.records.findings.list();
     for (const f of findings.filter((f) => !f.resolved)) {
@@ -109,28 +122,145 @@ describe('npx orbit', () => {
   });
 
   it('drains a location through the orchestrator and audits it', async () => {
-    const drained = await orbit('drain', '--location', 'boston', '--reason', 'test');
-    expect(drained.stdout.trim()).toBe('location boston drained');
-    const audit = await orbit('audit', '--json');
-    expect(JSON.parse(audit.stdout)[0]).toMatchObject({
-      action: 'drain',
-      outcome: 'done: location boston drained',
+    const drained = await orbit('drain', '--location', 'boston', '--reason', 'test', '--json');
+    const command = JSON.parse(drained.stdout);
+    expect(schemaErrors('command.schema.json', command)).toEqual([]);
+    expect(command).toMatchObject({
+      command: 'drain',
+      status: 'done',
+      outcome: 'location boston drained',
     });
+    const audit = JSON.parse((await orbit('audit', '--json')).stdout);
+    expect(schemaErrors('audit.schema.json', audit)).toEqual([]);
+    expect(audit[0]).toMatchObject({ action: 'drain', outcome: 'done: location boston drained' });
+    // No table keys in any of them.
+    expect(JSON.stringify([command, audit])).not.toMatch(/"(pk|sk)":/);
     await orbit('restore', '--location', 'boston');
   });
 
+  it('shows a rollout as --json in its schema, and follows it with --watch into a pipe', async () => {
+    const table = createTableClient({
+      region: fleet.environment.homeRegion,
+      endpoint: fleet.storeEndpoint,
+    });
+    const records = new Records(table, tableNameOf(fleet.environment));
+    const at = '2026-12-02T00:46:01.084Z';
+    const rollout: Rollout = {
+      rolloutId: 'ro-0000c11e',
+      release: 'r-2222222222222222',
+      previous: { lab: fleet.releaseId },
+      status: 'completed',
+      wave: 1,
+      step: 0,
+      phase: 'baking',
+      bakeUntilMs: Date.parse(at),
+      baseline: { lab: { requests: 0, errors5xx: 0 } },
+      touched: ['lab'],
+      version: 1,
+      createdBy: 'local:test',
+      createdAt: at,
+      updatedAt: at,
+      history: [
+        { at, event: 'started by local:test' },
+        { at, event: 'completed: the release is stable everywhere' },
+      ],
+    };
+    await records.rollouts.save(rollout);
+    const json = JSON.parse((await orbit('rollout', 'status', 'ro-0000c11e', '--json')).stdout);
+    expect(schemaErrors('rollout-status.schema.json', json)).toEqual([]);
+    expect(json).toMatchObject({
+      status: 'completed',
+      bakeUntil: at,
+      wave: { name: 'rest', weight: 1 },
+    });
+    expect(json).not.toHaveProperty('pk');
+    expect(json).not.toHaveProperty('baseline');
+    // A finished rollout: one line per fact, then the watch ends by itself.
+    const watched = await orbit('rollout', 'status', 'ro-0000c11e', '--watch');
+    expect(watched.code).toBe(0);
+    const lines = watched.stdout.trimEnd().split('\n');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^\S+Z {2}ro-0000c11e {2}status: completed$/)
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/event: .* completed: the release is stable everywhere$/)
+    );
+    expect(watched.stdout).not.toContain('\u001b');
+    table.destroy();
+  });
+
+  it("prints a location's logs from the fleet's control endpoint, as NDJSON with --json", async () => {
+    // Whatever the runtime printed, and one line known to be there.
+    fleet.logs.add('lab', 'stderr', 'a line from the test');
+    const out = await orbit('logs', '--location', 'lab', '--json');
+    expect(out.code).toBe(0);
+    const lines = out.stdout
+      .trimEnd()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(schemaErrors('log-line.schema.json', line)).toEqual([]);
+    expect(lines.every((l) => l.location === 'lab')).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ stream: 'stderr', line: 'a line from the test' });
+  });
+
+  it('disconnects a location from its store and reconnects it', async () => {
+    const down = await orbit('fault', 'disconnect', '--location', 'lab', '--json');
+    expect(down.code).toBe(0);
+    expect(schemaErrors('fault.schema.json', JSON.parse(down.stdout))).toEqual([]);
+    expect(JSON.parse(down.stdout)).toMatchObject({ location: 'lab', connected: false });
+    const up = await orbit('fault', 'reconnect', '--location', 'lab');
+    expect(up.stdout).toMatch(/^location lab connected since \d{4}-.+Z$/m);
+  });
+
   it.each([
-    [['rollout', 'start', 'nope'], /^orbit: rollout start needs a release id/],
     [
       ['rollout', 'start', 'r-0123456789abcdef'],
       /^orbit: start rejected: release r-0123456789abcdef is not staged at/,
     ],
     [['drain', '--location', 'atlantis'], /^orbit: drain rejected: no location 'atlantis'/],
-    [['frobnicate'], /^orbit: unknown command 'frobnicate'/],
   ])('fails with one clear line and exit code 1: %j', async (args, message) => {
     const out = await orbit(...args);
     expect(out.code).toBe(1);
     expect(out.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+  });
+
+  it.each([
+    [['rollout', 'start', 'nope'], /^orbit: rollout start needs a release id/],
+    [['frobnicate'], /^orbit: unknown command 'frobnicate'/],
+  ])('fails with one clear line and exit code 2 for a usage error: %j', async (args, message) => {
+    const out = await orbit(...args);
+    expect(out.code).toBe(2);
+    expect(out.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+  });
+
+  it('writes a failure as a JSON problem on stderr with --json', async () => {
+    const out = await orbit('drain', '--location', 'atlantis', '--json');
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe('');
+    const problem = JSON.parse(out.stderr);
+    expect(schemaErrors('problem.schema.json', problem)).toEqual([]);
+    expect(problem.detail).toMatch(/^drain rejected: no location 'atlantis'/);
+  });
+
+  it('plans a rollout of prod with no fleet and no AWS credentials', async () => {
+    const out = await run(
+      process.execPath,
+      ['bin/orbit-cli.js', 'rollout', 'plan', 'r-0123456789abcdef', '--env', 'prod'],
+      {
+        // Nowhere to find credentials: a plan that asked for them would fail.
+        env: {
+          PATH: process.env.PATH,
+          HOME: mkdtempSync(path.join(tmpdir(), 'orbit-home-')),
+          AWS_CONFIG_FILE: '/nonexistent',
+          AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+      }
+    );
+    expect(out.stdout).toMatch(/^rollout plan for r-0123456789abcdef in prod: /);
+    expect(out.stdout).toMatch(/^staging not checked: /m);
   });
 
   it('says how to start a fleet when none runs', async () => {
