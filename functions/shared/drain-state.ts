@@ -72,6 +72,15 @@ export class DrainState {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * The cached drain state when it is younger than `maxAgeMs`, else undefined (then
+   * {@link get} reads it): a synchronous look for the per-request path, which needs no
+   * promise while the cache is fresh.
+   */
+  cached(maxAgeMs = this.ttlMs): Drain | undefined {
+    return this.now() - this.readAt < maxAgeMs ? this.current : undefined;
+  }
+
   /** The drain state, from cache when it is younger than `maxAgeMs`. */
   async get(maxAgeMs = this.ttlMs): Promise<Drain> {
     if (this.now() - this.readAt < maxAgeMs) return this.current;

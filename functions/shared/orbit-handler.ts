@@ -28,6 +28,7 @@ import { requestMetrics } from './middleware/request-metrics';
 import { requireAuth } from './middleware/require-auth';
 import { type CorsSettings, responseHeaders } from './middleware/response-headers';
 import { routing } from './middleware/routing';
+import { sequence } from './middleware/sequence';
 import { validate } from './middleware/validate';
 import { requestState } from './request-state';
 import { type ReleaseRoute, RouteTable, routeKeyOf } from './route-table';
@@ -87,18 +88,19 @@ class OrbitMetrics extends Metrics {
 }
 
 function toResult(result: RouteResult): OrbitResult {
-  const headers: Record<string, string> = { ...result.headers };
-  if (result.body === undefined) return { statusCode: result.status, headers, body: '' };
+  if (result.body === undefined) {
+    return { statusCode: result.status, headers: { ...result.headers }, body: '' };
+  }
   if (typeof result.body === 'string') {
     return {
       statusCode: result.status,
-      headers: { 'content-type': 'text/plain; charset=utf-8', ...headers },
+      headers: { 'content-type': 'text/plain; charset=utf-8', ...result.headers },
       body: result.body,
     };
   }
   return {
     statusCode: result.status,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...result.headers },
     body: JSON.stringify(result.body),
   };
 }
@@ -201,22 +203,26 @@ export function orbitHandler(
     injectLambdaContext(logger, { resetKeys: true })
   );
   if (emf) withMetrics.use(logMetrics(metrics));
+  // Orbit's own middlewares run as one middy middleware, in this order (the error handler
+  // last): middy would await each of them, and nearly all are synchronous.
   const handler = withMetrics
-    .use(requestMetrics({ logger, metrics: emf ? metrics : undefined }))
-    .use(responseHeaders({ location, cors }))
     .use(
-      routing({
-        functionName,
-        routes,
-        table: new RouteTable(releaseRoutes),
-        cors: cors !== undefined,
-      })
+      sequence([
+        requestMetrics({ logger, metrics: emf ? metrics : undefined }),
+        responseHeaders({ location, cors }),
+        routing({
+          functionName,
+          routes,
+          table: new RouteTable(releaseRoutes),
+          cors: cors !== undefined,
+        }),
+        drain({ state: drainState, reportOnly: options.drainReportOnly }),
+        requireAuth(),
+        jsonBody({ maxBytes: declaration.maxBodyBytes }),
+        validate(),
+        errorHandler({ logger }),
+      ])
     )
-    .use(drain({ state: drainState, reportOnly: options.drainReportOnly }))
-    .use(requireAuth())
-    .use(jsonBody({ maxBytes: declaration.maxBodyBytes }))
-    .use(validate())
-    .use(errorHandler({ logger }))
     .handler(logic);
 
   return Object.assign(

@@ -1,7 +1,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { DrainedError, NotFoundError } from '../../../core/errors';
-import type { DrainState } from '../drain-state';
+import type { Drain, DrainState } from '../drain-state';
 import type { OrbitEvent, OrbitResult } from '../http';
 import { DRAINED_HEADER } from '../metric-contract';
 import { requestState } from '../request-state';
@@ -32,11 +32,7 @@ export const invokedByVersion = (context: Context | undefined): boolean =>
  * table read per request.
  */
 export function drain(options: DrainOptions): MiddlewareObj<OrbitEvent, OrbitResult> {
-  const before = async (request: Request<OrbitEvent, OrbitResult>): Promise<void> => {
-    let current = await options.state.get();
-    // A refusal is checked against a fresh read: the orchestrator may have just added this
-    // release (it records that before routing here, see SERVED_RECHECK_MS).
-    if (current.released === false) current = await options.state.recheckServed();
+  const decide = (request: Request<OrbitEvent, OrbitResult>, current: Drain): void => {
     requestState(request.event).drain = current;
     if (options.reportOnly) return;
     if (current.drained) {
@@ -47,6 +43,18 @@ export function drain(options: DrainOptions): MiddlewareObj<OrbitEvent, OrbitRes
     if (current.released === false && !invokedByVersion(request.context)) {
       throw new NotFoundError(`no route matches ${request.event.rawPath}`);
     }
+  };
+  const before = (request: Request<OrbitEvent, OrbitResult>): void | Promise<void> => {
+    // While the cache is fresh and names no refusal to recheck, nothing is awaited.
+    const cached = options.state.cached();
+    if (cached !== undefined && cached.released !== false) return decide(request, cached);
+    return (async () => {
+      let current = await options.state.get();
+      // A refusal is checked against a fresh read: the orchestrator may have just added this
+      // release (it records that before routing here, see SERVED_RECHECK_MS).
+      if (current.released === false) current = await options.state.recheckServed();
+      decide(request, current);
+    })();
   };
   // Marks the refusal (after the error handler made it a response), so that it is counted
   // as drained, not as an error of the release.

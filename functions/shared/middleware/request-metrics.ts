@@ -12,6 +12,10 @@ export interface RequestMetricsOptions {
   readonly metrics?: Metrics;
 }
 
+const count = (metrics: Metrics, name: string, yes: boolean): void => {
+  metrics.addMetric(name, MetricUnit.Count, yes ? 1 : 0);
+};
+
 /**
  * Puts the request id and route on every log line of the request, and at its end records
  * the figures rollout gates read — requests, 4xx, 5xx, drained (zeros included, so that
@@ -34,12 +38,10 @@ export function requestMetrics(
     const latencyMs = performance.now() - requestState(request.event).startedAt;
     if (metrics) {
       const drained = isDrainedAnswer(request.response?.headers);
-      const count = (name: string, yes: boolean) =>
-        metrics.addMetric(name, MetricUnit.Count, yes ? 1 : 0);
-      count(REQUEST_METRICS.requests, !drained);
-      count(REQUEST_METRICS.clientErrors, !drained && status >= 400 && status < 500);
-      count(REQUEST_METRICS.serverErrors, !drained && status >= 500);
-      count(REQUEST_METRICS.drained, drained);
+      count(metrics, REQUEST_METRICS.requests, !drained);
+      count(metrics, REQUEST_METRICS.clientErrors, !drained && status >= 400 && status < 500);
+      count(metrics, REQUEST_METRICS.serverErrors, !drained && status >= 500);
+      count(metrics, REQUEST_METRICS.drained, drained);
       if (!drained) metrics.addMetric(REQUEST_METRICS.latency, MetricUnit.Milliseconds, latencyMs);
     }
     // Successes are already in API Gateway's access log; errors deserve a line of their own.

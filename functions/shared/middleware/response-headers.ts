@@ -62,15 +62,21 @@ export function responseHeaders(
     }
     return base;
   };
+  const securityNames = Object.keys(SECURITY_HEADERS);
+  // Into the response's own headers (every response has a fresh object), in the order the
+  // answer's headers win over: the security headers unless the route set its own, then CORS
+  // and Orbit's over anything the route set.
   const apply = (request: Request<OrbitEvent, OrbitResult>): void => {
     const response = request.response;
     if (!response) return;
-    response.headers = {
-      ...SECURITY_HEADERS,
-      ...response.headers,
-      ...corsHeaders(request.event),
-      ...orbit,
-    };
+    const headers = response.headers ?? {};
+    for (const name of securityNames) {
+      if (!Object.hasOwn(headers, name)) headers[name] = SECURITY_HEADERS[name] as string;
+    }
+    if (cors) Object.assign(headers, corsHeaders(request.event));
+    headers['x-orbit-location'] = orbit['x-orbit-location'];
+    headers['x-orbit-release'] = orbit['x-orbit-release'];
+    response.headers = headers;
   };
   return { after: apply, onError: apply };
 }
