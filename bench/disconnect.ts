@@ -26,6 +26,7 @@ const arg = (name: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const CUT_SECONDS = Number(arg('--seconds') ?? 120);
 const BASE_PORT = 7600;
 
