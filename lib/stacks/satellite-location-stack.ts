@@ -114,11 +114,8 @@ export class SatelliteLocationStack extends Stack {
       releaseKey: { region: env.homeRegion, alias: releaseKeyAliasOf(env) },
     }).role;
     // The release key by its alias ARN (KMS takes it as KeyId): it lives in the home region.
-    const releaseKeyArn = this.formatArn({
-      service: 'kms',
-      region: env.homeRegion,
-      resource: releaseKeyAliasOf(env),
-    });
+    // Written out (the app targets the `aws` partition), so the hosts' user data stays text.
+    const releaseKeyArn = `arn:aws:kms:${env.homeRegion}:${env.account}:${releaseKeyAliasOf(env)}`;
 
     const registration: Record<string, string> = {
       kind: location.kind,

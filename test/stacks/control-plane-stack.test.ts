@@ -19,6 +19,50 @@ describe('ControlPlaneStack', () => {
     expect(stack.account).toBe(environment.account);
   });
 
+  // KMS Developer Guide, "Asymmetric keys" (ECC_NIST_P256 signs with ECDSA_SHA_256) and
+  // "Key policies": a Deny in the key policy wins over any IAM Allow.
+  it('creates the release key: ECC_NIST_P256, SIGN_VERIFY, under its alias, kept outside dev', () => {
+    t.hasResource('AWS::KMS::Key', {
+      Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' },
+      DeletionPolicy: 'Retain',
+    });
+    t.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/orbit-prod-release' });
+  });
+
+  it('lets only the release signer role sign with the release key', () => {
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'kms:Sign',
+            Condition: {
+              ArnNotEquals: {
+                'aws:PrincipalArn': {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'arn:',
+                      { Ref: 'AWS::Partition' },
+                      `:iam::${environment.account}:role/orbit-prod-release-signer`,
+                    ],
+                  ],
+                },
+              },
+            },
+          }),
+        ]),
+      },
+    });
+    t.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'orbit-prod-release-signer',
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+      }),
+    });
+  });
+
   it('runs the orchestrator from the release', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'orbit-prod-orchestrator',
