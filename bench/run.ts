@@ -10,6 +10,7 @@ import { buildRelease } from '../lib/release/build';
 import { judgeCost, waveConvergence } from './analysis';
 import { artifactDownloads } from './artifacts';
 import { bundleSizes, initTimes } from './bundles';
+import { cliLatency } from './cli';
 import { fleetStart, rolloutConvergence } from './fleet';
 import { type BenchOptions, type Row, render } from './lib';
 import { middlewareOverhead } from './middleware';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     rows.push(...(await waveConvergence(store.endpoint, options)));
     rows.push(...synthScaling(release, options));
     rows.push(await artifactDownloads(release, options));
+    rows.push(...(await cliLatency(release, options)));
   } finally {
     await store.stop();
   }
