@@ -1,17 +1,51 @@
-// One synth of an environment of N locations, in its own process: prints time and peak RSS.
-import { App } from 'aws-cdk-lib';
+// One synth of an environment of N locations, in its own process: prints its time, split into
+// its parts, and peak RSS.
+import { App, CloudFormationValidatePlugin } from 'aws-cdk-lib';
+import { NagPack } from 'cdk-nag';
 import { loadRelease } from '../core/manifest';
 import { addOrbitEnvironment } from '../lib/app';
+import { DeployabilityChecks } from '../lib/governance/deployability/checks';
 import { benchEnvironment } from './environments';
+
+/** Milliseconds spent in each validation plugin's `validate` (they all run inside synth). */
+const plugins = { cfnValidation: 0, cdkNag: 0, deployability: 0 };
+
+function timeValidate(
+  proto: { validate: (...args: never[]) => unknown },
+  part: keyof typeof plugins
+) {
+  const original = proto.validate;
+  proto.validate = function (this: unknown, ...args: never[]) {
+    const started = performance.now();
+    try {
+      return original.apply(this, args);
+    } finally {
+      plugins[part] += performance.now() - started;
+    }
+  };
+}
+timeValidate(CloudFormationValidatePlugin.prototype, 'cfnValidation');
+timeValidate(NagPack.prototype, 'cdkNag');
+timeValidate(DeployabilityChecks.prototype, 'deployability');
 
 const [n, releaseDir, outdir] = process.argv.slice(2);
 const started = performance.now();
 const app = new App({ outdir });
 addOrbitEnvironment(app, benchEnvironment(Number(n)), loadRelease(releaseDir as string));
+const constructed = performance.now();
 app.synth();
+const done = performance.now();
 process.stdout.write(
   JSON.stringify({
-    ms: performance.now() - started,
+    ms: done - started,
+    // Orbit's stacks and constructs (app construction), then synth: the plugins apart, the
+    // rest is aws-cdk-lib preparing, resolving and writing the templates.
+    parts: {
+      construct: constructed - started,
+      ...plugins,
+      serialize:
+        done - constructed - plugins.cfnValidation - plugins.cdkNag - plugins.deployability,
+    },
     maxRssMb: process.resourceUsage().maxRSS / 1024,
   })
 );

@@ -3,52 +3,119 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Release } from '../core/manifest';
-import { type BenchOptions, median, type Row, ratio, round, spread } from './lib';
+import { type BenchOptions, median, type Row, round, spread } from './lib';
+
+/** What bench/synth-child.ts prints. */
+interface SynthRun {
+  readonly ms: number;
+  readonly parts: Readonly<Record<Part, number>>;
+  readonly maxRssMb: number;
+}
+
+type Part = 'construct' | 'cfnValidation' | 'cdkNag' | 'deployability' | 'serialize';
+
+const PARTS: Readonly<Record<Part, string>> = {
+  construct: "Orbit's stacks and constructs (app construction)",
+  cfnValidation: "aws-cdk-lib's CloudFormation validation (cfn-lint in WebAssembly)",
+  cdkNag: 'cdk-nag (AwsSolutions)',
+  deployability: "Orbit's deployability checks",
+  serialize: 'aws-cdk-lib preparing, resolving and writing templates',
+};
+
+function synthOnce(n: number, release: Release): SynthRun {
+  const out = mkdtempSync(path.join(tmpdir(), 'orbit-bench-synth-'));
+  const json = execFileSync(
+    process.execPath,
+    ['node_modules/tsx/dist/cli.mjs', 'bench/synth-child.ts', String(n), release.dir, out],
+    {
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }
+  ).toString();
+  return JSON.parse(json) as SynthRun;
+}
 
 /**
  * Synth time (app construction to cloud assembly, cdk-nag and guardrails included) and peak
- * memory for 1, 10 and 50 locations, each in a fresh process; 1 location is the baseline.
+ * memory for 1, 10, 50 and 200 locations, each in a fresh process, in rounds that run every
+ * size (rotating their order): a size's ratio is the median over rounds of its time over the
+ * 1-location time of the same round. Each synth reports its parts (see bench/synth-child.ts);
+ * what each part adds per location is taken between 1 and the largest size.
  */
 export function synthScaling(release: Release, options: BenchOptions): Row[] {
-  const repeats = options.quick ? 1 : 3;
-  const run = (n: number) =>
-    Array.from({ length: repeats }, () => {
-      const out = mkdtempSync(path.join(tmpdir(), 'orbit-bench-synth-'));
-      const json = execFileSync(
-        process.execPath,
-        ['node_modules/tsx/dist/cli.mjs', 'bench/synth-child.ts', String(n), release.dir, out],
-        {
-          env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-          stdio: ['ignore', 'pipe', 'ignore'],
-        }
-      ).toString();
-      return JSON.parse(json) as { ms: number; maxRssMb: number };
-    });
-  const results = new Map([1, 10, 50].map((n) => [n, run(n)]));
-  const base = median((results.get(1) ?? []).map((r) => r.ms));
-  const baseMem = median((results.get(1) ?? []).map((r) => r.maxRssMb));
+  // 200 locations take half a minute a synth: left out of the quick run.
+  const sizes = options.quick ? [1, 10, 50] : [1, 10, 50, 200];
+  const rounds = options.quick ? 1 : 3;
+  const runs = new Map<number, SynthRun[]>(sizes.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < sizes.length; i++) {
+      const n = sizes[(i + r) % sizes.length] as number;
+      runs.get(n)?.push(synthOnce(n, release));
+    }
+  }
+  const base = runs.get(1) ?? [];
   const rows: Row[] = [];
-  for (const [n, rs] of results) {
-    const ms = median(rs.map((r) => r.ms));
-    const mem = median(rs.map((r) => r.maxRssMb));
+  for (const n of sizes) {
+    const rs = runs.get(n) ?? [];
+    const ratios = rs.map((x, i) => x.ms / (base[i] as SynthRun).ms);
+    const r = round(median(ratios), 3);
+    const ms = median(rs.map((x) => x.ms));
+    const mem = median(rs.map((x) => x.maxRssMb));
+    const baseMem = median(base.map((x) => x.maxRssMb));
     options.log(`synth: ${n} locations in ${round(ms / 1000)} s, ${round(mem, 0)} MB`);
+    const parts = (Object.keys(PARTS) as Part[])
+      .map((p) => `${p} ${round(median(rs.map((x) => x.parts[p])) / 1000)} s`)
+      .join(', ');
     rows.push({
       figure: `synth, ${n} location${n === 1 ? '' : 's'}`,
       value: round(ms / 1000),
       unit: 's',
-      baseline: round(base / 1000),
-      ratio: ratio(ms, base),
-      spread: spread(rs.map((r) => r.ms / 1000)),
+      baseline: round(median(base.map((x) => x.ms)) / 1000),
+      ratio: r,
+      spread: rs.length > 1 ? `${spread(ratios)}×` : undefined,
       target: n === 50 ? '≤ 1.5× of 1' : undefined,
-      met: n === 50 ? ms / base <= 1.5 : undefined,
+      met: n === 50 ? r <= 1.5 : undefined,
+      note: parts,
     });
     rows.push({
       figure: `synth peak memory, ${n} location${n === 1 ? '' : 's'}`,
       value: round(mem, 0),
       unit: 'MB',
       baseline: round(baseMem, 0),
-      ratio: ratio(mem, baseMem),
+      ratio: round(mem / baseMem, 3),
+    });
+  }
+  const largest = sizes[sizes.length - 1] as number;
+  const top = runs.get(largest) ?? [];
+  for (const p of Object.keys(PARTS) as Part[]) {
+    const perLocation =
+      (median(top.map((x) => x.parts[p])) - median(base.map((x) => x.parts[p]))) / (largest - 1);
+    rows.push({
+      figure: `synth per added location: ${PARTS[p]}`,
+      value: round(perLocation, 1),
+      unit: 'ms',
+      baseline: null,
+      ratio: null,
+      note: `between 1 and ${largest} locations; ${round(median(base.map((x) => x.parts[p])) / 1000)} s at 1 location`,
     });
   }
   return rows;
+}
+
+// `npx tsx bench/synth.ts [--quick]`: this figure alone, with its own release.
+if (require.main === module) {
+  (async () => {
+    const { buildRelease } = await import('../lib/release/build');
+    const { render } = await import('./lib');
+    const quick = process.argv.includes('--quick');
+    const rows = synthScaling(await buildRelease(), {
+      quick,
+      log: (line) => process.stderr.write(`  ${line}\n`),
+    });
+    console.log(render(rows));
+    for (const r of rows.filter((x) => x.note)) console.log(`  ${r.figure}: ${r.note}`);
+  })().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
 }
