@@ -151,7 +151,9 @@ export class S3ArtifactSource implements ArtifactSource {
     const dir = path.join(this.options.cacheDir, releaseId);
     const { records, locationId, verifier } = this.options;
     if (!verifier && existsSync(path.join(dir, MANIFEST_FILE))) return loadRelease(dir);
-    const record = await records.stagedReleases.get(locationId, releaseId);
+    const record = verifier
+      ? await verifier.staged(releaseId)
+      : await records.stagedReleases.get(locationId, releaseId);
     if (verifier && !record) {
       throw new Error(`release ${releaseId} is not staged at ${locationId}`);
     }

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
+import * as path from 'node:path';
 import {
   GetPublicKeyCommand,
   type GetPublicKeyCommandOutput,
@@ -7,6 +8,7 @@ import {
 import { RELEASE_SIGNING, type ReleaseManifest, signedReleasePayload } from '../../core/manifest';
 import type { Records } from '../../core/records';
 import type { StagedRelease } from '../../core/records/staged-releases';
+import { stateFile } from './state-files';
 
 /**
  * Thrown when a satellite refuses a staged release: its signature is missing or does not
@@ -29,6 +31,33 @@ export interface ReleaseKey {
   publicKey(): Promise<KeyObject>;
   /** What the key is, for messages: its ARN, or `an inline public key`. */
   readonly description: string;
+}
+
+/**
+ * `key`, kept in `file` once fetched (a public key is no secret): a runtime restarted while
+ * KMS cannot be reached still verifies the releases it holds.
+ */
+export function keptReleaseKey(key: ReleaseKey, file: string): ReleaseKey {
+  const kept = stateFile<{ description: string; spki: string }>(file);
+  return {
+    description: key.description,
+    publicKey: async () => {
+      try {
+        const fetched = await key.publicKey();
+        const spki = (fetched.export({ format: 'der', type: 'spki' }) as Buffer).toString('base64');
+        if (kept.read()?.spki !== spki) kept.write({ description: key.description, spki });
+        return fetched;
+      } catch (err) {
+        const held = kept.read();
+        if (held?.description !== key.description) throw err;
+        return createPublicKey({
+          key: Buffer.from(held.spki, 'base64'),
+          format: 'der',
+          type: 'spki',
+        });
+      }
+    },
+  };
 }
 
 /** A KMS key (or alias) ARN: `arn:<partition>:kms:<region>:<account>:key/<id>|alias/<name>`. */
@@ -129,6 +158,13 @@ export interface ReleaseVerifierOptions {
   readonly log?: (line: string) => void;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * Where the signed records of releases are kept once read, so that a runtime restarted
+   * while the table cannot be reached still verifies the releases in its cache (what it keeps
+   * is as public as the records: manifests and signatures, verified again at every load).
+   * @default - not kept: verifying needs the table
+   */
+  readonly signedRecordsDir?: string;
 }
 
 /**
@@ -151,9 +187,28 @@ export class ReleaseVerifier {
     this.now = options.now ?? Date.now;
   }
 
-  /** The staged-release record of the release at this location, if staged. */
-  staged(releaseId: string): Promise<StagedRelease | undefined> {
-    return this.options.records.stagedReleases.get(this.options.locationId, releaseId);
+  /**
+   * The staged-release record of the release at this location, if staged; the copy kept
+   * when the table cannot be read (see `signedRecordsDir`).
+   */
+  async staged(releaseId: string): Promise<StagedRelease | undefined> {
+    const { signedRecordsDir, records, locationId } = this.options;
+    const kept = signedRecordsDir
+      ? stateFile<StagedRelease>(path.join(signedRecordsDir, `${releaseId}.json`))
+      : undefined;
+    let record: StagedRelease | undefined;
+    try {
+      record = await records.stagedReleases.get(locationId, releaseId);
+    } catch (err) {
+      const copy = kept?.read();
+      if (!copy) throw err;
+      return copy;
+    }
+    if (record?.signature && record.manifest && kept?.read()?.signature !== record.signature) {
+      const { refusal: _refusal, ...signed } = record;
+      kept?.write(signed as StagedRelease);
+    }
+    return record;
   }
 
   /**

@@ -13,7 +13,7 @@ import type { RuntimeConfig } from './config';
 import { loadRelease, prepareConcurrentInvocations, unloadRelease } from './function-host';
 import { HeartbeatBuffer } from './heartbeat-buffer';
 import { PullAgent } from './pull-agent';
-import { ReleaseVerifier, releaseKeyFrom } from './release-signature';
+import { keptReleaseKey, ReleaseVerifier, releaseKeyFrom } from './release-signature';
 import { type Authenticate, createRuntimeServer } from './server';
 import { DEFAULT_SHUTDOWN_GRACE_SECONDS } from './shutdown';
 import { stateFile } from './state-files';
@@ -21,6 +21,8 @@ import { ReleaseStats } from './stats';
 
 /** The file in the state directory where undelivered heartbeats wait. */
 export const HEARTBEATS_FILE = 'heartbeats.json';
+/** The file in the state directory holding the release key's public half, once fetched. */
+export const RELEASE_KEY_FILE = 'release-key.json';
 /** The file in the state directory holding the split last pulled. */
 export const DESIRED_FILE = 'desired-traffic.json';
 
@@ -73,7 +75,11 @@ export async function startRuntime(
   const verifier = config.releaseKey
     ? new ReleaseVerifier({
         environment: location.environment,
-        key: releaseKeyFrom(config.releaseKey),
+        key: keptReleaseKey(
+          releaseKeyFrom(config.releaseKey),
+          path.join(config.stateDir, RELEASE_KEY_FILE)
+        ),
+        signedRecordsDir: path.join(config.stateDir, 'signed-releases'),
         records,
         locationId: location.locationId,
         instanceId: config.instanceId ?? hostname(),

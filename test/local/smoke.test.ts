@@ -69,7 +69,7 @@ describe('smoke checks before traffic, on the local fleet', () => {
   const ended = async (release: string) => {
     let latest: Rollout | undefined;
     await until(`the rollout of ${release} to end`, async () => {
-      latest = (await cli().rolloutStatus()).data as Rollout;
+      latest = (await cli().rolloutStatus()).data as unknown as Rollout;
       return latest?.release === release && latest.status !== 'running';
     });
     return latest as Rollout;

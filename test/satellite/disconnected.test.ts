@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -9,13 +9,21 @@ import { type InstanceHeartbeat, instanceKey } from '../../core/records/heartbea
 import { keys } from '../../core/records/keys';
 import { createTableClient } from '../../core/records/table';
 import { RouteTable } from '../../functions/shared/route-table';
+import { openLocalReleaseKey } from '../../lib/local/release-key';
 import { type StoreProxy, startStoreProxy } from '../../lib/local/store-proxy';
+import { LocalArtifactSource } from '../../lib/satellite/artifacts';
 import type { LoadedRelease } from '../../lib/satellite/function-host';
 import { HeartbeatBuffer } from '../../lib/satellite/heartbeat-buffer';
 import { PullAgent } from '../../lib/satellite/pull-agent';
+import {
+  keptReleaseKey,
+  ReleaseVerifier,
+  releaseKeyFrom,
+} from '../../lib/satellite/release-signature';
 import { stateFile } from '../../lib/satellite/state-files';
 import { ReleaseStats } from '../../lib/satellite/stats';
 import { testTableClient } from '../support/handlers';
+import { fakeRelease } from '../support/release';
 import { createTestTable, testEndpoint } from '../support/table';
 
 const R1 = 'r-1111111111111111';
@@ -232,5 +240,45 @@ describe('a satellite cut off from its table', () => {
     expect(restarted.agent.link().connected).toBe(false);
     // Without the split it last pulled, a start cut off has nothing to serve, and says so.
     await expect(agentAt(clock).agent.tick()).rejects.toThrow();
+  });
+
+  it('a runtime started while cut off still verifies the signed releases it holds, with the key and records it kept', async () => {
+    const state = mkdtempSync(path.join(tmpdir(), 'orbit-state-'));
+    const releasesDir = mkdtempSync(path.join(tmpdir(), 'orbit-signed-'));
+    const release = fakeRelease(`offline-${Math.random()}`);
+    cpSync(release.dir, path.join(releasesDir, release.manifest.releaseId), { recursive: true });
+    const key = openLocalReleaseKey();
+    const id = release.manifest.releaseId;
+    const records = new Records(direct, tableName);
+    await records.stagedReleases.stage({
+      locationId: 'sat1',
+      releaseId: id,
+      manifest: JSON.stringify(release.manifest),
+      signature: key.sign('test', release.manifest),
+    });
+    /** The source a runtime builds: its records through the link, its state kept in `state`. */
+    const source = () => {
+      const linked = new Records(
+        createTableClient({ region: 'us-east-1', endpoint: proxy.endpoint, maxAttempts: 1 }),
+        tableName
+      );
+      const verifier = new ReleaseVerifier({
+        environment: 'test',
+        key: keptReleaseKey(releaseKeyFrom(key.publicKey), path.join(state, 'release-key.json')),
+        records: linked,
+        locationId: 'sat1',
+        instanceId: 'host-a',
+        signedRecordsDir: path.join(state, 'signed-releases'),
+        log: () => {},
+      });
+      return new LocalArtifactSource(releasesDir, verifier);
+    };
+    expect((await source().fetch(id)).manifest.releaseId).toBe(id);
+    proxy.down();
+    expect((await source().fetch(id)).manifest.releaseId).toBe(id);
+    // What it kept is checked as the record was: a bundle changed meanwhile is refused.
+    const bundle = path.join(releasesDir, id, release.manifest.functions[0]?.file as string);
+    writeFileSync(bundle, 'exports.handler = async () => "changed while cut off"');
+    await expect(source().fetch(id)).rejects.toThrow(/refused/);
   });
 });
