@@ -1,3 +1,4 @@
+import { ORBIT_FUNCTION_ENV } from '../../core/location-env';
 import type { Records } from '../../core/records';
 import { servesRelease } from '../../core/records/desired-traffic';
 import { DRAIN_RETRY_AFTER_SECONDS } from '../../core/records/drains';
@@ -41,7 +42,16 @@ export interface DrainStateOptions {
    * @default - not checked (satellites load only the releases they serve)
    */
   readonly releaseId?: string;
+  /**
+   * Whether the table is known to be out of reach (a satellite cut off from it says so in
+   * `ORBIT_LINK_DOWN_SINCE`): then a stale state answers at once while the read runs beside,
+   * as no request should wait for the table client's timeouts on a link known to be down.
+   * @default - the runtime's `ORBIT_LINK_DOWN_SINCE` is set
+   */
+  readonly linkDown?: () => boolean;
 }
+
+const linkDownFromEnv = () => process.env[ORBIT_FUNCTION_ENV.linkDownSince] !== undefined;
 
 /**
  * How old a cached "not served" may be before a request re-reads it (strongly consistent). A
@@ -87,6 +97,8 @@ export class DrainState {
     this.pending ??= this.refresh(false).finally(() => {
       this.pending = undefined;
     });
+    const known = this.readAt !== Number.NEGATIVE_INFINITY;
+    if (known && (this.options.linkDown ?? linkDownFromEnv)()) return this.current;
     return this.pending;
   }
 
