@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Environment, Location } from '../../core/environment/schema';
 import {
   type LocationContext,
@@ -57,6 +58,12 @@ export interface RuntimeConfig {
    * with the cached signing keys; past it they answer 503 `issuer-unavailable`. @default 1440
    */
   readonly offlineMaxMinutes: number;
+  /**
+   * How many processes serve on the runtime's port (node:cluster): one primary pulls for the
+   * host and hands the desired state to each; 1 serves from a single process, no cluster.
+   * @default - the host's cores (`os.availableParallelism()`)
+   */
+  readonly workers: number;
 }
 
 /**
@@ -92,7 +99,11 @@ export const RUNTIME_ENV = {
   releaseKey: 'ORBIT_RELEASE_KEY',
   stateDir: 'ORBIT_STATE_DIR',
   offlineMaxMinutes: 'ORBIT_OFFLINE_MAX_MINUTES',
+  workers: 'ORBIT_WORKERS',
 } as const;
+
+/** Serving processes at most: far past any host's cores, a typo rather than a choice. */
+export const MAX_WORKERS = 256;
 
 /** How long `jwt` routes keep verifying with cached keys when none is configured: a day. */
 export const DEFAULT_OFFLINE_MAX_MINUTES = 24 * 60;
@@ -154,6 +165,12 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
       `${RUNTIME_ENV.offlineMaxMinutes}=${env[RUNTIME_ENV.offlineMaxMinutes]} is not a positive number of minutes: how long jwt routes verify tokens with cached keys while the issuer cannot be reached (default ${DEFAULT_OFFLINE_MAX_MINUTES})`
     );
   }
+  const workers = Number(env[RUNTIME_ENV.workers] || availableParallelism());
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) {
+    throw new Error(
+      `${RUNTIME_ENV.workers}=${env[RUNTIME_ENV.workers]} is not a number of serving processes: a whole number from 1 (one process, no cluster) to ${MAX_WORKERS}, or unset for one per core (${availableParallelism()} here)`
+    );
+  }
   const cors = env.ORBIT_CORS ? (JSON.parse(env.ORBIT_CORS) as CorsSettings) : undefined;
   return {
     location,
@@ -171,5 +188,6 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     releaseKey: env[RUNTIME_ENV.releaseKey] || undefined,
     stateDir: env[RUNTIME_ENV.stateDir] || '/var/lib/orbit/state',
     offlineMaxMinutes,
+    workers,
   };
 }

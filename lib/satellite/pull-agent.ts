@@ -55,7 +55,39 @@ export interface PullAgentOptions {
   readonly lastDesired?: DesiredTrafficCache;
   /** Told when the link to the table goes down or comes back. @default - nothing */
   readonly onLinkChange?: (link: LinkStatus) => void;
+  /**
+   * Hands the split to the processes that serve it (a host's workers), after every pull that
+   * read one and after each preload; resolves once they serve it or gave up, so that the
+   * heartbeat taken next claims what they serve. Never rejects.
+   * @default - nothing: this process serves the split itself
+   */
+  readonly serve?: (split: HeldReleases) => Promise<void>;
+  /**
+   * What each process serving reported for this heartbeat: one heartbeat entry each. A
+   * process that did not answer has no entry this time (and goes stale if it never does).
+   * @default - this process's own report, from `stats`
+   */
+  readonly reports?: () => Promise<readonly ProcessReport[]>;
 }
+
+/** The split a pull agent holds, and every release it keeps loaded (served or preloaded). */
+export interface HeldReleases {
+  readonly state: TrafficState;
+  readonly held: readonly LoadedRelease[];
+}
+
+/** One serving process's part of a heartbeat: what it serves and what it answered. */
+export type ProcessReport = Pick<
+  InstanceHeartbeat,
+  | 'instanceId'
+  | 'startedAt'
+  | 'stable'
+  | 'candidate'
+  | 'weight'
+  | 'releases'
+  | 'totals'
+  | 'lastError'
+>;
 
 /** Where a {@link PullAgent} keeps the desired traffic it last pulled. */
 export interface DesiredTrafficCache {
@@ -159,6 +191,7 @@ export class PullAgent {
         const next = await this.stateFor(desired);
         this.switched = !sameSplit(this.state, next);
         this.state = next;
+        await this.handOver();
       }
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
@@ -188,6 +221,7 @@ export class PullAgent {
     if (this.loaded.has(newest)) return;
     try {
       await this.release(newest);
+      await this.handOver();
     } catch (err) {
       this.unpreloadable = newest;
       throw new Error(`cannot preload staged release ${newest}: ${(err as Error).message}`, {
@@ -285,6 +319,13 @@ export class PullAgent {
     return { stable, candidate, weight, staged: this.staged };
   }
 
+  /** Tells the processes serving (if not this one) what to serve and hold. */
+  private async handOver(): Promise<void> {
+    if (this.state && this.options.serve) {
+      await this.options.serve({ state: this.state, held: [...this.loaded.values()] });
+    }
+  }
+
   private async release(releaseId: string): Promise<LoadedRelease> {
     let loaded = this.loaded.get(releaseId) ?? this.staged.take(releaseId);
     if (!loaded) loaded = this.options.load(await this.options.artifacts.fetch(releaseId));
@@ -325,48 +366,63 @@ export class PullAgent {
   }
 
   /**
-   * Writes this pull's heartbeat, after the ones waiting in the buffer; while the link is
-   * down, or when a write fails, it joins them instead. The window it carries is taken
-   * either way: its requests are in the buffer, not lost.
+   * Writes this pull's heartbeat (an entry per process serving), after the ones waiting in
+   * the buffer; while the link is down, or when a write fails, what is not written joins
+   * them instead. The windows it carries are taken either way: their requests are in the
+   * buffer, not lost.
    */
   private async heartbeat(lastError: string | undefined): Promise<void> {
-    const heartbeat = this.takeHeartbeat(lastError);
+    const entries = await this.takeHeartbeat(lastError);
     if (!this.linkStatus.connected) {
-      this.buffer.add(heartbeat);
+      for (const entry of entries) this.buffer.add(entry);
       return;
     }
     const write = (hb: InstanceHeartbeat) => this.options.records.heartbeats.write(hb);
+    let written = 0;
     try {
       await this.buffer.flush(write);
-      await write(heartbeat);
+      for (const entry of entries) {
+        await write(entry);
+        written++;
+      }
     } catch (err) {
-      this.buffer.add(heartbeat);
+      for (const entry of entries.slice(written)) this.buffer.add(entry);
       throw err;
     }
-    this.options.onHeartbeat?.(heartbeat);
+    if (entries[0]) this.options.onHeartbeat?.(entries[0]);
   }
 
-  private takeHeartbeat(lastError: string | undefined): InstanceHeartbeat {
-    const { locationId, stats } = this.options;
-    const state = this.current();
+  /** This process's own report, for a process that serves what it pulls. */
+  private ownReport(): ProcessReport {
+    const { stable, candidate, weight } = this.current();
+    return {
+      instanceId: this.instanceId,
+      startedAt: this.startedAt,
+      stable: stable.releaseId,
+      ...(candidate ? { candidate: candidate.releaseId } : {}),
+      weight,
+      releases: this.options.stats.takeWindow(),
+      totals: this.options.stats.totals(),
+    };
+  }
+
+  private async takeHeartbeat(lastError: string | undefined): Promise<InstanceHeartbeat[]> {
+    const reports = this.options.reports ? await this.options.reports() : [this.ownReport()];
     const atMs = this.now();
     const disconnection = this.disconnectionNow(atMs);
-    const heartbeat: InstanceHeartbeat = {
-      instanceId: this.instanceId,
-      locationId,
+    const common = {
+      locationId: this.options.locationId,
       at: new Date(atMs).toISOString(),
       atMs,
       intervalSeconds: this.intervalMs / 1000,
-      stable: state.stable.releaseId,
-      ...(state.candidate ? { candidate: state.candidate.releaseId } : {}),
-      weight: state.weight,
-      releases: stats.takeWindow(),
-      totals: stats.totals(),
-      startedAt: this.startedAt,
-      ...(lastError ? { lastError } : {}),
       ...(disconnection ? { disconnection } : {}),
     };
-    return heartbeat;
+    return reports.map((report) => {
+      // A process's own failure (a release it could not load) and the pull's, both said.
+      const error = [lastError, report.lastError].filter(Boolean).join('; ');
+      const { lastError: _own, ...served } = report;
+      return { ...common, ...served, ...(error ? { lastError: error } : {}) };
+    });
   }
 }
 
