@@ -75,6 +75,8 @@ export async function cliLatency(release: Release, options: BenchOptions): Promi
         ],
       ] as const;
       for (const [way, run] of ways) {
+        // Others may edit sources meanwhile (a stale bundle never runs): build it just before.
+        await buildCliBundle(root);
         const bundled = await medianOf(runs, run('bundle'));
         const source = await medianOf(runs, run('source'));
         const value = median(bundled);
