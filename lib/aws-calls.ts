@@ -987,6 +987,31 @@ export const AWS_CALLS: readonly AwsCall[] = [
     ],
   },
   {
+    // `orbit logs` in AWS regions. FilterLogEvents is authorized on the log group (Service
+    // Authorization Reference, CloudWatch Logs: resource type log-group*).
+    component: 'operator',
+    commands: ['FilterLogEventsCommand'],
+    source: ['lib/cli/logs.ts'],
+    requests: (s) =>
+      fleetRegions(s).map((region) => ({
+        action: 'logs:FilterLogEvents',
+        resource: `arn:aws:logs:${region}:${s.environment.account}:log-group:/aws/lambda/${fleetFunctionNameOf(s.environment, 'items')}`,
+        why: `orbit logs: the items function's log group in ${region}`,
+      })),
+    outside: (s) => [
+      {
+        action: 'logs:FilterLogEvents',
+        resource: `arn:aws:logs:${s.environment.homeRegion}:${s.environment.account}:log-group:/aws/lambda/${fleetFunctionNameOf({ name: `${s.environment.name}x` }, 'items')}`,
+        why: "another environment's function logs",
+      },
+      {
+        action: 'logs:DeleteLogGroup',
+        resource: `arn:aws:logs:${s.environment.homeRegion}:${s.environment.account}:log-group:/aws/lambda/${fleetFunctionNameOf(s.environment, 'items')}`,
+        why: 'orbit logs only reads',
+      },
+    ],
+  },
+  {
     component: 'operator',
     // STS answers GetCallerIdentity to any signed request: no permission is involved.
     commands: ['GetCallerIdentityCommand'],

@@ -1,5 +1,11 @@
+import { regionLocations } from '../../core/environment/fleet';
 import type { Environment } from '../../core/environment/schema';
-import { orchestratorNameOf, satelliteRoleNameOf, tableNameOf } from '../../core/names';
+import {
+  fleetFunctionPrefix,
+  orchestratorNameOf,
+  satelliteRoleNameOf,
+  tableNameOf,
+} from '../../core/names';
 import { PLATFORM_PARTITIONS } from '../../core/records/keys';
 import { preflightCalls } from './preflight';
 
@@ -43,6 +49,16 @@ export function operatorPolicy(env: Environment): IamPolicy {
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
         Resource: orchestrator,
+      },
+      {
+        // `orbit logs` in AWS regions: FilterLogEvents is authorized on the log group.
+        Sid: 'ReadFunctionLogs',
+        Effect: 'Allow',
+        Action: 'logs:FilterLogEvents',
+        Resource: [...new Set(regionLocations(env).map((l) => l.region))].map(
+          (region) =>
+            `arn:aws:logs:${region}:${env.account}:log-group:/aws/lambda/${fleetFunctionPrefix(env)}*`
+        ),
       },
       ...preflightStatements(env),
     ],
