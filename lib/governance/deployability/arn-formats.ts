@@ -174,11 +174,19 @@ export function formatsOfService(service: string): (readonly [string, string, st
   return ARN_FORMATS.filter(([, , format]) => format.split(':')[2] === service);
 }
 
+/** Compiled patterns: synth checks every policy's patterns against every ARN of the fleet. */
+const compiledPatterns = new Map<string, RegExp>();
+
 /** IAM's matching of a resource pattern (with `*` and `?`) against an ARN. */
 export function arnPatternMatches(pattern: string, arn: string): boolean {
-  const source = pattern
-    .split('')
-    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`).test(arn);
+  let compiled = compiledPatterns.get(pattern);
+  if (!compiled) {
+    const source = pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    compiled = new RegExp(`^${source}$`);
+    compiledPatterns.set(pattern, compiled);
+  }
+  return compiled.test(arn);
 }
