@@ -10,20 +10,53 @@
  * requests in flight are answered within the grace period, then it exits. Started with an
  * IPC channel (the local fleet does), it also stops when the channel closes: its supervisor
  * is gone, and a runtime nobody supervises must not hold its port.
+ *
+ * With `ORBIT_WORKERS` above 1 (the default: one per core) this process is the host's
+ * primary: it pulls for the host and runs that many workers (node:cluster, one port), which
+ * serve; it prints the ready line once every worker serves, and on SIGTERM stops them all and
+ * prints what they answered and cut (see primary.ts, workers.ts, worker.ts). `ORBIT_WORKERS=1`
+ * is a single process that pulls and serves, no cluster.
  */
-import { JwtVerifier } from '../../functions/shared/jwt-verifier';
+import cluster from 'node:cluster';
+import { type JwksCache, JwtVerifier } from '../../functions/shared/jwt-verifier';
 import { runtimeConfigFromEnv } from './config';
 import { fileJwksCache } from './jwks-cache';
 import { type GuardedOutput, guardLogOutput } from './log-output';
-import { type RunningRuntime, startRuntime } from './runtime';
+import { startPrimary } from './primary';
+import { type StopOutcome, startRuntime } from './runtime';
 import { shutdownGraceSecondsFromEnv } from './shutdown';
+import { runWorker } from './worker';
+import type { DroppedWrites } from './worker-messages';
 
-/** `stdout 12 (EPIPE)`, for the line a stopping runtime prints. */
-const droppedWrites = (outputs: Record<string, GuardedOutput>): string =>
-  Object.entries(outputs)
+/** The log writes these outputs dropped so far, per stream. */
+const droppedOf = (outputs: Record<string, GuardedOutput>): DroppedWrites =>
+  Object.fromEntries(
+    Object.entries(outputs).map(([name, o]) => [name, { dropped: o.dropped, failure: o.failure }])
+  );
+
+/** `stdout 12 (EPIPE)`, for the line a stopping runtime prints: its own and its workers'. */
+const droppedWrites = (...all: DroppedWrites[]): string => {
+  const sum = new Map<string, { dropped: number; failure?: string }>();
+  for (const d of all) {
+    for (const [name, o] of Object.entries(d)) {
+      const s = sum.get(name) ?? { dropped: 0 };
+      sum.set(name, { dropped: s.dropped + o.dropped, failure: s.failure ?? o.failure });
+    }
+  }
+  return [...sum]
     .filter(([, o]) => o.dropped > 0)
     .map(([name, o]) => `${name} ${o.dropped}${o.failure ? ` (${o.failure})` : ''}`)
     .join(', ');
+};
+
+/** What a runtime (a single process or a host's primary) says when it stops. */
+interface Stoppable {
+  readonly url: string;
+  readonly agent: { pullNow(): void };
+  stop(
+    graceMs: number
+  ): Promise<StopOutcome & { readonly dropped?: DroppedWrites; readonly lost?: number }>;
+}
 
 async function main(): Promise<void> {
   // Each stream says on the other one that it failed (dropped too when both did).
@@ -45,8 +78,33 @@ async function main(): Promise<void> {
   process.env = { ...process.env };
   const config = runtimeConfigFromEnv();
   const graceMs = shutdownGraceSecondsFromEnv() * 1000;
+  const verifier = (keyCache: (issuer: string) => JwksCache) =>
+    config.auth
+      ? new JwtVerifier({
+          issuer: config.auth.issuer,
+          audience: config.auth.audience,
+          jwksUri: config.auth.jwksUri,
+          offlineMaxMs: config.offlineMaxMinutes * 60_000,
+          keyCache: keyCache(config.auth.issuer),
+        })
+      : undefined;
+  const keyFile = (issuer: string) => fileJwksCache(config.stateDir, issuer);
+  const authenticateWith = (v: JwtVerifier | undefined) =>
+    v ? (authorization: string | undefined) => v.verify(authorization) : undefined;
 
-  let runtime: RunningRuntime | undefined;
+  if (cluster.isWorker) {
+    // A reload is the primary's (it pulls); the default action of SIGHUP would end this one.
+    process.on('SIGHUP', () => undefined);
+    await runWorker(config, {
+      authenticate: authenticateWith(verifier((issuer) => sharedKeyFile(keyFile(issuer)))),
+      graceMs,
+      dropped: () => droppedOf(outputs),
+    });
+    installCrashGuards();
+    return;
+  }
+
+  let runtime: Stoppable | undefined;
   let stopping = false;
   const shutdown = (why: string) => {
     if (stopping) return;
@@ -56,14 +114,15 @@ async function main(): Promise<void> {
     // Only a stop that itself hangs gets here; the grace period bounds the rest.
     setTimeout(() => process.exit(1), graceMs + 5_000).unref();
     runtime.stop(graceMs).then(
-      ({ drained, cut }) => {
-        const dropped = droppedWrites(outputs);
+      ({ drained, cut, dropped: workers = {}, lost = 0 }) => {
+        const dropped = droppedWrites(droppedOf(outputs), workers);
         console.error(
           `orbit runtime: stopped (${why}): ${drained} request(s) answered while stopping` +
             (cut > 0 ? `, ${cut} cut when the ${graceMs / 1000} s grace period ended` : '') +
+            (lost > 0 ? `, ${lost} worker(s) ended without saying what they answered` : '') +
             (dropped ? `; log writes dropped: ${dropped}` : '')
         );
-        process.exit(cut > 0 ? 1 : 0);
+        process.exit(cut > 0 || lost > 0 ? 1 : 0);
       },
       () => process.exit(1)
     );
@@ -75,27 +134,41 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   if (process.channel) process.once('disconnect', () => shutdown('its supervisor is gone'));
 
-  const verifier = config.auth
-    ? new JwtVerifier({
-        issuer: config.auth.issuer,
-        audience: config.auth.audience,
-        jwksUri: config.auth.jwksUri,
-        offlineMaxMs: config.offlineMaxMinutes * 60_000,
-        keyCache: fileJwksCache(config.stateDir, config.auth.issuer),
-      })
-    : undefined;
-  runtime = await startRuntime(config, {
-    authenticate: verifier ? (authorization) => verifier.verify(authorization) : undefined,
-  });
-  // A handler that crashes outside its own promise must not take the location down.
+  runtime =
+    config.workers > 1
+      ? await startPrimary(config)
+      : await startRuntime(config, { authenticate: authenticateWith(verifier(keyFile)) });
+  installCrashGuards();
+  process.stdout.write(
+    `${JSON.stringify({ event: 'ready', location: config.location.locationId, url: runtime.url, pid: process.pid, ...(config.workers > 1 ? { workers: config.workers } : {}) })}\n`
+  );
+}
+
+/**
+ * The key file as a host's workers share it: each refreshes the keys on its own, and when two
+ * save them at once one rename finds the other's file gone. Either copy is as good, so a save
+ * that fails is no failure of the refresh (nor of the request that waited for it).
+ */
+function sharedKeyFile(file: JwksCache): JwksCache {
+  return {
+    load: () => file.load(),
+    save: (keys) => {
+      try {
+        file.save(keys);
+      } catch {
+        // Another worker's save won; the keys are in memory either way.
+      }
+    },
+  };
+}
+
+/** A handler that crashes outside its own promise must not take the location down. */
+function installCrashGuards(): void {
   process.on('uncaughtException', (err) =>
     console.error('orbit runtime: uncaught error in a handler', err)
   );
   process.on('unhandledRejection', (err) =>
     console.error('orbit runtime: unhandled rejection in a handler', err)
-  );
-  process.stdout.write(
-    `${JSON.stringify({ event: 'ready', location: config.location.locationId, url: runtime.url, pid: process.pid })}\n`
   );
 }
 
