@@ -258,6 +258,8 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
               [RUNTIME_ENV.authAudience]: audience,
               [RUNTIME_ENV.pullIntervalSeconds]: String(options.pullIntervalSeconds ?? 2),
               [RUNTIME_ENV.announceHeartbeats]: 'true',
+              // One process per location: a laptop runs many locations, not many cores' worth each.
+              [RUNTIME_ENV.workers]: '1',
               [SHUTDOWN_GRACE_ENV]: String(RUNTIME_GRACE_SECONDS),
             }),
           readyTimeoutMs: options.readyTimeoutMs ?? RUNTIME_READY_TIMEOUT_MS,
