@@ -257,6 +257,8 @@ export async function runtimeThroughput(
       ORBIT_ARTIFACTS: path.dirname(of.dir),
       ORBIT_AUTH_ISSUER: issuer.issuer,
       ORBIT_AUTH_AUDIENCE: 'orbit-bench',
+      // One process against one-process adapters (bench/workers.ts measures more workers).
+      ORBIT_WORKERS: '1',
     },
   });
   // An adapter hosts one bundle with the variables the runtime would load it with.
