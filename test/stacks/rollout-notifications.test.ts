@@ -83,7 +83,14 @@ describe('rollout notifications in the control plane', () => {
         Resource: [parameter('orbit/prod/hook-a'), parameter('orbit/prod/hook-c')],
       },
     ]);
-    expect(statementsFor(t, 'kms:')).toEqual([]);
+    // The only KMS statement is the release signer's own (signed releases), not the orchestrator's.
+    expect(statementsFor(t, 'kms:')).toEqual([
+      {
+        Action: 'kms:Sign',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ReleaseKey/), 'Arn'] },
+      },
+    ]);
   });
 
   it('grants no SSM read when no webhook names a secret', () => {
