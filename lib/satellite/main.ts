@@ -21,11 +21,9 @@ import cluster from 'node:cluster';
 import { type JwksCache, JwtVerifier } from '../../functions/shared/jwt-verifier';
 import { runtimeConfigFromEnv } from './config';
 import { fileJwksCache } from './jwks-cache';
+import type { StopOutcome } from './listen';
 import { type GuardedOutput, guardLogOutput } from './log-output';
-import { startPrimary } from './primary';
-import { type StopOutcome, startRuntime } from './runtime';
 import { shutdownGraceSecondsFromEnv } from './shutdown';
-import { runWorker } from './worker';
 import type { DroppedWrites } from './worker-messages';
 
 /** The log writes these outputs dropped so far, per stream. */
@@ -95,6 +93,7 @@ async function main(): Promise<void> {
   if (cluster.isWorker) {
     // A reload is the primary's (it pulls); the default action of SIGHUP would end this one.
     process.on('SIGHUP', () => undefined);
+    const { runWorker } = await import('./worker');
     await runWorker(config, {
       authenticate: authenticateWith(verifier((issuer) => sharedKeyFile(keyFile(issuer)))),
       graceMs,
@@ -134,10 +133,14 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   if (process.channel) process.once('disconnect', () => shutdown('its supervisor is gone'));
 
+  // Imported on demand, so that a host's primary forks its workers before it loads the table's
+  // and S3's clients, and a worker never loads them: each is a cold start's time.
   runtime =
     config.workers > 1
-      ? await startPrimary(config)
-      : await startRuntime(config, { authenticate: authenticateWith(verifier(keyFile)) });
+      ? await (await import('./primary')).startPrimary(config)
+      : await (await import('./runtime')).startRuntime(config, {
+          authenticate: authenticateWith(verifier(keyFile)),
+        });
   installCrashGuards();
   process.stdout.write(
     `${JSON.stringify({ event: 'ready', location: config.location.locationId, url: runtime.url, pid: process.pid, ...(config.workers > 1 ? { workers: config.workers } : {}) })}\n`

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Release } from '../../core/manifest';
 import type { RuntimeConfig } from './config';
 import type { PullAgent } from './pull-agent';
-import { createPullAgent, type RunningRuntime } from './runtime';
+import type { RunningRuntime } from './runtime';
 import { ReleaseStats } from './stats';
 import { type PoolStopOutcome, WorkerPool } from './workers';
 
@@ -45,6 +45,8 @@ export async function startPrimary(config: RuntimeConfig): Promise<RunningPrimar
     reportTimeoutMs: Math.min(2_000, Math.max(250, config.pullIntervalSeconds * 500)),
   });
   pool.start();
+  // The pull agent's table, S3 and KMS clients load while the workers boot.
+  const { createPullAgent } = await import('./runtime');
   agent = createPullAgent(config, {
     load: (release) => pool.track(release),
     unload: (release) => pool.forget(release.releaseId),
@@ -56,8 +58,9 @@ export async function startPrimary(config: RuntimeConfig): Promise<RunningPrimar
   });
   let port: number;
   try {
-    await agent.tick();
-    port = await pool.ready(WORKERS_READY_TIMEOUT_MS);
+    // The first pull (and its heartbeat) and the workers' start, side by side: a pull that
+    // finds nothing to serve fails the start at once.
+    [, port] = await Promise.all([agent.tick(), pool.ready(WORKERS_READY_TIMEOUT_MS)]);
   } catch (err) {
     await pool.stop(0).catch(() => undefined);
     throw err;

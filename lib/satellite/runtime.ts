@@ -1,10 +1,7 @@
-import type { Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { locationEnv, ORBIT_FUNCTION_ENV } from '../../core/location-env';
 import { Records } from '../../core/records';
 import type { DesiredTraffic } from '../../core/records/desired-traffic';
 import { createTableClient } from '../../core/records/table';
@@ -12,10 +9,10 @@ import { LocalArtifactSource, S3ArtifactSource } from './artifacts';
 import type { RuntimeConfig } from './config';
 import { loadRelease, prepareConcurrentInvocations, unloadRelease } from './function-host';
 import { HeartbeatBuffer } from './heartbeat-buffer';
+import { functionEnvOf, listen, type StopOutcome, setLinkEnv } from './listen';
 import { type LinkStatus, PullAgent, type PullAgentOptions } from './pull-agent';
 import { keptReleaseKey, ReleaseVerifier, releaseKeyFrom } from './release-signature';
 import { type Authenticate, createRuntimeServer } from './server';
-import { DEFAULT_SHUTDOWN_GRACE_SECONDS } from './shutdown';
 import { stateFile } from './state-files';
 import { ReleaseStats } from './stats';
 
@@ -25,6 +22,8 @@ export const HEARTBEATS_FILE = 'heartbeats.json';
 export const RELEASE_KEY_FILE = 'release-key.json';
 /** The file in the state directory holding the split last pulled. */
 export const DESIRED_FILE = 'desired-traffic.json';
+
+export type { StopOutcome };
 
 /** A running satellite runtime. */
 export interface RunningRuntime {
@@ -39,14 +38,6 @@ export interface RunningRuntime {
    * @param graceMs @default DEFAULT_SHUTDOWN_GRACE_SECONDS * 1000
    */
   stop(graceMs?: number): Promise<StopOutcome>;
-}
-
-/** How {@link RunningRuntime.stop} ended. */
-export interface StopOutcome {
-  /** Requests answered after the stop began. */
-  readonly drained: number;
-  /** Requests still in flight when the grace period ended (their connections closed). */
-  readonly cut: number;
 }
 
 /** What {@link startRuntime} may be given instead of building it from the config. */
@@ -70,19 +61,6 @@ export interface PullAgentParts {
   readonly reports?: PullAgentOptions['reports'];
   /** Told after the process's own link variable is set (see {@link setLinkEnv}). */
   readonly onLinkChange?: (link: LinkStatus) => void;
-}
-
-/** The location's function variables: what every release is loaded with. */
-export const functionEnvOf = (config: RuntimeConfig): Record<string, string> =>
-  locationEnv(config.location, config.cors ? { cors: config.cors } : {});
-
-/**
- * Sets the link variable functions read per request (`/health` reports it): the process's
- * own variable, as nothing outside this process needs to know.
- */
-export function setLinkEnv(link: LinkStatus): void {
-  if (link.connected) delete process.env[ORBIT_FUNCTION_ENV.linkDownSince];
-  else process.env[ORBIT_FUNCTION_ENV.linkDownSince] = link.since;
 }
 
 /**
@@ -186,74 +164,5 @@ export async function startRuntime(
     ...listening,
     agent,
     stop: (graceMs) => listening.stop(graceMs, agent.stop()),
-  };
-}
-
-/** A server listening, and how to stop it gracefully. */
-export interface Listening {
-  /** Base URL, e.g. `http://127.0.0.1:4101/`. */
-  readonly url: string;
-  readonly port: number;
-  /**
-   * Stops accepting connections, answers the requests in flight (each on a connection that
-   * then closes) and resolves once none is left and `alsoWait` settled, or when `graceMs`
-   * ends: then the connections still open are closed, cutting what they carry.
-   * @param graceMs @default DEFAULT_SHUTDOWN_GRACE_SECONDS * 1000
-   * @param alsoWait what else the stop waits for within the grace period @default - nothing
-   */
-  stop(graceMs?: number, alsoWait?: Promise<unknown>): Promise<StopOutcome>;
-}
-
-/**
- * Listens on the configured port and host (in a cluster worker, the port the primary shares)
- * and keeps track of the requests in flight, for a stop that answers them: a request that
- * arrives on a kept-alive connection while the server stops is still answered, and that
- * connection then closes.
- */
-export async function listen(
-  server: Server,
-  config: Pick<RuntimeConfig, 'port' | 'host'>
-): Promise<Listening> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const inFlight = new Set<ServerResponse>();
-  let stopping = false;
-  let drained = 0;
-  server.on('request', (_req, res: ServerResponse) => {
-    inFlight.add(res);
-    if (stopping) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      inFlight.delete(res);
-      if (!stopping) return;
-      drained++;
-      server.closeIdleConnections();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  return {
-    url: `http://${host}:${port}/`,
-    port,
-    stop: async (graceMs = DEFAULT_SHUTDOWN_GRACE_SECONDS * 1000, alsoWait) => {
-      stopping = true;
-      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      let graceTimer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<void>((resolve) => {
-        graceTimer = setTimeout(resolve, graceMs);
-      });
-      // A pull that hangs (the store unreachable) must not hold the stop past the grace period.
-      await Promise.race([Promise.all([closed, alsoWait]), graceOver]);
-      clearTimeout(graceTimer);
-      const cut = inFlight.size;
-      if (cut > 0) server.closeAllConnections();
-      return { drained, cut };
-    },
   };
 }

@@ -5,8 +5,8 @@
  */
 import type { Release } from '../../core/manifest';
 import type { ReleaseCounts, WindowStats } from '../../core/records/heartbeats';
+import type { StopOutcome } from './listen';
 import type { LinkStatus } from './pull-agent';
-import type { StopOutcome } from './runtime';
 
 /** The variable that tells a forked worker which slot of the host's it fills (1, 2, …). */
 export const WORKER_INDEX_ENV = 'ORBIT_WORKER_INDEX';

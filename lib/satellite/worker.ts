@@ -7,7 +7,7 @@ import {
   prepareConcurrentInvocations,
   unloadRelease,
 } from './function-host';
-import { functionEnvOf, type Listening, listen, type StopOutcome, setLinkEnv } from './runtime';
+import { functionEnvOf, type Listening, listen, type StopOutcome, setLinkEnv } from './listen';
 import { type Authenticate, createRuntimeServer } from './server';
 import { StagedReleases } from './staged-releases';
 import { ReleaseStats } from './stats';

@@ -1,11 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
 import { HttpError } from '../../core/errors';
 import type { Release } from '../../core/manifest';
-import { mergeWindowStats, type WindowStats } from '../../core/records/heartbeats';
+import type { WindowStats } from '../../core/records/heartbeats';
 import { RouteTable } from '../../functions/shared/route-table';
 import type { LoadedRelease } from './function-host';
+import type { StopOutcome } from './listen';
 import type { HeldReleases, LinkStatus, ProcessReport } from './pull-agent';
-import type { StopOutcome } from './runtime';
 import {
   type DroppedWrites,
   type FromWorker,
@@ -57,8 +57,8 @@ interface Slot {
   /** The split it serves (the last acknowledged without error), 0 for none yet. */
   servingSeq: number;
   listening: boolean;
-  /** A report that came after its heartbeat was written, merged into the next one. */
-  late?: WorkerReport;
+  /** Reports that came after their heartbeat was written, merged into the next one. */
+  late: WorkerReport[];
   stopped?: StopOutcome & { dropped: DroppedWrites };
   exited: boolean;
   restartsInARow: number;
@@ -218,7 +218,7 @@ export class WorkerPool {
             const timer = setTimeout(() => {
               this.reports.set(id, (late) => {
                 this.reports.delete(id);
-                slot.late = slot.late ? mergeReports(slot.late, late) : late;
+                slot.late.push(late);
               });
               worker.off('exit', gone);
               resolve(undefined);
@@ -229,6 +229,17 @@ export class WorkerPool {
           })
       )
     );
+    // The table's module (and its client) loads after the workers were forked, not before.
+    const { mergeWindowStats } = await import('../../core/records/heartbeats');
+    // A late report and the next one as one: windows merged, the newer split and totals.
+    const mergeReports = (older: WorkerReport, newer: WorkerReport): WorkerReport => {
+      const releases: Record<string, WindowStats> = { ...older.releases };
+      for (const [id, w] of Object.entries(newer.releases)) {
+        const m = releases[id];
+        releases[id] = m ? mergeWindowStats(m, w) : w;
+      }
+      return { ...newer, releases };
+    };
     const out: ProcessReport[] = [];
     asked.forEach((slot, i) => {
       let report = answers[i];
@@ -238,8 +249,8 @@ export class WorkerPool {
         );
         return;
       }
-      if (slot.late) report = mergeReports(slot.late, report);
-      slot.late = undefined;
+      for (const late of slot.late) report = mergeReports(late, report);
+      slot.late = [];
       out.push({
         instanceId: `${this.options.instanceId}/${slot.index}`,
         startedAt: slot.startedAt as string,
@@ -291,6 +302,7 @@ export class WorkerPool {
       ackedSeq: 0,
       servingSeq: 0,
       listening: false,
+      late: [],
       exited: false,
       restartsInARow,
     };
@@ -427,14 +439,4 @@ function problemOf(err: unknown): WireProblem {
     problem: 'release-load-failed',
     detail: (err as Error)?.message ?? String(err),
   };
-}
-
-/** A report that came late and the next one, as one: windows merged, the later split and totals. */
-function mergeReports(older: WorkerReport, newer: WorkerReport): WorkerReport {
-  const releases: Record<string, WindowStats> = { ...older.releases };
-  for (const [id, w] of Object.entries(newer.releases)) {
-    const m = releases[id];
-    releases[id] = m ? mergeWindowStats(m, w) : w;
-  }
-  return { ...newer, releases };
 }
