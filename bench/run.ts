@@ -18,6 +18,7 @@ import { reconcileScaling } from './reconcile';
 import { runtimeThroughput } from './runtime';
 import { createLocalTable, startBenchStore } from './store';
 import { synthScaling } from './synth';
+import { workersScaling } from './workers';
 
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     rows.push(...(await initTimes(release, options)));
     rows.push(...(await middlewareOverhead(options, store.endpoint)));
     rows.push(...(await runtimeThroughput(release, store.endpoint, options)));
+    rows.push(...(await workersScaling(release, store.endpoint, options)));
     rows.push(...(await fleetStart(release, options)));
     rows.push(...(await rolloutConvergence(release, options)));
     rows.push(...(await reconcileScaling(store.endpoint, options)));
