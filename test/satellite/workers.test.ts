@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -91,6 +91,7 @@ function copyAs(release: Release, releaseId: string): string {
 interface Answer {
   readonly status: number;
   readonly release: string;
+  readonly body?: string;
 }
 
 /**
@@ -100,18 +101,20 @@ interface Answer {
 function call(
   url: string,
   p: string,
-  options: { agent?: Agent | false; headers?: Record<string, string> } = {}
+  options: { agent?: Agent | false; headers?: Record<string, string>; body?: boolean } = {}
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       new URL(p, url),
       { agent: options.agent ?? false, headers: options.headers, timeout: 20_000 },
       (res) => {
-        res.resume();
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
           resolve({
             status: res.statusCode ?? 0,
             release: String(res.headers['x-orbit-release'] ?? ''),
+            ...(options.body ? { body: Buffer.concat(chunks).toString() } : {}),
           })
         );
         res.on('error', reject);
@@ -192,9 +195,10 @@ describe('a runtime with ORBIT_WORKERS', () => {
   const startHost = async (
     locationId: string,
     env: Record<string, string> = {},
-    pullSeconds = 0.3
+    pullSeconds = 0.3,
+    desired: { stable: string } = { stable: r1 }
   ) => {
-    await desire(locationId, { stable: r1 });
+    await desire(locationId, desired);
     const child = spawn(process.execPath, [path.join(release.dir, 'runtime/index.js')], {
       env: {
         PATH: process.env.PATH,
@@ -461,6 +465,63 @@ describe('a runtime with ORBIT_WORKERS', () => {
     expect((await call(host.url, '/echo/x')).release).toBe(r1);
     host.child.kill('SIGTERM');
     expect(await exited(host.child)).toEqual({ code: 0, signal: null });
+  });
+
+  it('tells every worker when the table is out of reach: /health says so, answers count as offline', async () => {
+    // The table through a proxy the test can cut: connections refused while it is cut.
+    const store = new URL(testEndpoint());
+    let cut = false;
+    const open = new Set<Socket>();
+    const proxy = createServer((socket) => {
+      if (cut) {
+        socket.destroy();
+        return;
+      }
+      const upstream = connect(Number(store.port), store.hostname);
+      for (const s of [socket, upstream]) {
+        open.add(s);
+        s.on('close', () => open.delete(s));
+        s.on('error', () => undefined);
+      }
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+    const real = await buildRelease({ outDir });
+    try {
+      const host = await startHost(
+        'link',
+        {
+          ORBIT_ARTIFACTS: path.dirname(real.dir),
+          ORBIT_DYNAMODB_ENDPOINT: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+        },
+        0.3,
+        { stable: real.manifest.releaseId }
+      );
+      const status = async () =>
+        JSON.parse((await call(host.url, '/health', { body: true })).body ?? '{}').status;
+      expect(await status()).toBe('ok');
+      cut = true;
+      for (const s of open) s.destroy();
+      await until('every worker to say it is cut off', async () => {
+        for (let i = 0; i < 6; i++) if ((await status()) !== 'disconnected') return false;
+        return true;
+      });
+      for (let i = 0; i < 40; i++) expect((await call(host.url, '/health')).status).toBe(200);
+      cut = false;
+      // Delivered once the table answers again: both workers' answers, as offline.
+      const id = real.manifest.releaseId;
+      await until('both entries with offline answers', async () => {
+        const found = await entries('link');
+        return found.length === 2 && found.every((e) => (e.totals[id]?.offline ?? 0) > 0);
+      });
+      const offline = sumTotals(await entries('link'))[id]?.offline ?? 0;
+      expect(offline).toBeGreaterThanOrEqual(40);
+      host.child.kill('SIGTERM');
+      expect(await exited(host.child)).toEqual({ code: 0, signal: null });
+    } finally {
+      proxy.close();
+      for (const s of open) s.destroy();
+    }
   });
 
   it('with ORBIT_WORKERS=1 serves from its one process, as a single runtime does', async () => {
