@@ -13,7 +13,7 @@
  *
  * With `ORBIT_WORKERS` above 1 (the default: one per core) this process is the host's
  * primary: it pulls for the host and runs that many workers (node:cluster, one port), which
- * serve; it prints the ready line once every worker serves, and on SIGTERM stops them all and
+ * serve; it prints the ready line once the first worker serves (the others join then), and on SIGTERM stops them all and
  * prints what they answered and cut (see primary.ts, workers.ts, worker.ts). `ORBIT_WORKERS=1`
  * is a single process that pulls and serves, no cluster.
  */

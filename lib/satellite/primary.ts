@@ -26,7 +26,8 @@ export interface RunningPrimary extends Omit<RunningRuntime, 'stop'> {
  * artifact fetch and verification into the cache, link state, heartbeat buffer) and hands each
  * split to every worker before the heartbeat that claims it, which holds one entry per worker
  * (`<instanceId>/<n>`, its own `startedAt`) claiming only the split that worker serves.
- * Resolves once the first pull is done and every worker listens; fails, like a single
+ * Resolves once the first pull is done and the first worker listens (the others are forked
+ * then, so that they do not slow the host's first answer); fails, like a single
  * process, when there is nothing to serve or a worker cannot serve it.
  */
 export async function startPrimary(config: RuntimeConfig): Promise<RunningPrimary> {

@@ -91,25 +91,37 @@ export class WorkerPool {
   private failure: Error | undefined;
   /** Whether every worker served once: from then on, a worker that dies is replaced. */
   private served = false;
+  /** Whether every worker listened once (said in one line). */
+  private allServed = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.log = options.log ?? ((line) => console.error(line));
   }
 
-  /** Forks the workers; they boot while the host's first pull runs. */
+  /**
+   * Forks the first worker, which boots while the host's first pull runs, and the others once
+   * it serves: a host's first answer does not wait for every process to compile its bundles
+   * on cores they share (cold start), and the rest join a second later.
+   */
   start(): void {
-    for (let n = 1; n <= this.options.count; n++) this.slots.push(this.fork(n));
+    this.slots.push(this.fork(1));
+  }
+
+  private forkTheRest(): void {
+    if (this.stopping) return;
+    for (let n = this.slots.length + 1; n <= this.options.count; n++) this.slots.push(this.fork(n));
   }
 
   /**
-   * Resolves with the port once every worker listens; rejects when one fails or dies first,
-   * or after `timeoutMs`, saying why.
+   * Resolves with the port once the first worker listens (the host serves; the others are
+   * forked then, and a worker that fails from then on is replaced like one that died);
+   * rejects when it fails or dies first, or after `timeoutMs`, saying why.
    */
   async ready(timeoutMs: number): Promise<number> {
-    const ok = await this.until(() => this.slots.every((s) => s.listening), timeoutMs);
+    const ok = await this.until(() => this.slots.some((s) => s.listening), timeoutMs);
     if (this.failure) throw this.failure;
     if (!ok) {
-      const late = this.slots.filter((s) => !s.listening).map((s) => s.index);
+      const late = [1];
       throw new Error(`worker(s) ${late.join(', ')} did not serve within ${timeoutMs} ms`);
     }
     this.served = true;
@@ -331,6 +343,11 @@ export class WorkerPool {
       case 'listening':
         slot.listening = true;
         this.port ??= m.port;
+        if (this.slots.length < this.options.count) this.forkTheRest();
+        else if (!this.allServed && this.slots.every((s) => s.listening)) {
+          this.allServed = true;
+          this.log(`orbit runtime: all ${this.options.count} workers serve`);
+        }
         break;
       case 'report':
         this.reports.get(m.id)?.(m.report);

@@ -236,6 +236,14 @@ describe('a runtime with ORBIT_WORKERS', () => {
         reject(new Error(`the runtime exited (code ${code}): ${stderr.join('\n')}`))
       );
     });
+    // The host answers once its first worker serves; the others join just after (they are
+    // forked then): tests of every worker wait for the line that says they all serve.
+    const workers = Number(env.ORBIT_WORKERS ?? 2);
+    if (workers > 1) {
+      await until(`all ${workers} workers of ${locationId} to serve`, () =>
+        stderr.some((l) => l.includes(`all ${workers} workers serve`))
+      );
+    }
     return { child, url: ready.url, ready, stderr, pid: child.pid as number };
   };
 
