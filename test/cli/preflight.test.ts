@@ -710,7 +710,9 @@ describe('npx orbit preflight', () => {
   it('shows its usage line', async () => {
     const out = await orbit('preflight', '--help');
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^ {2}preflight --env NAME {2,}what a deploy needs/m);
+    expect(out.stdout).toMatch(/^Usage: orbit preflight /m);
+    expect(out.stdout).toMatch(/what a deploy needs, checked read-only/);
+    expect(out.stdout).toMatch(/\$ orbit preflight --env prod/);
   });
 
   it.each([
