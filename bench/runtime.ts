@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import type { Release } from '../core/manifest';
 import { Records } from '../core/records';
@@ -10,25 +8,12 @@ import { createTableClient } from '../core/records/table';
 import { ItemStore } from '../functions/api/items/store';
 import { startDevIssuer } from '../lib/local/dev-issuer';
 import { buildRelease } from '../lib/release/build';
+import { coldStart, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
 import { type BenchOptions, median, type Row, render, round, spread } from './lib';
 import { createLocalTable, startBenchStore } from './store';
 
 const TABLE = 'orbit-bench';
 const ADAPTERS = path.join(__dirname, 'adapters');
-
-/** A server under load, in its own process. */
-interface Host {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly url: string;
-}
-
-/** How to start one kind of host: the command line and the variables it runs with. */
-interface HostSpec {
-  readonly name: string;
-  readonly args: readonly string[];
-  readonly env: NodeJS.ProcessEnv;
-}
 
 /** One load's outcome. */
 interface Load {
@@ -37,54 +22,6 @@ interface Load {
   readonly errors: number;
   /** The host's CPU time per answered request, µs. */
   readonly cpuUs: number;
-}
-
-function ready(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      if (line.startsWith('{"event":"ready"')) resolve(JSON.parse(line).url);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
-// ORBIT_BENCH_PROFILE=DIR writes every host's CPU profile there (open it in Chrome DevTools).
-const profileArgs = () =>
-  process.env.ORBIT_BENCH_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORBIT_BENCH_PROFILE}`]
-    : [];
-
-async function start(spec: HostSpec): Promise<Host> {
-  const child = spawn(process.execPath, [...profileArgs(), ...spec.args], {
-    env: spec.env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return { name: spec.name, child, url: await ready(child) };
-}
-
-/** Stops a host the way its supervisor would (SIGTERM), so that a CPU profile gets written. */
-async function stop(host: Host): Promise<void> {
-  if (host.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => host.child.once('exit', resolve));
-  host.child.kill('SIGTERM');
-  await exited;
-}
-
-/**
- * CPU time a process has used, in µs: `/proc/PID/schedstat` (ns, Linux), else the clock
- * ticks of `/proc/PID/stat`; NaN elsewhere.
- */
-function cpuTimeUs(pid: number): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
-  } catch {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return (Number(fields[11]) + Number(fields[12])) * 10_000;
-    } catch {
-      return Number.NaN;
-    }
-  }
 }
 
 async function load(
@@ -176,22 +113,6 @@ function compare(
           : `≤ ${target.atMost}×`,
     met,
   };
-}
-
-/** Spawn to first 200 on `route`, ms. */
-async function coldStart(spec: HostSpec, route: string): Promise<number> {
-  const started = performance.now();
-  const host = await start(spec);
-  try {
-    for (;;) {
-      const res = await fetch(`${host.url}${route}`).catch(() => undefined);
-      await res?.text();
-      if (res?.status === 200) return performance.now() - started;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  } finally {
-    await stop(host);
-  }
 }
 
 const rps = (l: Load) => l.rps;
@@ -318,7 +239,7 @@ export async function runtimeThroughput(
       met: coldRatio <= 1.5,
     });
 
-    hosts = await Promise.all(healthSpecs.map(start));
+    hosts = await Promise.all(healthSpecs.map(startHost));
     for (const connections of [50, 10]) {
       const runs = await interleaved(hosts, 'health', {}, connections, options);
       const at = (name: string) => runs.get(name) ?? [];
@@ -394,9 +315,9 @@ export async function runtimeThroughput(
       ratio: null,
       note: `${items.errors} errors, p99 ${items.p99} ms`,
     });
-    await Promise.all(hosts.map(stop));
+    await Promise.all(hosts.map(stopHost));
 
-    hosts = await Promise.all(trivialSpecs.map(start));
+    hosts = await Promise.all(trivialSpecs.map(startHost));
     for (const connections of [50, 10]) {
       const runs = await interleaved(hosts, 'trivial', {}, connections, options);
       const ours = runs.get('orbit') ?? [];
@@ -437,7 +358,7 @@ export async function runtimeThroughput(
     }
     return rows;
   } finally {
-    await Promise.all(hosts.map(stop));
+    await Promise.all(hosts.map(stopHost));
     await issuer.stop();
     table.destroy();
   }

@@ -1,14 +1,14 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import type { Release } from '../core/manifest';
 import { Records } from '../core/records';
 import { createTableClient } from '../core/records/table';
 import { startDevIssuer } from '../lib/local/dev-issuer';
 import { buildRelease } from '../lib/release/build';
+import { coldStart, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
 import { type BenchOptions, median, type Row, render, round, spread } from './lib';
 import { createLocalTable, startBenchStore } from './store';
 
@@ -24,42 +24,6 @@ interface Load {
   readonly hostCpuUs: number;
   /** The load generator's own CPU time per answered request, µs. */
   readonly loadCpuUs: number;
-}
-
-interface Host {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly url: string;
-}
-
-interface HostSpec {
-  readonly name: string;
-  readonly args: readonly string[];
-  readonly env: NodeJS.ProcessEnv;
-}
-
-function ready(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      if (line.startsWith('{"event":"ready"')) resolve(JSON.parse(line).url);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
-async function start(spec: HostSpec): Promise<Host> {
-  const child = spawn(process.execPath, [...spec.args], {
-    env: spec.env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return { name: spec.name, child, url: await ready(child) };
-}
-
-async function stop(host: Host): Promise<void> {
-  if (host.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => host.child.once('exit', resolve));
-  host.child.kill('SIGTERM');
-  await exited;
 }
 
 /** The process and its children (a primary's workers), from /proc. */
@@ -78,18 +42,9 @@ function processTree(pid: number): number[] {
   return [pid, ...children];
 }
 
-/** CPU time of these processes, in µs (`/proc/PID/schedstat`, Linux); NaN elsewhere. */
-function cpuTimeUs(pids: readonly number[]): number {
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      sum += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
-    } catch {
-      return Number.NaN;
-    }
-  }
-  return sum;
-}
+/** CPU time of these processes, in µs; NaN where it cannot be read. */
+const treeCpuTimeUs = (pids: readonly number[]): number =>
+  pids.reduce((sum, pid) => sum + cpuTimeUs(pid), 0);
 
 /**
  * The core the load generator is pinned to (the last one), or undefined where it cannot be:
@@ -118,7 +73,7 @@ async function load(
   core: number | undefined
 ): Promise<Load> {
   const pids = processTree(host.child.pid as number);
-  const before = cpuTimeUs(pids);
+  const before = treeCpuTimeUs(pids);
   const args = [
     ...process.execArgv,
     __filename,
@@ -139,7 +94,7 @@ async function load(
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-  const hostCpu = cpuTimeUs(pids) - before;
+  const hostCpu = treeCpuTimeUs(pids) - before;
   const r = JSON.parse(out) as {
     rps: number;
     p99: number;
@@ -154,22 +109,6 @@ async function load(
     hostCpuUs: r.total > 0 ? hostCpu / r.total : Number.NaN,
     loadCpuUs: r.total > 0 ? r.cpuUs / r.total : Number.NaN,
   };
-}
-
-/** Spawn to first 200 on `route`, ms. */
-async function coldStart(spec: HostSpec, route: string): Promise<number> {
-  const started = performance.now();
-  const host = await start(spec);
-  try {
-    for (;;) {
-      const res = await fetch(`${host.url}${route}`).catch(() => undefined);
-      await res?.text();
-      if (res?.status === 200) return performance.now() - started;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  } finally {
-    await stop(host);
-  }
 }
 
 /**
@@ -259,7 +198,7 @@ export async function workersScaling(
     });
 
     const core = loadCore();
-    hosts = await Promise.all([orbit(2), orbit(1)].map(start));
+    hosts = await Promise.all([orbit(2), orbit(1)].map(startHost));
     const rounds = options.quick ? 3 : 5;
     const seconds = options.quick ? 1 : 3;
     const runs = new Map<string, Load[]>(hosts.map((h) => [h.name, []]));
@@ -318,7 +257,7 @@ export async function workersScaling(
     );
     return rows;
   } finally {
-    await Promise.all(hosts.map(stop));
+    await Promise.all(hosts.map(stopHost));
     await issuer.stop();
     table.destroy();
   }
