@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   loadRelease,
   MANIFEST_FILE,
@@ -80,7 +80,11 @@ export interface S3ArtifactSourceOptions {
   /** The platform records, in the location's data region. */
   readonly records: Records;
   readonly locationId: string;
-  readonly s3: S3Client;
+  /**
+   * The S3 client, or how to make it: the client loads when a bundle is first downloaded, not
+   * with the runtime (a host whose cache holds what it serves never pays for it).
+   */
+  readonly s3: S3Client | (() => Promise<S3Client>);
   /**
    * Where fetched releases are kept, one directory per release, beside the bundles they are
    * assembled from (`bundles/<sha256>/`).
@@ -142,6 +146,7 @@ function cachedIntact(dir: string, manifest: ReleaseManifest, withRuntime: boole
  */
 export class S3ArtifactSource implements ArtifactSource {
   private readonly store: BundleStore;
+  private client: Promise<S3Client> | undefined;
 
   constructor(private readonly options: S3ArtifactSourceOptions) {
     this.store = new BundleStore(path.join(options.cacheDir, 'bundles'));
@@ -212,13 +217,24 @@ export class S3ArtifactSource implements ArtifactSource {
     return loadRelease(dir);
   }
 
-  private async download(releaseId: string, bundle: NeededBundle): Promise<void> {
+  private s3(): Promise<S3Client> {
     const { s3 } = this.options;
+    this.client ??= typeof s3 === 'function' ? s3() : Promise.resolve(s3);
+    // A client that failed to load is made again next time.
+    this.client.catch(() => {
+      this.client = undefined;
+    });
+    return this.client;
+  }
+
+  private async download(releaseId: string, bundle: NeededBundle): Promise<void> {
+    const s3 = await this.s3();
     const attempts = this.options.downloadAttempts ?? 4;
     const { bucket, key } = bundle.artifact;
     try {
       await withBackoff(
         async () => {
+          const { GetObjectCommand } = await import('@aws-sdk/client-s3');
           const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
           const zip = await (
             object.Body as { transformToByteArray(): Promise<Uint8Array> }

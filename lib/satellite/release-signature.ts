@@ -1,10 +1,6 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import * as path from 'node:path';
-import {
-  GetPublicKeyCommand,
-  type GetPublicKeyCommandOutput,
-  KMSClient,
-} from '@aws-sdk/client-kms';
+import type { GetPublicKeyCommandOutput, KMSClient } from '@aws-sdk/client-kms';
 import { RELEASE_SIGNING, type ReleaseManifest, signedReleasePayload } from '../../core/manifest';
 import type { Records } from '../../core/records';
 import type { StagedRelease } from '../../core/records/staged-releases';
@@ -71,7 +67,7 @@ const KMS_ARN = /^arn:[a-z-]+:kms:([a-z0-9-]+):\d{12}:(key|alias)\/.+$/;
  */
 export function releaseKeyFrom(value: string, options: { kms?: KMSClient } = {}): ReleaseKey {
   const arn = KMS_ARN.exec(value);
-  if (arn) return new KmsReleaseKey(value, options.kms ?? new KMSClient({ region: arn[1] }));
+  if (arn) return new KmsReleaseKey(value, arn[1] as string, options.kms);
   let key: KeyObject;
   try {
     key = createPublicKey({ key: Buffer.from(value, 'base64'), format: 'der', type: 'spki' });
@@ -105,7 +101,8 @@ class KmsReleaseKey implements ReleaseKey {
 
   constructor(
     readonly description: string,
-    private readonly kms: KMSClient
+    private readonly region: string,
+    private kms?: KMSClient
   ) {}
 
   publicKey(): Promise<KeyObject> {
@@ -121,6 +118,10 @@ class KmsReleaseKey implements ReleaseKey {
   private async fetch(): Promise<KeyObject> {
     let out: GetPublicKeyCommandOutput;
     try {
+      // The KMS client loads when a key is first fetched, not with the runtime: a start that
+      // verifies with a key it kept (or an inline one) never pays for it.
+      const { GetPublicKeyCommand, KMSClient } = await import('@aws-sdk/client-kms');
+      this.kms ??= new KMSClient({ region: this.region });
       out = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.description }));
     } catch (err) {
       throw new Error(

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Records } from '../../core/records';
 import type { DesiredTraffic } from '../../core/records/desired-traffic';
@@ -97,7 +96,10 @@ export function createPullAgent(config: RuntimeConfig, parts: PullAgentParts = {
         ? new S3ArtifactSource({
             records,
             locationId: location.locationId,
-            s3: new S3Client({ region: location.region }),
+            s3: async () => {
+              const { S3Client } = await import('@aws-sdk/client-s3');
+              return new S3Client({ region: location.region });
+            },
             cacheDir: config.releaseCache,
             verifier,
           })
