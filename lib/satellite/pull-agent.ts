@@ -173,6 +173,9 @@ export class PullAgent {
   /** One pull: desired state in, releases loaded, state switched, heartbeat out. */
   async tick(): Promise<void> {
     let lastError: string | undefined;
+    // A pull that fails on a link already known to be down is said once, when it went down
+    // (and in every heartbeat's lastError), not again every interval of a long disconnection.
+    let known = false;
     this.switched = false;
     try {
       let desired: DesiredTraffic | undefined;
@@ -181,6 +184,7 @@ export class PullAgent {
         this.linkChanged(true);
         this.remember(desired);
       } catch (err) {
+        known = !this.linkStatus.connected;
         this.linkChanged(false);
         // A runtime (re)started while cut off serves the split it last pulled, if it kept one.
         desired = this.state ? undefined : this.options.lastDesired?.load();
@@ -195,11 +199,11 @@ export class PullAgent {
       }
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
-      this.options.onError?.(err);
+      if (!known) this.options.onError?.(err);
     }
     if (this.state) await this.heartbeat(lastError).catch((err) => this.options.onError?.(err));
     if (!this.state && lastError) throw new Error(lastError);
-    if (this.state && !this.preloading) {
+    if (this.state && !this.preloading && this.linkStatus.connected) {
       this.preloading = this.preload()
         .catch((err) => this.options.onError?.(err))
         .finally(() => {

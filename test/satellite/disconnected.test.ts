@@ -130,7 +130,9 @@ describe('a satellite cut off from its table', () => {
     options: { stateFile?: string; instanceId?: string; desiredFile?: string } = {}
   ) => {
     const stats = new ReleaseStats();
+    const errors: unknown[] = [];
     const agent = new PullAgent({
+      onError: (err) => errors.push(err),
       records: new Records(
         // One attempt: a cut link fails a pull at once instead of after the SDK's retries.
         createTableClient({ region: 'us-east-1', endpoint: proxy.endpoint, maxAttempts: 1 }),
@@ -159,7 +161,7 @@ describe('a satellite cut off from its table', () => {
         functions: new Map(),
       }),
     });
-    return { agent, stats };
+    return { agent, stats, errors };
   };
   const stored = () => new Records(direct, tableName).heartbeats.get('sat1');
   const serve = (stats: ReleaseStats, n: number, status = 200) => {
@@ -168,20 +170,26 @@ describe('a satellite cut off from its table', () => {
 
   it('keeps serving what it holds, reports the link down, and delivers every request it served once the link is back', async () => {
     const clock = { ms: Date.parse('2026-12-02T10:00:00Z') };
-    const { agent, stats } = agentAt(clock);
+    const { agent, stats, errors } = agentAt(clock);
     await agent.tick();
     serve(stats, 5);
     await agent.tick();
     expect((await stored())?.totals[R1]?.requests).toBe(5);
 
     proxy.down();
+    let errorsAtCut = 0;
     for (let i = 0; i < 4; i++) {
       clock.ms += 1000;
       serve(stats, 10, i === 0 ? 503 : 200);
       await agent.tick();
+      if (i === 1) errorsAtCut = errors.length;
     }
     expect(agent.current().stable.releaseId).toBe(R1);
     expect(agent.link()).toEqual({ connected: false, since: '2026-12-02T10:00:01.000Z' });
+    // Said when the link went down (by that pull, and by a preload the cut broke, if one
+    // was on its way), not again at every pull of the disconnection.
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.length).toBe(errorsAtCut);
     // Nothing reached the table meanwhile.
     expect((await stored())?.totals[R1]?.requests).toBe(5);
 
