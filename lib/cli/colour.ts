@@ -24,6 +24,7 @@ const STATE_COLOURS: Readonly<Record<string, keyof typeof CODES>> = {
   completed: 'green',
   running: 'cyan',
   stale: 'yellow',
+  'cut-off': 'yellow',
   wait: 'yellow',
   paused: 'yellow',
   unknown: 'grey',

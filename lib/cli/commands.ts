@@ -62,11 +62,14 @@ async function functionDrains(t: Target): Promise<FunctionDrain[]> {
  */
 export async function status(t: Target, paint: Painter = plain): Promise<Output<StatusOutput>> {
   const now = Date.now();
-  const [allFindings, drainedFunctions, runtimes] = await Promise.all([
+  const [allFindings, drainedFunctions, runtimes, links] = await Promise.all([
     t.records.findings.list(),
     functionDrains(t),
     t.runtimes?.(),
+    t.links?.(),
   ]);
+  // Local only: a location whose link `orbit fault disconnect` cut.
+  const cutOff = new Set((links ?? []).filter((l) => !l.connected).map((l) => l.location));
   const findings = allFindings.filter((f) => !f.resolved);
   const restartsOf = (id: string) => runtimes?.find((r) => r.location === id)?.restarts ?? null;
   const rows = await Promise.all(
@@ -78,11 +81,13 @@ export async function status(t: Target, paint: Painter = plain): Promise<Output<
       ]);
       const health = drain?.drained
         ? 'drained'
-        : !hb
-          ? 'unknown'
-          : isStale(hb, now)
-            ? 'stale'
-            : 'ok';
+        : cutOff.has(l.id)
+          ? 'cut-off'
+          : !hb
+            ? 'unknown'
+            : isStale(hb, now)
+              ? 'stale'
+              : 'ok';
       return {
         location: l.id,
         kind: l.kind,

@@ -40,7 +40,7 @@ export const statusOutput = z.strictObject({
       stable: releaseId.nullable().describe('null before the first release is staged'),
       candidate: releaseId.nullable().describe('null when no rollout gives this location one'),
       weight: fraction.describe("the candidate's share of the location's traffic"),
-      health: z.enum(['ok', 'stale', 'unknown', 'drained']),
+      health: z.enum(['ok', 'stale', 'unknown', 'drained', 'cut-off']),
       heartbeatAt: iso.nullable().describe('the latest heartbeat; null before the first'),
       findings: z.int().min(0).describe('open findings about this location'),
       restarts: z

@@ -36,6 +36,11 @@ export interface Target {
    */
   runtimes?(): Promise<readonly RuntimeStatus[] | undefined>;
   /**
+   * The local fleet's location links (`orbit fault disconnect` cuts them); undefined when the
+   * fleet cannot say. @default - none (AWS)
+   */
+  links?(): Promise<LocalControlState['links']>;
+  /**
    * Has the orchestrator run a pass now, so that a command takes effect in seconds rather
    * than on the next scheduled pass; throws, saying why, when it cannot.
    */
@@ -297,21 +302,22 @@ function localTarget(found: FoundLocalFleet): Target {
     local: true,
     controlUrl: state.controlUrl,
     description: `the local fleet ${describeFleet(found)}`,
-    runtimes: () => localRuntimes(state.controlUrl),
+    runtimes: async () => (await localState(state.controlUrl))?.runtimes,
+    links: async () => (await localState(state.controlUrl))?.links,
     wake: () => wakeLocalFleet(state.controlUrl),
     governance: () => governLocalFleet(state.controlUrl),
   };
 }
 
-/** The runtimes as the fleet's control endpoint reports them; undefined when it cannot. */
-async function localRuntimes(controlUrl: string): Promise<readonly RuntimeStatus[] | undefined> {
+/** The fleet as its control endpoint reports it (runtimes, links); undefined when it cannot. */
+async function localState(controlUrl: string): Promise<LocalControlState | undefined> {
   try {
     const res = await fetch(new URL('state', controlUrl));
     if (!res.ok) {
       await res.arrayBuffer();
       return undefined;
     }
-    return ((await res.json()) as LocalControlState).runtimes;
+    return (await res.json()) as LocalControlState;
   } catch {
     return undefined;
   }

@@ -91,6 +91,14 @@ describe('a location cut off from the control plane, on the local fleet', () => 
       connected: false,
       disconnectedSince: expect.any(String),
     });
+    // `orbit status` says why lab is silent.
+    const rows = (
+      (await commandsFor(fleet).status()).data as {
+        locations: { location: string; health: string }[];
+      }
+    ).locations;
+    expect(rows.find((r) => r.location === 'lab')?.health).toBe('cut-off');
+    expect(rows.find((r) => r.location === 'us-east-1')?.health).toBe('ok');
     for (let i = 0; i < 20; i++) expect((await toLab('health')).status).toBe(200);
     for (let i = 0; i < 5; i++) {
       const res = await toLab('items?limit=1', { headers: auth() });

@@ -21,6 +21,7 @@ export function commandsFor(fleet: LocalFleet) {
     local: true,
     description: `the local fleet '${fleet.environment.name}' of this test`,
     runtimes: async () => fleet.runtimes(),
+    links: async () => fleet.links(),
     wake: async () => fleet.wake(),
     governance: async () => (await fleet.controlPlane.governance()).length,
   };
