@@ -89,10 +89,10 @@ export type ProcessReport = Pick<
   | 'lastError'
 >;
 
-/** Where a {@link PullAgent} keeps the desired traffic it last pulled. */
+/** Where a {@link PullAgent} keeps the desired traffic it last pulled (a state file). */
 export interface DesiredTrafficCache {
-  load(): DesiredTraffic | undefined;
-  save(desired: DesiredTraffic): void;
+  read(): DesiredTraffic | undefined;
+  write(desired: DesiredTraffic): void;
 }
 
 /** Whether a satellite reaches its table, and since when (ISO 8601). */
@@ -187,7 +187,7 @@ export class PullAgent {
         known = !this.linkStatus.connected;
         this.linkChanged(false);
         // A runtime (re)started while cut off serves the split it last pulled, if it kept one.
-        desired = this.state ? undefined : this.options.lastDesired?.load();
+        desired = this.state ? undefined : this.options.lastDesired?.read();
         if (!desired) throw err;
         lastError = `${err instanceof Error ? err.message : String(err)}; serving the split last pulled (${desired.updatedAt})`;
       }
@@ -344,7 +344,7 @@ export class PullAgent {
     if (!desired || !this.options.lastDesired) return;
     const key = `${desired.stable} ${desired.candidate ?? ''} ${desired.weight} ${desired.updatedAt}`;
     if (key === this.lastSaved) return;
-    this.options.lastDesired.save(desired);
+    this.options.lastDesired.write(desired);
     this.lastSaved = key;
   }
 

@@ -110,10 +110,7 @@ export function createPullAgent(config: RuntimeConfig, parts: PullAgentParts = {
     stats: parts.stats ?? new ReleaseStats(),
     intervalMs: config.pullIntervalSeconds * 1000,
     heartbeatBuffer: new HeartbeatBuffer({ file: path.join(config.stateDir, HEARTBEATS_FILE) }),
-    lastDesired: (() => {
-      const file = stateFile<DesiredTraffic>(path.join(config.stateDir, DESIRED_FILE));
-      return { load: file.read, save: file.write };
-    })(),
+    lastDesired: stateFile<DesiredTraffic>(path.join(config.stateDir, DESIRED_FILE)),
     onLinkChange: (link) => {
       setLinkEnv(link);
       parts.onLinkChange?.(link);

@@ -35,6 +35,22 @@ describe('runtimeConfigFromEnv', () => {
     }
   );
 
+  it('verifies tokens with kept keys for a day while cut off, unless ORBIT_OFFLINE_MAX_MINUTES says otherwise', () => {
+    expect(runtimeConfigFromEnv(location).offlineMaxMinutes).toBe(1440);
+    expect(
+      runtimeConfigFromEnv({ ...location, ORBIT_OFFLINE_MAX_MINUTES: '90' }).offlineMaxMinutes
+    ).toBe(90);
+  });
+
+  it.each(['0', '-1', 'a day', ''])(
+    'throws naming ORBIT_OFFLINE_MAX_MINUTES when it is %j',
+    (value) => {
+      expect(() => runtimeConfigFromEnv({ ...location, ORBIT_OFFLINE_MAX_MINUTES: value })).toThrow(
+        /ORBIT_OFFLINE_MAX_MINUTES=.* is not a positive number of minutes/
+      );
+    }
+  );
+
   it('reads no affinity cookie unless ORBIT_AFFINITY_COOKIE names one', () => {
     expect(runtimeConfigFromEnv(location).affinityCookie).toBeUndefined();
     const unset = runtimeConfigFromEnv({ ...location, ORBIT_AFFINITY_COOKIE: '' });

@@ -145,10 +145,7 @@ describe('a satellite cut off from its table', () => {
       stats,
       heartbeatBuffer: new HeartbeatBuffer({ file: options.stateFile }),
       ...(options.desiredFile
-        ? (() => {
-            const file = stateFile<DesiredTraffic>(options.desiredFile as string);
-            return { lastDesired: { load: file.read, save: file.write } };
-          })()
+        ? { lastDesired: stateFile<DesiredTraffic>(options.desiredFile) }
         : {}),
       artifacts: {
         fetch: async (releaseId) =>

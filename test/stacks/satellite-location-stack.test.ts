@@ -271,6 +271,8 @@ describe('SatelliteLocationStack for a Local Zone', () => {
     ['ORBIT_AUTH_AUDIENCE', prod.auth.audience.join(',')],
     ['ORBIT_PULL_INTERVAL_SECONDS', '10'],
     ['ORBIT_ARTIFACTS', 's3'],
+    // How long jwt routes verify with kept keys while cut off (satellite.offlineMaxMinutes).
+    ['ORBIT_OFFLINE_MAX_MINUTES', String(prod.satellite.offlineMaxMinutes)],
     // The load balancer's idle timeout (60 s) plus the margin: the runtime never closes first.
     ['ORBIT_KEEP_ALIVE_TIMEOUT_SECONDS', '65'],
   ])('sets %s=%s for the runtime', (name, value) => {

@@ -485,6 +485,8 @@ describe('the CloudWatch health source', () => {
     );
   });
 
+  // CloudWatch API Reference, DescribeAlarms: AlarmNamePrefix with StateValue ALARM lists the
+  // firing alarms of that prefix (metric alarms by default); one on the first page is enough.
   it('breaks the gate when an alarm of the location is firing', async () => {
     expect((await source(T0 + MINUTE).sample('use1', R2)).alarmsOk).toBe(true);
     expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, {
