@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Release } from '../core/manifest';
 import { startLocalFleet } from '../lib/local/fleet';
 import { buildCliBundle } from '../lib/release/cli-bundle';
+import { runAlone } from './alone';
 import { benchEnvironment } from './environments';
 import { type BenchOptions, median, type Row, ratio, round, spread } from './lib';
 
@@ -108,20 +109,5 @@ export async function cliLatency(release: Release, options: BenchOptions): Promi
 
 /** `npx tsx bench/cli.ts`: this benchmark alone, printed as `npm run bench` prints it. */
 if (require.main === module) {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  void (async () => {
-    const { buildRelease } = await import('../lib/release/build');
-    const { render } = await import('./lib');
-    const quick = process.argv.includes('--quick');
-    const rows = await cliLatency(await buildRelease(), {
-      quick,
-      log: (l) => process.stderr.write(`  ${l}\n`),
-    });
-    console.log(render(rows));
-    for (const r of rows) console.log(`  ${r.figure}: ${r.met ? 'met' : 'not met'} (${r.note})`);
-    process.exit(0);
-  })().catch((err: Error) => {
-    console.error(`orbit bench cli: ${err.message}`);
-    process.exit(1);
-  });
+  runAlone(async ({ options, release }) => cliLatency(await release(), options));
 }

@@ -15,6 +15,7 @@ import {
   requestMetricDimensions,
 } from '../functions/shared/metric-contract';
 import { orbitHandler } from '../functions/shared/orbit-handler';
+import { runAlone } from './alone';
 import { type BenchOptions, median, percentile, type Row, round, spread } from './lib';
 
 const event = (): OrbitEvent =>
@@ -202,22 +203,7 @@ export async function middlewareOverhead(
 
 // `npx tsx bench/middleware.ts [--quick]`: this figure alone, with its own store.
 if (require.main === module) {
-  (async () => {
-    const { createLocalTable, startBenchStore } = await import('./store');
-    const { render } = await import('./lib');
-    const store = await startBenchStore();
-    await createLocalTable(store.endpoint, 'orbit-bench');
-    const quick = process.argv.includes('--quick');
-    const rows = await middlewareOverhead(
-      { quick, log: (line) => process.stderr.write(`  ${line}\n`) },
-      store.endpoint
-    );
-    console.log(render(rows));
-    for (const r of rows) console.log(`  ${r.figure}: ${r.note}`);
-    await store.stop();
-    process.exit(0);
-  })().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  runAlone(async ({ options, storeEndpoint }) =>
+    middlewareOverhead(options, await storeEndpoint())
+  );
 }

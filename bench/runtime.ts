@@ -8,9 +8,9 @@ import { createTableClient } from '../core/records/table';
 import { ItemStore } from '../functions/api/items/store';
 import { startDevIssuer } from '../lib/local/dev-issuer';
 import { buildRelease } from '../lib/release/build';
+import { runAlone } from './alone';
 import { coldStart, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
-import { type BenchOptions, median, type Row, render, round, spread } from './lib';
-import { createLocalTable, startBenchStore } from './store';
+import { type BenchOptions, median, type Row, round, spread } from './lib';
 
 const TABLE = 'orbit-bench';
 const ADAPTERS = path.join(__dirname, 'adapters');
@@ -366,23 +366,7 @@ export async function runtimeThroughput(
 
 // `npx tsx bench/runtime.ts [--quick]`: this figure alone, with its own release and store.
 if (require.main === module) {
-  (async () => {
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const options: BenchOptions = {
-      quick: process.argv.includes('--quick'),
-      log: (line) => process.stderr.write(`  ${line}\n`),
-    };
-    const release = await buildRelease();
-    const store = await startBenchStore();
-    try {
-      await createLocalTable(store.endpoint, TABLE);
-      console.log(render(await runtimeThroughput(release, store.endpoint, options)));
-    } finally {
-      await store.stop();
-    }
-    process.exit(0);
-  })().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  runAlone(async ({ options, release, storeEndpoint }) =>
+    runtimeThroughput(await release(), await storeEndpoint(), options)
+  );
 }

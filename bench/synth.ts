@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Release } from '../core/manifest';
+import { runAlone } from './alone';
 import { type BenchOptions, median, type Row, round, spread } from './lib';
 
 /** What bench/synth-child.ts prints. */
@@ -104,18 +105,5 @@ export function synthScaling(release: Release, options: BenchOptions): Row[] {
 
 // `npx tsx bench/synth.ts [--quick]`: this figure alone, with its own release.
 if (require.main === module) {
-  (async () => {
-    const { buildRelease } = await import('../lib/release/build');
-    const { render } = await import('./lib');
-    const quick = process.argv.includes('--quick');
-    const rows = synthScaling(await buildRelease(), {
-      quick,
-      log: (line) => process.stderr.write(`  ${line}\n`),
-    });
-    console.log(render(rows));
-    for (const r of rows.filter((x) => x.note)) console.log(`  ${r.figure}: ${r.note}`);
-  })().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  runAlone(async ({ options, release }) => synthScaling(await release(), options));
 }

@@ -7,10 +7,9 @@ import type { Release } from '../core/manifest';
 import { Records } from '../core/records';
 import { createTableClient } from '../core/records/table';
 import { startDevIssuer } from '../lib/local/dev-issuer';
-import { buildRelease } from '../lib/release/build';
+import { runAlone } from './alone';
 import { coldStart, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
-import { type BenchOptions, median, type Row, render, round, spread } from './lib';
-import { createLocalTable, startBenchStore } from './store';
+import { type BenchOptions, median, type Row, round, spread } from './lib';
 
 const TABLE = 'orbit-bench';
 const LOCATION = 'bench-workers';
@@ -281,31 +280,20 @@ async function loadProcess(url: string, connections: number, seconds: number): P
 
 // `npx tsx bench/workers.ts [--quick]`: these figures alone, with their own release and store.
 if (require.main === module) {
-  (async () => {
-    const at = process.argv.indexOf('--load');
-    if (at >= 0) {
-      const [url, connections, seconds] = process.argv.slice(at + 1);
-      await loadProcess(url as string, Number(connections), Number(seconds));
-      process.exit(0);
-    }
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const options: BenchOptions = {
-      quick: process.argv.includes('--quick'),
-      log: (line) => process.stderr.write(`  ${line}\n`),
-    };
-    const release = await buildRelease();
-    const store = await startBenchStore();
-    try {
-      await createLocalTable(store.endpoint, TABLE);
-      const rows = await workersScaling(release, store.endpoint, options);
-      console.log(render(rows));
-      for (const r of rows.filter((x) => x.note)) console.log(`  ${r.figure}: ${r.note}`);
-    } finally {
-      await store.stop();
-    }
-    process.exit(0);
-  })().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  const at = process.argv.indexOf('--load');
+  if (at >= 0) {
+    // The load generator's own process (see loadProcess).
+    const [url, connections, seconds] = process.argv.slice(at + 1);
+    loadProcess(url as string, Number(connections), Number(seconds)).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      }
+    );
+  } else {
+    runAlone(async ({ options, release, storeEndpoint }) =>
+      workersScaling(await release(), await storeEndpoint(), options)
+    );
+  }
 }
