@@ -115,6 +115,7 @@ function constructPaths(stack: Stack): Map<string, string> {
 }
 
 function stackTemplate(stack: Stack, templatePath: string): StackTemplate {
+  let paths: ReadonlyMap<string, string> | undefined;
   return {
     stackName: stack.stackName,
     constructPath: stack.node.path,
@@ -123,7 +124,13 @@ function stackTemplate(stack: Stack, templatePath: string): StackTemplate {
     account: stack.account,
     template: JSON.parse(readFileSync(templatePath, 'utf8')) as CfnTemplate,
     dependsOn: stack.dependencies.map((d) => d.stackName),
-    paths: constructPaths(stack),
+    // Only findings name construct paths, and resolving every logical id of the stack (a
+    // Lambda version's id hashes its function again) costs more than the rules themselves:
+    // the map is built the first time a finding asks for it.
+    get paths() {
+      paths ??= constructPaths(stack);
+      return paths;
+    },
   };
 }
 

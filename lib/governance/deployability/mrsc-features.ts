@@ -25,13 +25,12 @@ export const mrscFeatures: DeployabilityRule = {
       return resourcesOf(stack).flatMap(([logicalId, r]): Finding[] => {
         if (r.Type !== 'AWS::DynamoDB::GlobalTable') return [];
         const props = r.Properties ?? {};
-        const path = pathOf(stack, logicalId);
         const finding = (location: string, message: string, fix: string): Finding => ({
           rule: mrscFeatures.id,
           stack,
           logicalId,
           locations: [location],
-          message: `${path}: ${message} (${DOC}).`,
+          message: `${pathOf(stack, logicalId)}: ${message} (${DOC}).`,
           fix,
         });
         const witnesses = regionsOf(props.GlobalTableWitnesses, text);
