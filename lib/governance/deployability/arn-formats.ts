@@ -169,9 +169,16 @@ export function formatMatches(format: string, arn: string): boolean {
   return formatRegex(format).test(arn.replace(/[*?]+/g, 'x'));
 }
 
+/** ARN_FORMATS by service segment, grouped once: synth asks for the formats of every ARN. */
+const formatsByService = new Map<string, (readonly [string, string, string])[]>();
+for (const row of ARN_FORMATS) {
+  const service = row[2].split(':')[2] ?? '';
+  formatsByService.set(service, [...(formatsByService.get(service) ?? []), row]);
+}
+
 /** The formats of the resource types whose ARNs carry `service` as their service segment. */
-export function formatsOfService(service: string): (readonly [string, string, string])[] {
-  return ARN_FORMATS.filter(([, , format]) => format.split(':')[2] === service);
+export function formatsOfService(service: string): readonly (readonly [string, string, string])[] {
+  return formatsByService.get(service) ?? [];
 }
 
 /** Compiled patterns: synth checks every policy's patterns against every ARN of the fleet. */

@@ -75,6 +75,22 @@ function createdArns(fleet: Fleet): string[] {
   });
 }
 
+/**
+ * Whether an ARN pattern (with IAM's `*` and `?`) matches an ARN the app creates. Policies in
+ * every location name ARNs and every location creates some: a pattern without wildcards is
+ * looked up, and only one with wildcards is compared, with the ARNs that share its literal
+ * start.
+ */
+function createdMatcher(created: readonly string[]): (pattern: string) => boolean {
+  const exact = new Set(created);
+  return (pattern) => {
+    const wildcard = pattern.search(/[*?]/);
+    if (wildcard === -1) return exact.has(pattern);
+    const start = pattern.slice(0, wildcard);
+    return created.some((arn) => arn.startsWith(start) && arnPatternMatches(pattern, arn));
+  };
+}
+
 /** The literal part of the ARN, with the partition as `aws` so that created ARNs compare. */
 const normalize = (arn: string) => arn.replace(/^arn:[^:]+:/, 'arn:aws:');
 
@@ -112,7 +128,7 @@ function qualifiedFunctionFinding(entry: Entry): Finding | undefined {
   );
 }
 
-function literalArnFindings(entry: Entry, created: readonly string[]): Finding[] {
+function literalArnFindings(entry: Entry, isCreated: (pattern: string) => boolean): Finding[] {
   const { arn } = entry;
   if (!arn.startsWith('arn:')) {
     return [
@@ -148,7 +164,7 @@ function literalArnFindings(entry: Entry, created: readonly string[]): Finding[]
   const owned = OWNED.find((o) => o.service === service);
   const base = owned?.base.exec(normalize(arn))?.[1];
   if (account !== entry.stack.account || base === undefined) return [];
-  if (created.some((c) => arnPatternMatches(base, c))) return [];
+  if (isCreated(base)) return [];
   return [
     finding(
       entry,
@@ -169,7 +185,7 @@ export const policyArns: DeployabilityRule = {
   id: 'Orbit-PolicyArns',
   doc: `${SAR}; ${LAMBDA_DOC}`,
   check(fleet) {
-    const created = createdArns(fleet);
+    const isCreated = createdMatcher(createdArns(fleet));
     const findings: Finding[] = [];
     for (const stack of fleet.stacks) {
       const resolver = fleet.resolver(stack);
@@ -192,7 +208,7 @@ export const policyArns: DeployabilityRule = {
               if (qualified) findings.push(qualified);
               // The app's own resource, named through its construct.
               if (resolved.refs.size > 0 || !isLiteral(resolved.text)) return;
-              findings.push(...literalArnFindings(entry, created));
+              findings.push(...literalArnFindings(entry, isCreated));
             });
           });
         }
