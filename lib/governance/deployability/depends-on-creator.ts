@@ -97,31 +97,38 @@ function createdBy(resolver: Resolver, logicalId: string, r: CfnResource): Creat
 const isLabel = (r: CfnResource, location: string) =>
   r.Type.startsWith('AWS::CloudWatch::') && location.includes('/Dimensions/');
 
-/** Every string a resource's properties pass to AWS, with where it sits, as the resolver reads it. */
-function* strings(
+/**
+ * Every string a resource's properties pass to AWS, with where it sits, as the resolver
+ * reads it, appended to `into` in document order.
+ */
+function collectStrings(
   resolver: Resolver,
   value: unknown,
-  location: string
-): Generator<[string, string]> {
+  location: string,
+  into: [string, string][]
+): [string, string][] {
   if (Array.isArray(value)) {
-    for (const [i, child] of value.entries()) yield* strings(resolver, child, `${location}/${i}`);
-    return;
+    for (const [i, child] of value.entries()) {
+      collectStrings(resolver, child, `${location}/${i}`, into);
+    }
+    return into;
   }
   const resolved = resolver.resolve(value);
   if (resolved !== undefined) {
-    yield [location, resolved.text];
+    into.push([location, resolved.text]);
     // AwsCustomResource passes its SDK call as one JSON string: read the parameters inside.
     if (resolved.text.startsWith('{')) {
-      const call = resolver.sdkCall(value);
-      if (call) yield* strings(resolver, call, location);
+      const call = resolver.parseSdkCall(resolved.text);
+      if (call) collectStrings(resolver, call, location, into);
     }
-    return;
+    return into;
   }
   if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) {
-      yield* strings(resolver, child, `${location}/${key}`);
+      collectStrings(resolver, child, `${location}/${key}`, into);
     }
   }
+  return into;
 }
 
 /** A table's sub-resources (`…/table/NAME/index/…`, `…/stream/…`) name the table too. */
@@ -184,7 +191,12 @@ export const dependsOnCreator: DeployabilityRule = {
       const resolver = fleet.resolver(stack);
       for (const [logicalId, r] of resourcesOf(stack)) {
         const named = new Map<Created, { name: string; locations: string[] }>();
-        for (const [location, text] of strings(resolver, r.Properties ?? {}, 'Properties')) {
+        for (const [location, text] of collectStrings(
+          resolver,
+          r.Properties ?? {},
+          'Properties',
+          []
+        )) {
           if (isLabel(r, location)) continue;
           for (const name of candidates(text)) {
             for (const c of byName.get(name) ?? []) {

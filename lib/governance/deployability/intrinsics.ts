@@ -78,6 +78,7 @@ export type ExportLookup = (exportName: string) => Resolved | undefined;
 export class Resolver {
   private readonly physicalIds = new Map<string, string>();
   private readonly inProgress = new Set<string>();
+  private readonly sdkCalls = new Map<string, Record<string, unknown> | undefined>();
 
   constructor(
     private readonly stack: StackTemplate,
@@ -277,14 +278,27 @@ export class Resolver {
    */
   sdkCall(property: unknown): Record<string, unknown> | undefined {
     if (property === undefined) return undefined;
-    const text = this.text(property, new Set());
+    return this.parseSdkCall(this.text(property, new Set()));
+  }
+
+  /**
+   * The SDK call `text` holds (JSON), or undefined. Several rules read the same calls, and
+   * a call carries a whole release manifest: each text is parsed once per stack. The result
+   * is shared: read it, never change it.
+   */
+  parseSdkCall(text: string): Record<string, unknown> | undefined {
+    if (this.sdkCalls.has(text)) return this.sdkCalls.get(text);
+    let call: Record<string, unknown> | undefined;
     try {
       const parsed: unknown = JSON.parse(text);
-      return typeof parsed === 'object' && parsed !== null
-        ? (parsed as Record<string, unknown>)
-        : undefined;
+      call =
+        typeof parsed === 'object' && parsed !== null
+          ? (parsed as Record<string, unknown>)
+          : undefined;
     } catch {
-      return undefined;
+      call = undefined;
     }
+    this.sdkCalls.set(text, call);
+    return call;
   }
 }
