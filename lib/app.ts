@@ -1,5 +1,4 @@
 import { type App, Aspects, Tags, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { regionLocations, satelliteLocations } from '../core/environment/fleet';
 import type { Environment } from '../core/environment/schema';
 import type { Release } from '../core/manifest';
@@ -9,6 +8,7 @@ import { checkRelease } from './config/release-rules';
 import { checkEnvironment } from './config/rules';
 import { DeployabilityChecks } from './governance/deployability/checks';
 import { ResidencyChecker } from './governance/residency';
+import { OrbitSolutionsChecks } from './governance/solutions-checks';
 import { ControlPlaneStack } from './stacks/control-plane-stack';
 import { GlobalStateStack } from './stacks/global-state-stack';
 import { RegionLocationStack } from './stacks/region-location-stack';
@@ -94,7 +94,7 @@ export function addOrbitEnvironment(
   Tags.of(app).add('orbit:environment', env.name);
   Aspects.of(app).add(new ResidencyChecker(env.allowedRegions));
   if (options.nag ?? true)
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+    Validations.of(app).addPlugins(new OrbitSolutionsChecks(app, { verbose: true }));
   if (options.deployability ?? true) Validations.of(app).addPlugins(new DeployabilityChecks());
   return { globalState, controlPlane, regionLocations: locations, satelliteLocations: satellites };
 }
