@@ -26,7 +26,7 @@ export interface RunningPrimary extends Omit<RunningRuntime, 'stop'> {
  * artifact fetch and verification into the cache, link state, heartbeat buffer) and hands each
  * split to every worker before the heartbeat that claims it, which holds one entry per worker
  * (`<instanceId>/<n>`, its own `startedAt`) claiming only the split that worker serves.
- * Resolves once the first pull is done and the first worker listens (the others are forked
+ * Resolves once the first pull has switched and the first worker listens (the others are forked
  * then, so that they do not slow the host's first answer); fails, like a single
  * process, when there is nothing to serve or a worker cannot serve it.
  */
@@ -59,9 +59,9 @@ export async function startPrimary(config: RuntimeConfig): Promise<RunningPrimar
   });
   let port: number;
   try {
-    // The first pull (and its heartbeat) and the workers' start, side by side: a pull that
+    // The first pull (its heartbeat follows) and the workers' start, side by side: a pull that
     // finds nothing to serve fails the start at once.
-    [, port] = await Promise.all([agent.tick(), pool.ready(WORKERS_READY_TIMEOUT_MS)]);
+    [, port] = await Promise.all([agent.firstPull(), pool.ready(WORKERS_READY_TIMEOUT_MS)]);
   } catch (err) {
     await pool.stop(0).catch(() => undefined);
     throw err;

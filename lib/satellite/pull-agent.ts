@@ -170,8 +170,37 @@ export class PullAgent {
     return this.linkStatus;
   }
 
-  /** One pull: desired state in, releases loaded, state switched, heartbeat out. */
-  async tick(): Promise<void> {
+  /**
+   * The pull a runtime starts with: resolves once the state is switched (the runtime can
+   * serve it), rejects when there is nothing to serve. Its heartbeat is written after that,
+   * so that a host's first answer does not wait for a write to the table (a round trip over
+   * the WAN from a satellite); the pulls {@link start} schedules, and {@link stop}, wait for it.
+   */
+  firstPull(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const pull: Promise<void> = this.tick(resolve)
+        .then(() => {
+          if (this.state) return resolve();
+          reject(
+            new Error(
+              `location ${this.options.locationId} has nothing to serve: no desired state, and no release staged for it`
+            )
+          );
+        }, reject)
+        .finally(() => {
+          if (this.running !== pull) return;
+          this.running = undefined;
+          if (this.again && this.timer !== undefined) this.loop();
+        });
+      this.running = pull;
+    });
+  }
+
+  /**
+   * One pull: desired state in, releases loaded, state switched, heartbeat out. `switched`
+   * is told once the state is switched, before the heartbeat.
+   */
+  async tick(switched?: () => void): Promise<void> {
     let lastError: string | undefined;
     // A pull that fails on a link already known to be down is said once, when it went down
     // (and in every heartbeat's lastError), not again every interval of a long disconnection.
@@ -201,7 +230,10 @@ export class PullAgent {
       lastError = err instanceof Error ? err.message : String(err);
       if (!known) this.options.onError?.(err);
     }
-    if (this.state) await this.heartbeat(lastError).catch((err) => this.options.onError?.(err));
+    if (this.state) {
+      switched?.();
+      await this.heartbeat(lastError).catch((err) => this.options.onError?.(err));
+    }
     if (!this.state && lastError) throw new Error(lastError);
     if (this.state && !this.preloading && this.linkStatus.connected) {
       this.preloading = this.preload()
@@ -261,14 +293,18 @@ export class PullAgent {
   private loop(): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.running = this.tick()
+    this.again = false;
+    // After the first pull's heartbeat, should it still be writing when the interval ends.
+    const pull: Promise<void> = (this.running ?? Promise.resolve())
+      .then(() => (this.stopped ? undefined : this.tick()))
       .catch(() => undefined)
       .finally(() => {
-        this.running = undefined;
+        if (this.running === pull) this.running = undefined;
         const delay = this.again ? 0 : this.nextPullInMs;
         this.again = false;
         if (!this.stopped) this.timer = setTimeout(() => this.loop(), delay);
       });
+    this.running = pull;
   }
 
   /** Stops pulling; waits for a pull and a preload in progress. */

@@ -146,7 +146,7 @@ export async function startRuntime(
     deps.onError ?? ((m: string, e: unknown) => console.error(`orbit runtime: ${m}`, e));
   const stats = new ReleaseStats();
   const agent = createPullAgent(config, { table: deps.table, onError, stats });
-  await agent.tick();
+  await agent.firstPull();
 
   const server = createRuntimeServer({
     traffic: () => agent.current(),

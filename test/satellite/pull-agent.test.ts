@@ -39,9 +39,9 @@ describe('the pull agent', () => {
   };
   const desire = (desired: { stable: string; candidate?: string; weight: number }) =>
     put({ ...keys.desiredTraffic('sat1'), ...desired, updatedAt: new Date().toISOString() });
-  const agent = (intervalMs = 1000) =>
+  const agent = (intervalMs = 1000, records = new Records(client, tableName)) =>
     new PullAgent({
-      records: new Records(client, tableName),
+      records,
       locationId: 'sat1',
       intervalMs,
       stats: new ReleaseStats(),
@@ -72,6 +72,52 @@ describe('the pull agent', () => {
     await desire({ stable: R1, weight: 0 });
   });
   afterEach(() => drop());
+
+  it('serves after its first pull without waiting for its heartbeat, which later pulls and stop wait for', async () => {
+    const records = new Records(client, tableName);
+    const write = records.heartbeats.write.bind(records.heartbeats);
+    let letWrite = () => {};
+    const held = new Promise<void>((resolve) => {
+      letWrite = resolve;
+    });
+    const writes: string[] = [];
+    (records.heartbeats as { write: typeof write }).write = async (hb) => {
+      writes.push(`writing ${hb.instanceId}`);
+      await held;
+      await write(hb);
+      writes.push('written');
+    };
+    const a = agent(20, records);
+    await a.firstPull();
+    expect(a.current().stable.releaseId).toBe(R1);
+    expect(writes).not.toContain('written');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(writes).toEqual([expect.stringMatching(/^writing /)]);
+    a.start();
+    // Several intervals: no pull starts while the first one's heartbeat is still writing.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(writes).toHaveLength(1);
+    let stopped = false;
+    const stopping = a.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(stopped).toBe(false);
+    letWrite();
+    await stopping;
+    expect(writes).toEqual([expect.stringMatching(/^writing /), 'written']);
+    expect((await records.heartbeats.get('sat1'))?.stable).toBe(R1);
+  });
+
+  it('fails its first pull when there is nothing to serve', async () => {
+    await client.send(
+      new DeleteCommand({ TableName: tableName, Key: keys.desiredTraffic('sat1') })
+    );
+    await client.send(new DeleteCommand({ TableName: tableName, Key: keys.location('sat1') }));
+    await expect(agent().firstPull()).rejects.toThrow(
+      'location sat1 has nothing to serve: no desired state, and no release staged for it'
+    );
+  });
 
   it('loads the newest staged release before a rollout asks for it, so the switch loads nothing', async () => {
     const a = agent();
