@@ -155,6 +155,9 @@ export async function buildRelease(options: BuildReleaseOptions = {}): Promise<R
     platform: 'node',
     format: 'cjs',
     target: RELEASE_TARGET,
+    // `import('node:…')` becomes a require: a satellite compiles bundles from V8's code cache,
+    // and on Node 20 code from the cache loses the callback a dynamic import needs.
+    supported: { 'dynamic-import': false },
     mainFields: ['module', 'main'],
     legalComments: 'none',
     // Every bundle knows the release's routes, to answer 404 and 405 like API Gateway would.

@@ -6,6 +6,7 @@ import type { Release, ReleaseFunction } from '../../core/manifest';
 import { fleetFunctionNameOf } from '../../core/names';
 import type { OrbitEvent } from '../../functions/shared/http';
 import { type ReleaseRoute, RouteTable } from '../../functions/shared/route-table';
+import type { CodeCache } from './code-cache';
 
 /** A handler as Lambda calls it. */
 export type LambdaHandler = (event: OrbitEvent, context: Context) => Promise<unknown>;
@@ -77,17 +78,19 @@ export async function prepareConcurrentInvocations(maxConcurrency = 256): Promis
  * Loads every function bundle of `release` into this process. Bundles read their
  * configuration from `process.env` once, at load, so each is loaded with the location's
  * variables plus its own name and release id; two releases load side by side, from their
- * own directories, and never share module state.
+ * own directories, and never share module state. With a `codeCache`, each bundle is compiled
+ * from the bytecode kept from its last load on this host (see code-cache.ts).
  */
 export function loadRelease(
   release: Release,
-  env: Readonly<Record<string, string>>
+  env: Readonly<Record<string, string>>,
+  codeCache?: CodeCache
 ): LoadedRelease {
   const releaseId = release.manifest.releaseId;
   const functions = new Map<string, LoadedFunction>();
   let fallback: LoadedFunction | undefined;
   for (const fn of release.manifest.functions) {
-    const loaded = loadFunction(release, fn, env);
+    const loaded = loadFunction(release, fn, env, codeCache);
     functions.set(fn.name, loaded);
     if (fn.fallback) fallback = loaded;
   }
@@ -111,7 +114,8 @@ export function unloadRelease(release: LoadedRelease): void {
 function loadFunction(
   release: Release,
   fn: ReleaseFunction,
-  env: Readonly<Record<string, string>>
+  env: Readonly<Record<string, string>>,
+  codeCache: CodeCache | undefined
 ): LoadedFunction {
   const saved = { ...process.env };
   Object.assign(process.env, env, {
@@ -119,7 +123,10 @@ function loadFunction(
     [ORBIT_FUNCTION_ENV.functionName]: fn.name,
   });
   try {
-    const mod = require(path.join(release.dir, fn.file)) as { handler?: LambdaHandler };
+    const file = path.resolve(release.dir, fn.file);
+    const mod = (codeCache ? codeCache.require(file).exports : require(file)) as {
+      handler?: LambdaHandler;
+    };
     if (typeof mod.handler !== 'function') {
       throw new Error(`${fn.file} of ${release.manifest.releaseId} exports no handler`);
     }

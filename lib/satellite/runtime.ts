@@ -5,6 +5,7 @@ import { Records } from '../../core/records';
 import type { DesiredTraffic } from '../../core/records/desired-traffic';
 import { createTableClient } from '../../core/records/table';
 import { LocalArtifactSource, S3ArtifactSource } from './artifacts';
+import { codeCacheOf } from './code-cache';
 import type { RuntimeConfig } from './config';
 import { loadRelease, prepareConcurrentInvocations, unloadRelease } from './function-host';
 import { HeartbeatBuffer } from './heartbeat-buffer';
@@ -74,6 +75,7 @@ export function createPullAgent(config: RuntimeConfig, parts: PullAgentParts = {
   const onError =
     parts.onError ?? ((m: string, e: unknown) => console.error(`orbit runtime: ${m}`, e));
   const functionEnv = functionEnvOf(config);
+  const codeCache = codeCacheOf(config);
   const records = new Records(table, location.tableName);
   const verifier = config.releaseKey
     ? new ReleaseVerifier({
@@ -104,7 +106,7 @@ export function createPullAgent(config: RuntimeConfig, parts: PullAgentParts = {
             verifier,
           })
         : new LocalArtifactSource(config.artifacts, verifier),
-    load: parts.load ?? ((release) => loadRelease(release, functionEnv)),
+    load: parts.load ?? ((release) => loadRelease(release, functionEnv, codeCache)),
     unload: parts.unload ?? unloadRelease,
     instanceId: config.instanceId,
     stats: parts.stats ?? new ReleaseStats(),

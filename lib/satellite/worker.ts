@@ -1,5 +1,6 @@
 import { HttpError } from '../../core/errors';
 import type { Release } from '../../core/manifest';
+import { type CodeCache, codeCacheOf } from './code-cache';
 import type { RuntimeConfig } from './config';
 import {
   type LoadedRelease,
@@ -56,6 +57,7 @@ class ServedReleases {
 
   constructor(
     private readonly env: Readonly<Record<string, string>>,
+    private readonly codeCache: CodeCache,
     readonly staged: StagedReleases
   ) {}
 
@@ -74,7 +76,10 @@ class ServedReleases {
     try {
       for (const [id, release] of wanted) {
         if (!this.loaded.has(id)) {
-          this.loaded.set(id, this.staged.take(id) ?? loadRelease(release, this.env));
+          this.loaded.set(
+            id,
+            this.staged.take(id) ?? loadRelease(release, this.env, this.codeCache)
+          );
         }
       }
     } catch (err) {
@@ -118,6 +123,7 @@ export async function runWorker(config: RuntimeConfig, deps: WorkerDependencies)
   const onError =
     deps.onError ?? ((m: string, e: unknown) => console.error(`orbit runtime: ${m}`, e));
   const stats = new ReleaseStats();
+  const codeCache = codeCacheOf(config);
   let nextId = 1;
   const waiting = new Map<number, { resolve: (r: Release) => void; reject: (e: Error) => void }>();
   const staged: StagedReleases = new StagedReleases({
@@ -145,12 +151,12 @@ export async function runWorker(config: RuntimeConfig, deps: WorkerDependencies)
         });
         send({ type: 'staged', id, releaseId });
       }),
-    load: (release) => loadRelease(release, functionEnvOf(config)),
+    load: (release) => loadRelease(release, functionEnvOf(config), codeCache),
     unload: unloadRelease,
     held: (releaseId): LoadedRelease | undefined => served.held(releaseId),
     onError: (message, err) => onError(message, err),
   });
-  const served: ServedReleases = new ServedReleases(functionEnvOf(config), staged);
+  const served: ServedReleases = new ServedReleases(functionEnvOf(config), codeCache, staged);
   const server = createRuntimeServer({
     traffic: () => served.current(),
     authenticate: deps.authenticate,

@@ -100,6 +100,18 @@ describe('release build', () => {
     expect(code.length / lines.length).toBeGreaterThan(1000);
   });
 
+  it('turns every import() into a require, so that satellites compile every bundle from their code cache', () => {
+    const files = [
+      ...first.manifest.functions.map((f) => f.file),
+      first.manifest.runtime.file,
+      'orchestrator/index.js',
+    ];
+    const dynamic = files.filter((file) =>
+      /\bimport\s*\(/.test(readFileSync(path.join(first.dir, file), 'utf8'))
+    );
+    expect(dynamic).toEqual([]);
+  });
+
   it('can be loaded again from its directory, for deploying a prebuilt release', () => {
     expect(loadRelease(first.dir).manifest).toEqual(first.manifest);
   });

@@ -1,5 +1,5 @@
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -194,6 +194,36 @@ describe('a runtime process', () => {
     expect(stderr[stderr.length - 1]).toMatch(
       /^orbit runtime: stopped \(SIGTERM\): 0 request\(s\) answered while stopping; log writes dropped: stdout [1-9]\d* \(EPIPE\)$/
     );
+  });
+
+  it('compiles its bundles, once restarted, from the bytecode it kept at its first start', async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'orbit-state-'));
+    const cacheDir = path.join(stateDir, 'code-cache');
+    const entries = () =>
+      Object.fromEntries(
+        readdirSync(cacheDir).map((name) => [name, statSync(path.join(cacheDir, name)).mtimeMs])
+      );
+    const first = await startRuntime('code-cache', { env: { ORBIT_STATE_DIR: stateDir } });
+    expect(await health(first.url)).toBe(200);
+    // One entry per bundle of the release, however many workers loaded it.
+    await until(
+      'an entry per bundle',
+      async () =>
+        existsSync(cacheDir) && Object.keys(entries()).length === release.manifest.functions.length
+    );
+    first.child.kill('SIGTERM');
+    expect(await exited(first.child)).toEqual({ code: 0, signal: null });
+    const kept = entries();
+
+    const second = await startRuntime('code-cache', { env: { ORBIT_STATE_DIR: stateDir } });
+    expect(await health(second.url)).toBe(200);
+    const after = entries();
+    // The same entries (none refused and replaced), each read again (a read sets its time).
+    expect(Object.keys(after).sort()).toEqual(Object.keys(kept).sort());
+    for (const [name, at] of Object.entries(after))
+      expect(at).toBeGreaterThan(kept[name] as number);
+    second.child.kill('SIGTERM');
+    expect(await exited(second.child)).toEqual({ code: 0, signal: null });
   });
 
   it('keeps serving with both stdout and stderr gone, and stops on SIGTERM', async () => {
