@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { type BenchOptions, median, type Row, round, spread } from './lib';
 
 /** A server under load, in its own process. */
 export interface Host {
@@ -66,18 +69,92 @@ export function cpuTimeUs(pid: number): number {
   }
 }
 
-/** Spawn to first 200 on `route`, ms. */
+/** How long a host may take to answer 200 after its ready line before its cold start fails. */
+const FIRST_200_TIMEOUT_MS = 30_000;
+
+/** Spawn to first 200 on `route`, ms; fails, saying what it last answered, after 30 s. */
 export async function coldStart(spec: HostSpec, route: string): Promise<number> {
   const started = performance.now();
   const host = await startHost(spec);
   try {
-    for (;;) {
-      const res = await fetch(`${host.url}${route}`).catch(() => undefined);
-      await res?.text();
+    let last = 'nothing';
+    while (performance.now() - started < FIRST_200_TIMEOUT_MS) {
+      const res = await fetch(`${host.url}${route}`).catch((err: Error) => {
+        last = err.message;
+        return undefined;
+      });
+      const body = (await res?.text()) ?? '';
       if (res?.status === 200) return performance.now() - started;
+      if (res) last = `${res.status} ${body.slice(0, 300)}`;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+    throw new Error(
+      `${spec.name} did not answer 200 on ${route} within ${FIRST_200_TIMEOUT_MS / 1000} s; last: ${last}`
+    );
   } finally {
     await stopHost(host);
   }
+}
+
+/**
+ * The cold start rows of an Orbit host against the fastify adapter, alternately so that both
+ * see the same noise. Each round gives the host a new state directory: its first start
+ * compiles the bundles and keeps their bytecode there (lib/satellite/code-cache.ts), as a
+ * satellite does the first time it loads a release; the restart after it (a reboot, a crash,
+ * systemd) compiles from that bytecode. Both are reported, the restart against the target.
+ * The adapter keeps nothing.
+ */
+export async function coldStartRows(
+  what: string,
+  orbit: HostSpec,
+  fastify: HostSpec,
+  options: BenchOptions
+): Promise<Row[]> {
+  const runs = { first: [] as number[], restart: [] as number[], fastify: [] as number[] };
+  for (let i = 0; i < (options.quick ? 3 : 5); i++) {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'orbit-bench-state-'));
+    const host: HostSpec = { ...orbit, env: { ...orbit.env, ORBIT_STATE_DIR: stateDir } };
+    try {
+      runs.first.push(await coldStart(host, 'health'));
+      runs.fastify.push(await coldStart(fastify, 'health'));
+      runs.restart.push(await coldStart(host, 'health'));
+      runs.fastify.push(await coldStart(fastify, 'health'));
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }
+  // Each start against the adapter's start next to it.
+  const row = (figure: string, ms: readonly number[], paired: number, target: boolean): Row => {
+    const ratios = ms.map((m, i) => m / (runs.fastify[2 * i + paired] as number));
+    const ratio = round(median(ratios), 3);
+    return {
+      figure,
+      value: round(median(ms), 0),
+      unit: 'ms',
+      baseline: round(median(runs.fastify), 0),
+      ratio,
+      spread: `${spread(ratios)}×`,
+      ...(target ? { target: '≤ 1.5×', met: ratio <= 1.5 } : {}),
+    };
+  };
+  return [
+    {
+      ...row(
+        `runtime cold start, ${what}, spawn to first 200 on /health, vs fastify adapter`,
+        runs.restart,
+        1,
+        true
+      ),
+      note: 'a restart: the bundles compile from the bytecode the host kept when it first loaded them',
+    },
+    {
+      ...row(
+        `runtime first start of a release on a host, ${what}, vs fastify adapter`,
+        runs.first,
+        0,
+        false
+      ),
+      note: 'nothing kept yet; a satellite keeps it when it preloads a staged release, before serving it',
+    },
+  ];
 }

@@ -9,7 +9,7 @@ import { ItemStore } from '../functions/api/items/store';
 import { startDevIssuer } from '../lib/local/dev-issuer';
 import { buildRelease } from '../lib/release/build';
 import { runAlone } from './alone';
-import { coldStart, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
+import { coldStartRows, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
 import { type BenchOptions, median, type Row, round, spread } from './lib';
 
 const TABLE = 'orbit-bench';
@@ -219,25 +219,15 @@ export async function runtimeThroughput(
   const rows: Row[] = [];
   let hosts: Host[] = [];
   try {
-    // Cold starts first, on a quiet machine: alternately, so that both see the same noise.
-    const colds = { orbit: [] as number[], fastify: [] as number[] };
-    const fastifyCold = healthSpecs[3] as HostSpec;
-    for (let i = 0; i < (options.quick ? 3 : 5); i++) {
-      colds.orbit.push(await coldStart(healthSpecs[0] as HostSpec, 'health'));
-      colds.fastify.push(await coldStart(fastifyCold, 'health'));
-    }
-    const coldRatios = colds.orbit.map((ms, i) => ms / (colds.fastify[i] as number));
-    const coldRatio = round(median(coldRatios), 3);
-    rows.push({
-      figure: 'runtime cold start (spawn to first 200 on /health) vs fastify adapter',
-      value: round(median(colds.orbit), 0),
-      unit: 'ms',
-      baseline: round(median(colds.fastify), 0),
-      ratio: coldRatio,
-      spread: `${spread(coldRatios)}×`,
-      target: '≤ 1.5×',
-      met: coldRatio <= 1.5,
-    });
+    // Cold starts first, on a quiet machine.
+    rows.push(
+      ...(await coldStartRows(
+        'one process',
+        healthSpecs[0] as HostSpec,
+        healthSpecs[3] as HostSpec,
+        options
+      ))
+    );
 
     hosts = await Promise.all(healthSpecs.map(startHost));
     for (const connections of [50, 10]) {

@@ -8,7 +8,7 @@ import { Records } from '../core/records';
 import { createTableClient } from '../core/records/table';
 import { startDevIssuer } from '../lib/local/dev-issuer';
 import { runAlone } from './alone';
-import { coldStart, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
+import { coldStartRows, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
 import { type BenchOptions, median, type Row, round, spread } from './lib';
 
 const TABLE = 'orbit-bench';
@@ -176,25 +176,11 @@ export async function workersScaling(
   const rows: Row[] = [];
   let hosts: Host[] = [];
   try {
-    // Cold starts first, on a quiet machine, alternately: both see the same noise.
+    // Cold starts first, on a quiet machine.
     const byDefault = orbit(cores);
-    const colds = { orbit: [] as number[], fastify: [] as number[] };
-    for (let i = 0; i < (options.quick ? 3 : 5); i++) {
-      colds.orbit.push(await coldStart(byDefault, 'health'));
-      colds.fastify.push(await coldStart(fastify, 'health'));
-    }
-    const coldRatios = colds.orbit.map((ms, i) => ms / (colds.fastify[i] as number));
-    const coldRatio = round(median(coldRatios), 3);
-    rows.push({
-      figure: `runtime cold start, ${byDefault.name} (one per core), spawn to first 200 on /health, vs fastify adapter`,
-      value: round(median(colds.orbit), 0),
-      unit: 'ms',
-      baseline: round(median(colds.fastify), 0),
-      ratio: coldRatio,
-      spread: `${spread(coldRatios)}×`,
-      target: '≤ 1.5×',
-      met: coldRatio <= 1.5,
-    });
+    rows.push(
+      ...(await coldStartRows(`${byDefault.name} (one per core)`, byDefault, fastify, options))
+    );
 
     const core = loadCore();
     hosts = await Promise.all([orbit(2), orbit(1)].map(startHost));
