@@ -19,23 +19,21 @@ export interface RequestState {
   drain?: Drain;
 }
 
-// Keyed by the event object: middy hands the handler only the event, and this keeps the
-// state per request even when one process serves requests concurrently (satellites).
-const states = new WeakMap<OrbitEvent, RequestState>();
-// Every middleware of a request asks in turn, mostly for the event asked for just before:
-// one remembered pair answers those without a WeakMap lookup.
-let lastEvent: OrbitEvent | undefined;
-let lastState: RequestState | undefined;
+// On the event object itself, under a symbol JSON and Object.keys skip: middy
+// hands the handler only the event, and this keeps the state per request even when one
+// process serves requests concurrently (satellites). A WeakMap keyed by events costs every
+// young-generation GC its table of short-lived keys: slower scavenges, a longer tail.
+const STATE = Symbol('orbit.requestState');
+
+type WithState = OrbitEvent & { [STATE]?: RequestState };
 
 /** The state of the request carrying `event`, created on first use. */
 export function requestState(event: OrbitEvent): RequestState {
-  if (event === lastEvent) return lastState as RequestState;
-  let state = states.get(event);
+  const carrier = event as WithState;
+  let state = carrier[STATE];
   if (!state) {
     state = { startedAt: performance.now() };
-    states.set(event, state);
+    carrier[STATE] = state;
   }
-  lastEvent = event;
-  lastState = state;
   return state;
 }
