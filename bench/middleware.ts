@@ -53,14 +53,29 @@ const context = {
   getRemainingTimeInMillis: () => 10_000,
 } as Context;
 
-async function timings(fn: () => Promise<unknown>, n: number): Promise<number[]> {
-  const out = new Array<number>(n);
+/** One stack's invocations: wall time and CPU time of each, µs. */
+interface Timings {
+  readonly wall: number[];
+  readonly cpu: number[];
+}
+
+/**
+ * Times `n` invocations, each by the wall clock and by the CPU time the process spent in it
+ * (getrusage, 1 µs; GC threads included): what another process takes of the core counts in
+ * the first only.
+ */
+async function timings(fn: () => Promise<unknown>, n: number): Promise<Timings> {
+  const wall = new Array<number>(n);
+  const cpu = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const t = performance.now();
+    const c = process.cpuUsage();
     await fn();
-    out[i] = (performance.now() - t) * 1000;
+    const used = process.cpuUsage(c);
+    wall[i] = (performance.now() - t) * 1000;
+    cpu[i] = used.user + used.system;
   }
-  return out;
+  return { wall, cpu };
 }
 
 /**
@@ -108,7 +123,10 @@ function referenceHandler(logic: (id: string) => Promise<unknown>) {
  * Per-invocation time of the full Orbit stack (logger, EMF metrics, routing, drain cache,
  * auth check, validation, headers, error mapping) against the reference stack a Powertools
  * user writes by hand ({@link referenceHandler}), same logic, and against the logic bare.
- * Rounds alternate the stacks; the ratios are medians of each round's paired ratio. EMF is
+ * Rounds alternate the stacks; the ratios are medians of each round's paired ratio of what each
+ * stack adds to the bare logic. The targets are on CPU time per invocation: on a machine other
+ * work shares, the wall clock's p99 is mostly when another process took the core (it is
+ * reported too). EMF is
  * on, as in production; its output goes nowhere during the run.
  */
 export async function middlewareOverhead(
@@ -150,12 +168,12 @@ export async function middlewareOverhead(
     body: JSON.stringify(await logic(e.pathParameters?.id as string)),
   });
   const n = options.quick ? 3_000 : 20_000;
-  const rounds = options.quick ? 3 : 7;
+  const rounds = options.quick ? 5 : 15;
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = (() => true) as typeof process.stdout.write;
   type Round = { orbit: number; reference: number; bare: number };
-  const p50s: Round[] = [];
-  const p99s: Round[] = [];
+  type Figure = 'cpu p50' | 'cpu p99' | 'wall p99';
+  const figures: Record<Figure, Round[]> = { 'cpu p50': [], 'cpu p99': [], 'wall p99': [] };
   try {
     await timings(() => handler(event(), context), 2_000);
     await timings(() => reference(event(), context), 2_000);
@@ -167,36 +185,40 @@ export async function middlewareOverhead(
       const ref1 = first ? await timings(() => reference(event(), context), n) : undefined;
       const mw = await timings(() => handler(event(), context), n);
       const ref = ref1 ?? (await timings(() => reference(event(), context), n));
-      const at = (q: number): Round => ({
-        orbit: percentile(mw, q),
-        reference: percentile(ref, q),
-        bare: percentile(base, q),
+      const at = (clock: keyof Timings, q: number): Round => ({
+        orbit: percentile(mw[clock], q),
+        reference: percentile(ref[clock], q),
+        bare: percentile(base[clock], q),
       });
-      p50s.push(at(0.5));
-      p99s.push(at(0.99));
+      figures['cpu p50'].push(at('cpu', 0.5));
+      figures['cpu p99'].push(at('cpu', 0.99));
+      figures['wall p99'].push(at('wall', 0.99));
     }
   } finally {
     process.stdout.write = write;
   }
-  const row = (q: 'p50' | 'p99', rs: readonly Round[]): Row => {
-    const ratios = rs.map((x) => x.orbit / x.reference);
+  // What each stack adds to the bare logic (which the measuring itself is part of), compared:
+  // the logic is the same in both, and so is the cost of the clocks.
+  const row = (figure: Figure, target: boolean): Row => {
+    const rs = figures[figure];
+    const added = rs.map((x) => ({ orbit: x.orbit - x.bare, reference: x.reference - x.bare }));
+    const ratios = added.map((x) => x.orbit / x.reference);
     const r = round(median(ratios), 3);
-    const added = median(rs.map((x) => x.orbit - x.bare));
+    const [clock, q] = figure.split(' ') as ['cpu' | 'wall', string];
     return {
-      figure: `middleware stack, ${q} per invocation, vs middy + Powertools by hand`,
-      value: round(median(rs.map((x) => x.orbit))),
+      figure: `middleware stack, ${q} ${clock === 'cpu' ? 'CPU time' : 'wall time'} per invocation, vs middy + Powertools by hand`,
+      value: round(median(added.map((x) => x.orbit))),
       unit: 'µs',
-      baseline: round(median(rs.map((x) => x.reference))),
+      baseline: round(median(added.map((x) => x.reference))),
       ratio: r,
       spread: `${spread(ratios, 3)}×`,
-      target: '≤ 1.3×',
-      met: r <= 1.3,
-      note: `${round(added)} µs added to the bare logic (${round(median(rs.map((x) => x.bare)))} µs) at ${q}`,
+      ...(target ? { target: '≤ 1.3×', met: r <= 1.3 } : {}),
+      note: `added to the bare logic (${round(median(rs.map((x) => x.bare)))} µs, the clocks included) at ${q}${clock === 'wall' ? '; includes the time other processes took the core' : ''}`,
     };
   };
-  const rows = [row('p50', p50s), row('p99', p99s)];
+  const rows = [row('cpu p50', true), row('cpu p99', true), row('wall p99', false)];
   options.log(
-    `middleware: p50 ${rows[0]?.value} µs vs ${rows[0]?.baseline} µs by hand, p99 ${rows[1]?.value} µs vs ${rows[1]?.baseline} µs`
+    `middleware: p50 ${rows[0]?.value} µs vs ${rows[0]?.baseline} µs by hand, p99 ${rows[1]?.value} µs vs ${rows[1]?.baseline} µs (CPU, added to the bare logic)`
   );
   return rows;
 }
