@@ -1,57 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
-import { defineFunction } from '../core/declaration';
-import { createTableClient } from '../core/records/table';
-import type { OrbitEvent, OrbitResult } from '../functions/shared/http';
-import {
-  REQUEST_METRICS,
-  REQUEST_METRICS_NAMESPACE,
-  REQUEST_METRICS_SERVICE,
-  requestMetricDimensions,
-} from '../functions/shared/metric-contract';
-import { orbitHandler } from '../functions/shared/orbit-handler';
+import { build } from 'esbuild';
+import { RELEASE_TARGET } from '../lib/release/build';
 import { runAlone } from './alone';
 import { type BenchOptions, median, percentile, type Row, round, spread } from './lib';
-
-const event = (): OrbitEvent =>
-  ({
-    version: '2.0',
-    routeKey: 'GET /bench/{id}',
-    rawPath: '/bench/abc',
-    rawQueryString: '',
-    headers: { host: 'bench', 'user-agent': 'bench' },
-    pathParameters: { id: 'abc' },
-    requestContext: {
-      accountId: '1',
-      apiId: 'bench',
-      domainName: 'bench',
-      domainPrefix: 'bench',
-      http: {
-        method: 'GET',
-        path: '/bench/abc',
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: 'bench',
-      },
-      requestId: 'r',
-      routeKey: 'GET /bench/{id}',
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-    },
-    isBase64Encoded: false,
-  }) as OrbitEvent;
-
-const context = {
-  awsRequestId: 'a',
-  functionName: 'bench',
-  getRemainingTimeInMillis: () => 10_000,
-} as Context;
 
 /** One stack's invocations: wall time and CPU time of each, µs. */
 interface Timings {
@@ -79,50 +33,36 @@ async function timings(fn: () => Promise<unknown>, n: number): Promise<Timings> 
 }
 
 /**
- * The stack a Powertools user writes by hand for the same logic: middy with Powertools'
- * `injectLambdaContext` and `logMetrics`, the same request figures Orbit publishes (so that
- * both write the same EMF line), and a plain error handler answering 500.
+ * bench/fixtures/middleware-stacks.ts bundled as the release bundles a function (minified
+ * CommonJS for the release's target), and loaded.
  */
-function referenceHandler(logic: (id: string) => Promise<unknown>) {
-  const logger = new Logger({ serviceName: 'reference' });
-  const metrics = new Metrics({
-    namespace: REQUEST_METRICS_NAMESPACE,
-    serviceName: REQUEST_METRICS_SERVICE,
-    defaultDimensions: requestMetricDimensions({
-      function: 'bench',
-      location: 'bench',
-      release: 'r-0000000000000000',
-    }),
-  });
-  return middy<OrbitEvent, OrbitResult>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .use({
-      onError: (request) => {
-        logger.error('unhandled error', request.error as Error);
-        request.response = { statusCode: 500, headers: {}, body: '{"message":"internal error"}' };
-      },
-    })
-    .handler(async (event) => {
-      const started = performance.now();
-      const body = JSON.stringify(await logic(event.pathParameters?.id as string));
-      metrics.addMetric(REQUEST_METRICS.requests, MetricUnit.Count, 1);
-      metrics.addMetric(REQUEST_METRICS.clientErrors, MetricUnit.Count, 0);
-      metrics.addMetric(REQUEST_METRICS.serverErrors, MetricUnit.Count, 0);
-      metrics.addMetric(REQUEST_METRICS.drained, MetricUnit.Count, 0);
-      metrics.addMetric(
-        REQUEST_METRICS.latency,
-        MetricUnit.Milliseconds,
-        performance.now() - started
-      );
-      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body };
+async function bundledStacks(): Promise<typeof import('./fixtures/middleware-stacks')> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'orbit-bench-middleware-'));
+  try {
+    const outfile = path.join(dir, 'stacks.js');
+    await build({
+      entryPoints: [path.join(__dirname, 'fixtures', 'middleware-stacks.ts')],
+      outfile,
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      format: 'cjs',
+      target: RELEASE_TARGET,
+      mainFields: ['module', 'main'],
+      supported: { 'dynamic-import': false },
+      logLevel: 'silent',
     });
+    return require(outfile);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
  * Per-invocation time of the full Orbit stack (logger, EMF metrics, routing, drain cache,
  * auth check, validation, headers, error mapping) against the reference stack a Powertools
- * user writes by hand ({@link referenceHandler}), same logic, and against the logic bare.
+ * user writes by hand (bench/fixtures/middleware-stacks.ts), same logic, and against the
+ * logic bare; both bundled as a release bundles a function.
  * Rounds alternate the stacks; the ratios are medians of each round's paired ratio of what each
  * stack adds to the bare logic. The targets are on CPU time per invocation: on a machine other
  * work shares, the wall clock's p99 is mostly when another process took the core (it is
@@ -133,40 +73,8 @@ export async function middlewareOverhead(
   options: BenchOptions,
   storeEndpoint: string
 ): Promise<Row[]> {
-  const logic = async (id: string) => ({ id, ok: true });
-  const declaration = defineFunction({
-    routes: [{ method: 'GET', path: '/bench/{id}', auth: 'none' }],
-  });
-  delete process.env.POWERTOOLS_METRICS_DISABLED;
-  process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
-  const handler = orbitHandler(
-    declaration,
-    {
-      'GET /bench/{id}': {
-        handle: async ({ params }) => ({ status: 200, body: await logic(params.id) }),
-      },
-    },
-    {
-      functionName: 'bench',
-      location: {
-        environment: 'bench',
-        locationId: 'bench',
-        locationKind: 'region',
-        region: 'us-east-1',
-        releaseId: 'r-0000000000000000',
-        tableName: 'orbit-bench',
-        dataRegion: 'us-east-1',
-      },
-      table: createTableClient({ region: 'us-east-1', endpoint: storeEndpoint }),
-      drainCacheMs: 3_600_000,
-    }
-  );
-  const reference = referenceHandler(logic);
-  const bare = async (e: OrbitEvent) => ({
-    statusCode: 200,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(await logic(e.pathParameters?.id as string)),
-  });
+  const { event, context, stacks } = await bundledStacks();
+  const { orbit: handler, reference, bare } = stacks(storeEndpoint);
   const n = options.quick ? 3_000 : 20_000;
   const rounds = options.quick ? 5 : 15;
   const write = process.stdout.write.bind(process.stdout);
