@@ -16,6 +16,11 @@ export interface StopOutcome {
   readonly drained: number;
   /** Requests still in flight when the grace period ended (their connections closed). */
   readonly cut: number;
+  /**
+   * Requests whose client closed its connection before the answer (a load generator
+   * stopping, a client timing out): nobody waits for them, so no stop cuts them.
+   */
+  readonly abandoned: number;
 }
 
 /** The location's function variables: what every release is loaded with. */
@@ -93,9 +98,12 @@ export async function listen(
       // A pull that hangs (the store unreachable) must not hold the stop past the grace period.
       await Promise.race([Promise.all([closed, alsoWait]), graceOver]);
       clearTimeout(graceTimer);
-      const cut = inFlight.size;
+      // Node may not yet have told a response that its client's socket is gone (its handler
+      // still runs): that request is the client's loss, not the stop's.
+      const abandoned = [...inFlight].filter((res) => res.socket?.destroyed ?? true).length;
+      const cut = inFlight.size - abandoned;
       if (cut > 0) server.closeAllConnections();
-      return { drained, cut };
+      return { drained, cut, abandoned };
     },
   };
 }

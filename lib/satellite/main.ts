@@ -113,11 +113,12 @@ async function main(): Promise<void> {
     // Only a stop that itself hangs gets here; the grace period bounds the rest.
     setTimeout(() => process.exit(1), graceMs + 5_000).unref();
     runtime.stop(graceMs).then(
-      ({ drained, cut, dropped: workers = {}, lost = 0 }) => {
+      ({ drained, cut, abandoned, dropped: workers = {}, lost = 0 }) => {
         const dropped = droppedWrites(droppedOf(outputs), workers);
         console.error(
           `orbit runtime: stopped (${why}): ${drained} request(s) answered while stopping` +
             (cut > 0 ? `, ${cut} cut when the ${graceMs / 1000} s grace period ended` : '') +
+            (abandoned > 0 ? `, ${abandoned} abandoned by their clients before the answer` : '') +
             (lost > 0 ? `, ${lost} worker(s) ended without saying what they answered` : '') +
             (dropped ? `; log writes dropped: ${dropped}` : '')
         );

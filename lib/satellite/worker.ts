@@ -172,7 +172,7 @@ export async function runWorker(config: RuntimeConfig, deps: WorkerDependencies)
   const stop = (graceMs: number) => {
     stopping ??= (async () => {
       const l = await listening?.catch(() => undefined);
-      return l ? l.stop(graceMs) : { drained: 0, cut: 0 };
+      return l ? l.stop(graceMs) : { drained: 0, cut: 0, abandoned: 0 };
     })();
     stopping.then(
       (outcome) =>

@@ -288,6 +288,7 @@ export class WorkerPool {
     const dropped: Record<string, { dropped: number; failure?: string }> = {};
     let drained = 0;
     let cut = 0;
+    let abandoned = 0;
     let lost = 0;
     for (const s of this.slots) {
       if (!s.stopped) {
@@ -296,12 +297,13 @@ export class WorkerPool {
       }
       drained += s.stopped.drained;
       cut += s.stopped.cut;
+      abandoned += s.stopped.abandoned;
       for (const [stream, d] of Object.entries(s.stopped.dropped)) {
         const sum = dropped[stream] ?? { dropped: 0 };
         dropped[stream] = { dropped: sum.dropped + d.dropped, failure: sum.failure ?? d.failure };
       }
     }
-    return { drained, cut, dropped, lost };
+    return { drained, cut, abandoned, dropped, lost };
   }
 
   private fork(index: number, restartsInARow = 0): Slot {
