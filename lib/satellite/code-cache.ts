@@ -108,15 +108,20 @@ export class CodeCache {
   }
 
   private read(entry: string): Buffer | undefined {
+    let data: Buffer;
     try {
-      const data = readFileSync(entry);
-      // Recently used: the last to go when the cache is pruned.
-      const now = new Date();
-      utimesSync(entry, now, now);
-      return data;
+      data = readFileSync(entry);
     } catch {
       return undefined;
     }
+    try {
+      // Recently used: the last to go when the cache is pruned.
+      const now = new Date();
+      utimesSync(entry, now, now);
+    } catch {
+      // A cache it may read but not write (a read-only state directory) still serves.
+    }
+    return data;
   }
 
   /** Keeps the script's bytecode (written aside, then renamed), and prunes the oldest entries. */
