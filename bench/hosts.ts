@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Release } from '../core/manifest';
 import { type BenchOptions, median, type Row, round, spread } from './lib';
 
 /** A server under load, in its own process. */
@@ -34,6 +35,68 @@ const profileArgs = () =>
   process.env.ORBIT_BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORBIT_BENCH_PROFILE}`]
     : [];
+
+/** The bench table every runtime bench host reads. */
+export const BENCH_TABLE = 'orbit-bench';
+
+/**
+ * The hosts the runtime benches start, at locations of the bench's store and issuer: Orbit's
+ * runtime and the adapters (`bench/adapters/`) hosting one bundle of a release with the
+ * variables the runtime would load it with.
+ */
+export function benchHosts(setting: { readonly storeEndpoint: string; readonly issuer: string }) {
+  const location = (locationId: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    ORBIT_ENVIRONMENT: 'bench',
+    ORBIT_LOCATION_ID: locationId,
+    ORBIT_LOCATION_KIND: 'on-prem',
+    ORBIT_REGION: 'us-east-1',
+    ORBIT_TABLE_NAME: BENCH_TABLE,
+    ORBIT_DATA_REGION: 'us-east-1',
+    ORBIT_DYNAMODB_ENDPOINT: setting.storeEndpoint,
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  return {
+    /** The release's runtime at `locationId`, with `workers` serving processes. */
+    orbit: (name: string, of: Release, locationId: string, workers: number): HostSpec => ({
+      name,
+      args: [path.join(of.dir, of.manifest.runtime.file)],
+      env: {
+        ...location(locationId),
+        ORBIT_RUNTIME_PORT: '0',
+        ORBIT_RUNTIME_HOST: '127.0.0.1',
+        ORBIT_ARTIFACTS: path.dirname(of.dir),
+        ORBIT_AUTH_ISSUER: setting.issuer,
+        ORBIT_AUTH_AUDIENCE: 'orbit-bench',
+        ORBIT_WORKERS: String(workers),
+      },
+    }),
+    /** An adapter hosting function `fn` of the release, with or without the invoke store. */
+    adapter: (
+      name: string,
+      file: 'raw.js' | 'fastify.js',
+      of: Release,
+      fn: string,
+      invokeStore: boolean
+    ): HostSpec => {
+      const spec = of.manifest.functions.find((f) => f.name === fn);
+      if (!spec) throw new Error(`release ${of.manifest.releaseId} has no function ${fn}`);
+      return {
+        name,
+        args: [path.join(__dirname, 'adapters', file)],
+        env: {
+          ...location('bench-adapter'),
+          ORBIT_RELEASE_ID: of.manifest.releaseId,
+          ORBIT_FUNCTION: fn,
+          ORBIT_BENCH_BUNDLE: path.join(of.dir, spec.file),
+          ORBIT_BENCH_ROUTE_KEY: `${spec.routes[0]?.method} ${spec.routes[0]?.path}`,
+          ORBIT_BENCH_INVOKE_STORE: invokeStore ? '1' : '0',
+        },
+      };
+    },
+  };
+}
 
 /** Starts a host and waits for its ready line. */
 export async function startHost(spec: HostSpec): Promise<Host> {

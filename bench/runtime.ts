@@ -9,11 +9,19 @@ import { ItemStore } from '../functions/api/items/store';
 import { startDevIssuer } from '../lib/local/dev-issuer';
 import { buildRelease } from '../lib/release/build';
 import { runAlone } from './alone';
-import { coldStartRows, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
+import {
+  BENCH_TABLE,
+  benchHosts,
+  coldStartRows,
+  cpuTimeUs,
+  type Host,
+  type HostSpec,
+  startHost,
+  stopHost,
+} from './hosts';
 import { type BenchOptions, median, type Row, round, spread } from './lib';
 
-const TABLE = 'orbit-bench';
-const ADAPTERS = path.join(__dirname, 'adapters');
+const TABLE = BENCH_TABLE;
 
 /** One load's outcome. */
 interface Load {
@@ -156,55 +164,10 @@ export async function runtimeThroughput(
   const issuer = await startDevIssuer(0, 'orbit-bench');
   const token = await issuer.issue('bench');
 
-  const location = (locationId: string): NodeJS.ProcessEnv => ({
-    ...process.env,
-    ORBIT_ENVIRONMENT: 'bench',
-    ORBIT_LOCATION_ID: locationId,
-    ORBIT_LOCATION_KIND: 'on-prem',
-    ORBIT_REGION: 'us-east-1',
-    ORBIT_TABLE_NAME: TABLE,
-    ORBIT_DATA_REGION: 'us-east-1',
-    ORBIT_DYNAMODB_ENDPOINT: storeEndpoint,
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
-  const orbit = (name: string, of: Release, locationId: string): HostSpec => ({
-    name,
-    args: [path.join(of.dir, of.manifest.runtime.file)],
-    env: {
-      ...location(locationId),
-      ORBIT_RUNTIME_PORT: '0',
-      ORBIT_RUNTIME_HOST: '127.0.0.1',
-      ORBIT_ARTIFACTS: path.dirname(of.dir),
-      ORBIT_AUTH_ISSUER: issuer.issuer,
-      ORBIT_AUTH_AUDIENCE: 'orbit-bench',
-      // One process against one-process adapters (bench/workers.ts measures more workers).
-      ORBIT_WORKERS: '1',
-    },
-  });
-  // An adapter hosts one bundle with the variables the runtime would load it with.
-  const adapter = (
-    name: string,
-    file: 'raw.js' | 'fastify.js',
-    of: Release,
-    fn: string,
-    invokeStore: boolean
-  ): HostSpec => {
-    const spec = of.manifest.functions.find((f) => f.name === fn);
-    if (!spec) throw new Error(`release ${of.manifest.releaseId} has no function ${fn}`);
-    return {
-      name,
-      args: [path.join(ADAPTERS, file)],
-      env: {
-        ...location('bench-adapter'),
-        ORBIT_RELEASE_ID: of.manifest.releaseId,
-        ORBIT_FUNCTION: fn,
-        ORBIT_BENCH_BUNDLE: path.join(of.dir, spec.file),
-        ORBIT_BENCH_ROUTE_KEY: `${spec.routes[0]?.method} ${spec.routes[0]?.path}`,
-        ORBIT_BENCH_INVOKE_STORE: invokeStore ? '1' : '0',
-      },
-    };
-  };
+  const { orbit: orbitHost, adapter } = benchHosts({ storeEndpoint, issuer: issuer.issuer });
+  // One process against one-process adapters (bench/workers.ts measures more workers).
+  const orbit = (name: string, of: Release, locationId: string) =>
+    orbitHost(name, of, locationId, 1);
 
   const healthSpecs = [
     orbit('orbit', release, 'bench-sat'),

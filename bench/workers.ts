@@ -1,17 +1,25 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import * as path from 'node:path';
 import autocannon from 'autocannon';
 import type { Release } from '../core/manifest';
 import { Records } from '../core/records';
 import { createTableClient } from '../core/records/table';
 import { startDevIssuer } from '../lib/local/dev-issuer';
 import { runAlone } from './alone';
-import { coldStartRows, cpuTimeUs, type Host, type HostSpec, startHost, stopHost } from './hosts';
+import {
+  BENCH_TABLE,
+  benchHosts,
+  coldStartRows,
+  cpuTimeUs,
+  type Host,
+  type HostSpec,
+  startHost,
+  stopHost,
+} from './hosts';
 import { type BenchOptions, median, type Row, round, spread } from './lib';
 
-const TABLE = 'orbit-bench';
+const TABLE = BENCH_TABLE;
 const LOCATION = 'bench-workers';
 
 /** One load's outcome, as the load generator's process reports it. */
@@ -132,46 +140,10 @@ export async function workersScaling(
     Date.now()
   );
   const issuer = await startDevIssuer(0, 'orbit-bench');
-  const location: NodeJS.ProcessEnv = {
-    ...process.env,
-    ORBIT_ENVIRONMENT: 'bench',
-    ORBIT_LOCATION_ID: LOCATION,
-    ORBIT_LOCATION_KIND: 'on-prem',
-    ORBIT_REGION: 'us-east-1',
-    ORBIT_TABLE_NAME: TABLE,
-    ORBIT_DATA_REGION: 'us-east-1',
-    ORBIT_DYNAMODB_ENDPOINT: storeEndpoint,
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
-  const orbit = (workers: number): HostSpec => ({
-    name: `${workers} worker${workers > 1 ? 's' : ''}`,
-    args: [path.join(release.dir, release.manifest.runtime.file)],
-    env: {
-      ...location,
-      ORBIT_RUNTIME_PORT: '0',
-      ORBIT_RUNTIME_HOST: '127.0.0.1',
-      ORBIT_ARTIFACTS: path.dirname(release.dir),
-      ORBIT_AUTH_ISSUER: issuer.issuer,
-      ORBIT_AUTH_AUDIENCE: 'orbit-bench',
-      ORBIT_WORKERS: String(workers),
-    },
-  });
-  const health = release.manifest.functions.find((f) => f.name === 'health');
-  if (!health) throw new Error(`release ${release.manifest.releaseId} has no health function`);
-  const fastify: HostSpec = {
-    name: 'fastify+store',
-    args: [path.join(__dirname, 'adapters', 'fastify.js')],
-    env: {
-      ...location,
-      ORBIT_LOCATION_ID: 'bench-adapter',
-      ORBIT_RELEASE_ID: release.manifest.releaseId,
-      ORBIT_FUNCTION: 'health',
-      ORBIT_BENCH_BUNDLE: path.join(release.dir, health.file),
-      ORBIT_BENCH_ROUTE_KEY: `${health.routes[0]?.method} ${health.routes[0]?.path}`,
-      ORBIT_BENCH_INVOKE_STORE: '1',
-    },
-  };
+  const specs = benchHosts({ storeEndpoint, issuer: issuer.issuer });
+  const orbit = (workers: number): HostSpec =>
+    specs.orbit(`${workers} worker${workers > 1 ? 's' : ''}`, release, LOCATION, workers);
+  const fastify = specs.adapter('fastify+store', 'fastify.js', release, 'health', true);
   const cores = availableParallelism();
   const rows: Row[] = [];
   let hosts: Host[] = [];
