@@ -137,6 +137,23 @@ describe('CodeCache (V8 bytecode of function bundles, kept across starts)', () =
     expect(() => readdirSync(dir)).toThrow();
   });
 
+  it('loads a bundle that calls import() with require, never from bytecode (Node 20 loses its callback there)', () => {
+    const { root, dir } = setup();
+    const dynamic = bundle(
+      root,
+      'dynamic',
+      'exports.handler = () => "d"; exports.later = () => import("node:os");'
+    );
+    expect(loadAll(dir, [dynamic]).map((l) => l.cached)).toEqual([false]);
+    expect(loadAll(dir, [dynamic])).toEqual([
+      expect.objectContaining({
+        exports: expect.objectContaining({ handler: 'd' }),
+        cached: false,
+      }),
+    ]);
+    expect(() => readdirSync(dir)).toThrow();
+  });
+
   it('keeps at most maxEntries entries, the least recently used going first', () => {
     const { root, dir } = setup();
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) =>
