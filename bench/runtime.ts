@@ -83,10 +83,18 @@ async function interleaved(
   return out;
 }
 
-/** Median and spread of the paired ratios `of(a) / of(b)` over the rounds. */
+/**
+ * Median and spread of the paired ratios `of(a) / of(b)` over the rounds; none (null) when
+ * every baseline is 0 (a p99 below autocannon's 1 ms resolution has no ratio).
+ */
 function paired(a: readonly Load[], b: readonly Load[], of: (l: Load) => number) {
-  const ratios = a.map((l, i) => of(l) / of(b[i] as Load));
-  return { ratio: round(median(ratios), 3), spread: spread(ratios) };
+  const ratios = a.flatMap((l, i) => {
+    const base = of(b[i] as Load);
+    return base > 0 ? [of(l) / base] : [];
+  });
+  return ratios.length === 0
+    ? { ratio: null, spread: undefined }
+    : { ratio: round(median(ratios), 3), spread: `${spread(ratios)}×` };
 }
 
 /** A row comparing Orbit with one baseline on one figure, judged by `atMost` or `atLeast`. */
@@ -101,7 +109,7 @@ function compare(
 ): Row {
   const { ratio, spread } = paired(ours, base, of);
   const met =
-    target === undefined
+    target === undefined || ratio === null
       ? undefined
       : target.atLeast !== undefined
         ? ratio >= target.atLeast
@@ -112,7 +120,7 @@ function compare(
     unit,
     baseline: round(median(base.map(of)), digits),
     ratio,
-    spread: `${spread}×`,
+    spread,
     target:
       target === undefined
         ? undefined
