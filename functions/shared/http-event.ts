@@ -153,7 +153,11 @@ export function fromResult(result: APIGatewayProxyResultV2 | undefined | null): 
     };
   }
   const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
+  const given = result.headers ?? {};
+  // for…in, not Object.entries: no entry arrays for each answer (this runs for every one).
+  for (const k in given) {
+    if (Object.hasOwn(given, k)) headers[k.toLowerCase()] = String(given[k]);
+  }
   if (result.cookies && result.cookies.length > 0) headers['set-cookie'] = [...result.cookies];
   const raw = result.body ?? '';
   const body = result.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
