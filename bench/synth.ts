@@ -41,7 +41,8 @@ function synthOnce(n: number, release: Release): SynthRun {
  * memory for 1, 10, 50 and 200 locations, each in a fresh process, in rounds that run every
  * size (rotating their order): a size's ratio is the median over rounds of its time over the
  * 1-location time of the same round. Each synth reports its parts (see bench/synth-child.ts);
- * what each part adds per location is taken between 1 and the largest size.
+ * what each part adds per added region location (1 to 10) and per added satellite (10 to the
+ * largest size) is reported apart.
  */
 export function synthScaling(release: Release, options: BenchOptions): Row[] {
   // 200 locations take half a minute a synth: left out of the quick run.
@@ -86,19 +87,26 @@ export function synthScaling(release: Release, options: BenchOptions): Row[] {
       ratio: round(mem / baseMem, 3),
     });
   }
+  // The bench environment's first 10 locations are regions, the rest satellites (on-prem
+  // sites): what a location adds is taken per kind, regions between 1 and 10 locations,
+  // satellites between 10 and the largest size.
   const largest = sizes[sizes.length - 1] as number;
-  const top = runs.get(largest) ?? [];
-  for (const p of Object.keys(PARTS) as Part[]) {
-    const perLocation =
-      (median(top.map((x) => x.parts[p])) - median(base.map((x) => x.parts[p]))) / (largest - 1);
-    rows.push({
-      figure: `synth per added location: ${PARTS[p]}`,
-      value: round(perLocation, 1),
-      unit: 'ms',
-      baseline: null,
-      ratio: null,
-      note: `between 1 and ${largest} locations; ${round(median(base.map((x) => x.parts[p])) / 1000)} s at 1 location`,
-    });
+  const partMedian = (n: number, p: Part) => median((runs.get(n) ?? []).map((x) => x.parts[p]));
+  const spans = [
+    { kind: 'region', from: 1, to: 10 },
+    { kind: 'satellite', from: 10, to: largest },
+  ];
+  for (const { kind, from, to } of spans) {
+    for (const p of Object.keys(PARTS) as Part[]) {
+      rows.push({
+        figure: `synth per added ${kind} location: ${PARTS[p]}`,
+        value: round((partMedian(to, p) - partMedian(from, p)) / (to - from), 1),
+        unit: 'ms',
+        baseline: null,
+        ratio: null,
+        note: `between ${from} and ${to} locations; ${round(partMedian(from, p) / 1000)} s at ${from}`,
+      });
+    }
   }
   return rows;
 }
