@@ -84,13 +84,15 @@ async function interleaved(
 }
 
 /**
- * Median and spread of the paired ratios `of(a) / of(b)` over the rounds; none (null) when
- * every baseline is 0 (a p99 below autocannon's 1 ms resolution has no ratio).
+ * Median and spread of the paired ratios `of(a) / of(b)` over the rounds. A round where
+ * either side is 0 is left out (a p99 below autocannon's 1 ms resolution has no ratio), and
+ * with none left the row has no ratio (null).
  */
 function paired(a: readonly Load[], b: readonly Load[], of: (l: Load) => number) {
   const ratios = a.flatMap((l, i) => {
+    const ours = of(l);
     const base = of(b[i] as Load);
-    return base > 0 ? [of(l) / base] : [];
+    return ours > 0 && base > 0 ? [ours / base] : [];
   });
   return ratios.length === 0
     ? { ratio: null, spread: undefined }
