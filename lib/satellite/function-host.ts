@@ -211,36 +211,46 @@ function contextOf(fn: LoadedFunction, requestId: string, deadline: number): Con
 
 /**
  * Invokes a function like Lambda: a context with its remaining time, each invocation in its
- * own invoke-store scope (once anything reads the store), and a hard timeout. A handler that
- * never settles is abandoned (it cannot be killed inside a shared process) and the request
- * gets its answer anyway.
+ * own invoke-store scope (once anything reads the store), and a hard timeout. Exactly one of
+ * `answered` (the handler's result) and `failed` (its error, or an InvocationTimeoutError
+ * once its timeout passed) is called, once: a handler that never settles is abandoned (it
+ * cannot be killed inside a shared process) and the request gets its answer anyway; one that
+ * settles after its timeout is ignored. Callbacks rather than a promise: a promise around
+ * the handler's own was one more promise and one more microtask per request, each seen by
+ * the invoke store's promise hooks.
  */
-export function invoke(fn: LoadedFunction, event: OrbitEvent, requestId: string): Promise<unknown> {
+export function invoke(
+  fn: LoadedFunction,
+  event: OrbitEvent,
+  requestId: string,
+  answered: (result: unknown) => void,
+  failed: (err: unknown) => void
+): void {
   const at = Date.now() + fn.timeoutMs;
-  const context = contextOf(fn, requestId, at);
-  return new Promise((resolve, reject) => {
-    const deadline: Deadline = {
-      at,
-      expire: () => reject(new InvocationTimeoutError(fn.timeoutMs)),
-    };
-    watch(deadline);
-    const settle = (value: unknown) => {
-      deadlines.delete(deadline);
-      resolve(value);
-    };
-    const fail = (err: unknown) => {
-      deadlines.delete(deadline);
-      reject(err);
-    };
-    try {
-      const result =
-        invokeStore && invokeStoreRead
-          ? invokeStore.run({ [REQUEST_ID]: requestId }, () => fn.handler(event, context))
-          : fn.handler(event, context);
-      if (result instanceof Promise) result.then(settle, fail);
-      else settle(result);
-    } catch (err) {
-      fail(err);
+  const deadline: Deadline = { at, expire: () => failed(new InvocationTimeoutError(fn.timeoutMs)) };
+  let result: unknown;
+  try {
+    const context = contextOf(fn, requestId, at);
+    result =
+      invokeStore && invokeStoreRead
+        ? invokeStore.run({ [REQUEST_ID]: requestId }, () => fn.handler(event, context))
+        : fn.handler(event, context);
+  } catch (err) {
+    failed(err);
+    return;
+  }
+  if (!(result instanceof Promise)) {
+    answered(result);
+    return;
+  }
+  watch(deadline);
+  // The sweep deletes a deadline before it expires it: whoever deletes it first answers.
+  result.then(
+    (value: unknown) => {
+      if (deadlines.delete(deadline)) answered(value);
+    },
+    (err: unknown) => {
+      if (deadlines.delete(deadline)) failed(err);
     }
-  });
+  );
 }

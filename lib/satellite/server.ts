@@ -140,9 +140,58 @@ export function createRuntimeServer(options: RuntimeServerOptions): Server {
     const queryStart = url.indexOf('?');
     const rawPath = queryStart === -1 ? url : url.slice(0, queryStart);
     const method = (req.method ?? 'GET').toUpperCase();
-    const problem = (err: unknown) => fromResult(problemResponse(err, requestId, rawPath));
     let release: LoadedRelease | undefined;
-    let response: HttpResponse;
+
+    // Never throws: it runs in the invocation's callbacks, where nothing would catch it.
+    const answer = (response: HttpResponse): void => {
+      try {
+        // An answer no release gave (the header named none this location can serve) is
+        // counted for none, and says so by having no x-orbit-release.
+        if (release) {
+          options.stats.record(
+            release.releaseId,
+            response.status,
+            performance.now() - started,
+            isDrainedAnswer(response.headers)
+          );
+        }
+        write(res, response, release?.releaseId, options.locationId);
+      } catch (err) {
+        onError('the runtime failed to answer', err);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      }
+    };
+    const failed = (err: unknown): void => {
+      if (err instanceof InvocationTimeoutError) {
+        onError(`request ${requestId}: ${err.message}`, err);
+        err = new FunctionTimeoutError(err.timeoutMs);
+      } else if (!(err instanceof HttpError)) {
+        onError(`request ${requestId}: the handler failed`, err);
+      }
+      answer(fromResult(problemResponse(err, requestId, rawPath)));
+    };
+    const answered = (result: unknown): void => {
+      let response: HttpResponse;
+      try {
+        response = fromResult(result as APIGatewayProxyResultV2);
+      } catch (err) {
+        failed(err);
+        return;
+      }
+      if (response.body.byteLength > MAX_PAYLOAD_BYTES) {
+        failed(
+          new HttpError(
+            502,
+            'response-too-large',
+            `the function answered more than ${MAX_PAYLOAD_BYTES} bytes`
+          )
+        );
+        return;
+      }
+      answer(response);
+    };
+
     try {
       const state = options.traffic();
       const picked = releaseFor(req, state, random, options);
@@ -165,42 +214,9 @@ export function createRuntimeServer(options: RuntimeServerOptions): Server {
         now: new Date(),
         authorizer: authorizer ? { jwt: authorizer } : undefined,
       });
-      const result = await invoke(target.fn, event, requestId);
-      response = fromResult(result as APIGatewayProxyResultV2);
-      if (response.body.byteLength > MAX_PAYLOAD_BYTES) {
-        response = problem(
-          new HttpError(
-            502,
-            'response-too-large',
-            `the function answered more than ${MAX_PAYLOAD_BYTES} bytes`
-          )
-        );
-      }
+      invoke(target.fn, event, requestId, answered, failed);
     } catch (err) {
-      if (err instanceof InvocationTimeoutError) {
-        onError(`request ${requestId}: ${err.message}`, err);
-        response = problem(new FunctionTimeoutError(err.timeoutMs));
-      } else {
-        if (!(err instanceof HttpError)) onError(`request ${requestId}: the handler failed`, err);
-        response = problem(err);
-      }
-    }
-    try {
-      // An answer no release gave (the header named none this location can serve) is counted
-      // for none, and says so by having no x-orbit-release.
-      if (release) {
-        options.stats.record(
-          release.releaseId,
-          response.status,
-          performance.now() - started,
-          isDrainedAnswer(response.headers)
-        );
-      }
-      write(res, response, release?.releaseId, options.locationId);
-    } catch (err) {
-      onError('the runtime failed to answer', err);
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
+      failed(err);
     }
   };
 

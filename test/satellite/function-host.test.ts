@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   InvocationTimeoutError,
-  invoke,
+  invoke as invokeWith,
   type LambdaHandler,
   type LoadedFunction,
   prepareConcurrentInvocations,
@@ -34,6 +34,36 @@ const fn = (handler: LambdaHandler, timeoutMs = 5000): LoadedFunction => ({
 });
 
 const event = {} as Parameters<LambdaHandler>[0];
+
+/** Every outcome an invocation reported, in order. */
+function outcomesOf(f: LoadedFunction, requestId: string) {
+  const outcomes: { answered?: unknown; failed?: unknown }[] = [];
+  const settled = new Promise<void>((resolve) => {
+    invokeWith(
+      f,
+      event,
+      requestId,
+      (answered) => {
+        outcomes.push({ answered });
+        resolve();
+      },
+      (failed) => {
+        outcomes.push({ failed });
+        resolve();
+      }
+    );
+  });
+  return { outcomes, settled };
+}
+
+/** The invocation as a promise: its result, or its error as a rejection. */
+async function invoke(f: LoadedFunction, _event: unknown, requestId: string): Promise<unknown> {
+  const { outcomes, settled } = outcomesOf(f, requestId);
+  await settled;
+  const [outcome] = outcomes;
+  if (outcome && 'failed' in outcome) throw outcome.failed;
+  return outcome?.answered;
+}
 
 /** What Powertools reads the request id through: the global the runtime installs. */
 const storeRequestId = () =>
@@ -73,6 +103,22 @@ describe('invoking a function', () => {
     const hung = fn(() => new Promise(() => undefined), 200);
     await expect(invoke(hung, event, 'req-3')).rejects.toBeInstanceOf(InvocationTimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(200 - 5);
+  });
+
+  it('reports a handler that settles after its timeout once, as the timeout', async () => {
+    let finish: (value: unknown) => void = () => undefined;
+    const late = fn(() => new Promise((resolve) => (finish = resolve)), 60);
+    const { outcomes, settled } = outcomesOf(late, 'req-late');
+    await settled;
+    finish({ statusCode: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]?.failed).toBeInstanceOf(InvocationTimeoutError);
+  });
+
+  it('answers a handler that returns a value rather than a promise', async () => {
+    const sync = fn((() => ({ statusCode: 204 })) as unknown as LambdaHandler);
+    await expect(invoke(sync, event, 'req-sync')).resolves.toEqual({ statusCode: 204 });
   });
 
   it('keeps each concurrent invocation in its own store scope once the store is read', async () => {
