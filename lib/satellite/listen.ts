@@ -71,15 +71,18 @@ export async function listen(
   const inFlight = new Set<ServerResponse>();
   let stopping = false;
   let drained = 0;
+  // One listener shared by every response (a response closes once): no closure and no
+  // once-wrapper per request.
+  function closed(this: ServerResponse): void {
+    inFlight.delete(this);
+    if (!stopping) return;
+    drained++;
+    server.closeIdleConnections();
+  }
   server.on('request', (_req, res: ServerResponse) => {
     inFlight.add(res);
     if (stopping) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      inFlight.delete(res);
-      if (!stopping) return;
-      drained++;
-      server.closeIdleConnections();
-    });
+    res.on('close', closed);
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
