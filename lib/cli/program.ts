@@ -98,6 +98,7 @@ export function buildProgram(io: CliIo, version: string): Command {
     )
     .version(version, '-v, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
+    .helpCommand('help [command...]', 'show help for a command (orbit help rollout status)')
     .option('--env <name>', 'the environment: a local fleet of it, else the AWS environment')
     .option('--config <path>', 'an environment from a JSON file, picked like --env')
     .option('--port <port>', 'the local fleet whose first port this is (npm start -- --port)')
@@ -490,6 +491,26 @@ const commanderMessage = (err: CommanderError) =>
     .replace(/\n/g, ' ');
 
 /**
+ * `orbit help rollout status` as `orbit rollout status --help`: commander's help command
+ * looks up one level only, and would show `rollout`'s help for it. A word that names no
+ * command is left to commander, which answers it as an unknown command with a suggestion.
+ */
+function helpAsFlag(program: Command, argv: readonly string[]): string[] {
+  if (argv[2] !== 'help') return [...argv];
+  const rest = argv.slice(3);
+  const firstOption = rest.findIndex((a) => a.startsWith('-'));
+  const words = firstOption === -1 ? rest : rest.slice(0, firstOption);
+  if (words.length === 0) return [...argv];
+  let command = program;
+  for (const word of words) {
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) return [...argv.slice(0, 2), ...rest];
+    command = sub;
+  }
+  return [...argv.slice(0, 2), ...words, '--help', ...rest.slice(words.length)];
+}
+
+/**
  * Runs the CLI on `argv` (as `process.argv`) and resolves with its exit code: 0 done, 1 a
  * failure, 2 a usage error. Errors go to stderr as one line, or with `--json` as a problem
  * object.
@@ -502,7 +523,7 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
     return 0;
   }
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync(helpAsFlag(program, argv));
     return 0;
   } catch (caught) {
     let err = caught;

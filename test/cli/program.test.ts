@@ -41,6 +41,9 @@ describe('orbit help', () => {
       /\$ orbit rollout start r-/,
     ],
     [['rollout', 'help', 'status'], /^Usage: orbit rollout status/, /--watch/],
+    [['help', 'rollout', 'status'], /^Usage: orbit rollout status/, /--watch/],
+    [['help', 'fault', 'disconnect'], /^Usage: orbit fault disconnect/, /--location lab/],
+    [['help', 'logs'], /^Usage: orbit logs \[options\]/, /--location <id>/],
     [['logs', '--help'], /^Usage: orbit logs \[options\]/, /--location <id>/],
     [
       ['fault', 'disconnect', '--help'],
@@ -67,6 +70,8 @@ describe('orbit help', () => {
 describe('orbit usage errors', () => {
   it.each([
     [['statsu'], "orbit: unknown command 'statsu' (did you mean status?)"],
+    [['help', 'statsu'], "orbit: unknown command 'statsu' (did you mean status?)"],
+    [['help', 'rollout', 'strat'], "orbit: unknown command 'strat' (did you mean start?)"],
     [['rollout', 'strat'], "orbit: unknown command 'strat' (did you mean start?)"],
     [['status', '--jsn'], "orbit: unknown option '--jsn' (did you mean --json?)"],
     [['drain', '--locaton', 'lab'], "orbit: unknown option '--locaton' (did you mean --location?)"],
