@@ -227,7 +227,6 @@ export function invoke(
   failed: (err: unknown) => void
 ): void {
   const at = Date.now() + fn.timeoutMs;
-  const deadline: Deadline = { at, expire: () => failed(new InvocationTimeoutError(fn.timeoutMs)) };
   let result: unknown;
   try {
     const context = contextOf(fn, requestId, at);
@@ -243,6 +242,7 @@ export function invoke(
     answered(result);
     return;
   }
+  const deadline: Deadline = { at, expire: () => failed(new InvocationTimeoutError(fn.timeoutMs)) };
   watch(deadline);
   // The sweep deletes a deadline before it expires it: whoever deletes it first answers.
   result.then(

@@ -163,13 +163,14 @@ export function createRuntimeServer(options: RuntimeServerOptions): Server {
       }
     };
     const failed = (err: unknown): void => {
+      let problem = err;
       if (err instanceof InvocationTimeoutError) {
         onError(`request ${requestId}: ${err.message}`, err);
-        err = new FunctionTimeoutError(err.timeoutMs);
+        problem = new FunctionTimeoutError(err.timeoutMs);
       } else if (!(err instanceof HttpError)) {
         onError(`request ${requestId}: the handler failed`, err);
       }
-      answer(fromResult(problemResponse(err, requestId, rawPath)));
+      answer(fromResult(problemResponse(problem, requestId, rawPath)));
     };
     const answered = (result: unknown): void => {
       let response: HttpResponse;

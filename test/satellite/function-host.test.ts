@@ -57,7 +57,7 @@ function outcomesOf(f: LoadedFunction, requestId: string) {
 }
 
 /** The invocation as a promise: its result, or its error as a rejection. */
-async function invoke(f: LoadedFunction, _event: unknown, requestId: string): Promise<unknown> {
+async function invoke(f: LoadedFunction, requestId: string): Promise<unknown> {
   const { outcomes, settled } = outcomesOf(f, requestId);
   await settled;
   const [outcome] = outcomes;
@@ -77,7 +77,6 @@ describe('invoking a function', () => {
   it('hands the handler a Lambda-like context with its request id and remaining time', async () => {
     const context = (await invoke(
       fn(async (_e, c) => ({ ...c, remaining: c.getRemainingTimeInMillis() })),
-      event,
       'req-1'
     )) as Record<string, unknown>;
     expect(context).toMatchObject({
@@ -95,13 +94,13 @@ describe('invoking a function', () => {
     const failing = fn(() => {
       throw new Error('boom');
     });
-    await expect(invoke(failing, event, 'req-2')).rejects.toThrow('boom');
+    await expect(invoke(failing, 'req-2')).rejects.toThrow('boom');
   });
 
   it('answers a handler that never settles with a timeout, no sooner than its timeout', async () => {
     const started = Date.now();
     const hung = fn(() => new Promise(() => undefined), 200);
-    await expect(invoke(hung, event, 'req-3')).rejects.toBeInstanceOf(InvocationTimeoutError);
+    await expect(invoke(hung, 'req-3')).rejects.toBeInstanceOf(InvocationTimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(200 - 5);
   });
 
@@ -118,7 +117,7 @@ describe('invoking a function', () => {
 
   it('answers a handler that returns a value rather than a promise', async () => {
     const sync = fn((() => ({ statusCode: 204 })) as unknown as LambdaHandler);
-    await expect(invoke(sync, event, 'req-sync')).resolves.toEqual({ statusCode: 204 });
+    await expect(invoke(sync, 'req-sync')).resolves.toEqual({ statusCode: 204 });
   });
 
   it('keeps each concurrent invocation in its own store scope once the store is read', async () => {
@@ -129,9 +128,7 @@ describe('invoking a function', () => {
       await new Promise((resolve) => setImmediate(resolve));
       return [before, storeRequestId()];
     });
-    const results = await Promise.all(
-      ['a', 'b', 'c'].map((id) => invoke(slow, event, `req-${id}`))
-    );
+    const results = await Promise.all(['a', 'b', 'c'].map((id) => invoke(slow, `req-${id}`)));
     expect(results).toEqual([
       ['req-a', 'req-a'],
       ['req-b', 'req-b'],
